@@ -1,0 +1,78 @@
+import { ValetError } from './errors.js'
+
+export const KiB = 1024
+export const MiB = 1024 * KiB
+export const GiB = 1024 * MiB
+export const TiB = 1024 * GiB
+
+/** What a storage service accepts for one multipart upload. */
+export interface ProviderLimits {
+  /** Smallest part allowed, except the last one. */
+  minPartSize: number
+  maxPartSize: number
+  maxParts: number
+  maxObjectSize: number
+}
+
+/** AWS S3 (and the S3-compatibles that copy its rules: Swift s3api, MinIO, R2). */
+export const s3Limits: ProviderLimits = {
+  minPartSize: 5 * MiB,
+  maxPartSize: 5 * GiB,
+  maxParts: 10_000,
+  maxObjectSize: 5 * TiB,
+}
+
+/** Azure Blob block blobs (service version 2019-12-12 and later). */
+export const azureLimits: ProviderLimits = {
+  minPartSize: 1,
+  maxPartSize: 4000 * MiB,
+  maxParts: 50_000,
+  maxObjectSize: 50_000 * 4000 * MiB,
+}
+
+/** The smallest part Valet plans, whatever the provider allows: fewer, larger requests win. */
+export const DEFAULT_PART_SIZE = 8 * MiB
+export const MIN_PLANNED_PART_SIZE = 5 * MiB
+
+export interface PartPlan {
+  size: number
+  partSize: number
+  partCount: number
+}
+
+/**
+ * Plans the parts of an upload: part size = max(requested, 5 MiB, provider minimum,
+ * ceil(size / maxParts)), fixed for the whole upload. Throws a typed error, never an invalid plan.
+ */
+export function planParts(size: number, partSize: number = DEFAULT_PART_SIZE, limits: ProviderLimits = s3Limits): PartPlan {
+  if (!Number.isSafeInteger(size) || size <= 0) {
+    throw new ValetError('bad_request', `size must be a positive integer, got ${String(size)}`)
+  }
+  if (size > limits.maxObjectSize) {
+    throw new ValetError('file_too_large', `size ${size} exceeds the storage maximum of ${limits.maxObjectSize} bytes`)
+  }
+  if (!Number.isSafeInteger(partSize) || partSize <= 0) {
+    throw new ValetError('bad_request', `partSize must be a positive integer, got ${String(partSize)}`)
+  }
+  const chosen = Math.max(partSize, MIN_PLANNED_PART_SIZE, limits.minPartSize, Math.ceil(size / limits.maxParts))
+  const planned = Math.min(chosen, limits.maxPartSize)
+  const partCount = Math.ceil(size / planned)
+  if (partCount > limits.maxParts) {
+    throw new ValetError('file_too_large', `size ${size} needs more than ${limits.maxParts} parts`)
+  }
+  return { size, partSize: planned, partCount }
+}
+
+/** Byte length of part `partNumber` (1-based) in a plan. */
+export function partSizeOf(plan: PartPlan, partNumber: number): number {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > plan.partCount) {
+    throw new ValetError('invalid_part', `part ${String(partNumber)} is outside the plan of ${plan.partCount} parts`)
+  }
+  return partNumber < plan.partCount ? plan.partSize : plan.size - plan.partSize * (plan.partCount - 1)
+}
+
+/** Byte range [start, end) of part `partNumber` in the file. */
+export function partRange(plan: PartPlan, partNumber: number): { start: number; end: number } {
+  const start = (partNumber - 1) * plan.partSize
+  return { start, end: start + partSizeOf(plan, partNumber) }
+}

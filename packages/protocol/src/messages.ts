@@ -1,0 +1,98 @@
+/** Wire messages of the Valet protocol. Times are ISO 8601 strings; sizes are bytes. */
+
+/** `POST /uploads` body. */
+export interface CreateUploadRequest {
+  name: string
+  size: number
+  /** MIME type; empty means `application/octet-stream`. */
+  type: string
+  lastModified?: number
+  /** Stored on the object as user metadata (`x-amz-meta-*`, Azure metadata). */
+  metadata?: Record<string, string>
+  /** A part size the client prefers; the server clamps it to its policy and the provider's limits. */
+  partSize?: number
+}
+
+/** `201` answer to `POST /uploads`. */
+export interface CreateUploadResponse {
+  uploadId: string
+  key: string
+  partSize: number
+  partCount: number
+  /** The upload token: an HMAC-signed claim the client sends back on every later call. */
+  token: string
+  /** When the token expires. */
+  expiresAt: string
+}
+
+export interface PartToSign {
+  partNumber: number
+  size: number
+  /** Base64 MD5 of the part's bytes (the value of `Content-MD5`). */
+  md5: string
+}
+
+/** `POST /uploads/:id/parts` body (at most {@link MAX_SIGN_BATCH} parts). */
+export interface SignPartsRequest {
+  token: string
+  parts: PartToSign[]
+}
+
+/** A valet key: everything needed to send one part straight to storage. */
+export interface SignedPart {
+  partNumber: number
+  url: string
+  method: 'PUT'
+  /** Headers the request must carry exactly (`Content-MD5`, and provider-specific ones). */
+  headers: Record<string, string>
+  /** When storage stops accepting a request that *starts* with this key. */
+  expiresAt: string
+}
+
+export interface SignPartsResponse {
+  parts: SignedPart[]
+  /** The server's clock, so clients can correct for skew. */
+  serverTime: string
+}
+
+/** A part storage already holds. */
+export interface StoredPart {
+  partNumber: number
+  size: number
+  etag: string
+}
+
+/** `GET /uploads/:id/parts` answer (header `valet-token`). */
+export interface ListPartsResponse {
+  parts: StoredPart[]
+}
+
+export interface CompletedPart {
+  partNumber: number
+  etag: string
+}
+
+/** `POST /uploads/:id/complete` body. */
+export interface CompleteUploadRequest {
+  token: string
+  parts: CompletedPart[]
+}
+
+/** `POST /uploads/:id/complete` answer. `result` is what the server's `onComplete` returned. */
+export interface CompleteUploadResponse {
+  key: string
+  size: number
+  etag: string
+  location: string
+  result?: unknown
+}
+
+/** Header carrying the upload token on `GET` and `DELETE`. */
+export const TOKEN_HEADER = 'valet-token'
+/** Most parts one `POST .../parts` call may ask keys for. */
+export const MAX_SIGN_BATCH = 100
+/** Largest JSON body the key endpoint reads. */
+export const MAX_BODY_BYTES = 1024 * 1024
+/** Metadata limits, chosen to fit both S3 (2 KiB of user metadata) and Azure identifiers. */
+export const MAX_METADATA_BYTES = 2048
+export const MAX_NAME_LENGTH = 1024

@@ -1,0 +1,4 @@
+import { packageConfig } from '../../scripts/rollup-config.mjs'
+export default packageConfig({
+  input: { index: 'src/index.ts', s3: 'src/s3/index.ts', azure: 'src/azure/index.ts', node: 'src/node/index.ts' },
+})

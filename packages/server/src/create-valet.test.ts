@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest'
+import { s3Limits, MiB, type SignedPart, type StoredPart } from '@valet/protocol'
+import { createValet } from './create-valet.js'
+import type { StorageProvider } from './storage.js'
+
+/** A storage fake that records calls; real storage is exercised in test/. */
+function fakeStorage() {
+  const uploads = new Map<string, Map<number, StoredPart>>()
+  const calls: string[] = []
+  let n = 0
+  const storage: StorageProvider = {
+    name: 'fake',
+    limits: s3Limits,
+    async create() {
+      calls.push('create')
+      const uploadId = `up-${++n}`
+      uploads.set(uploadId, new Map())
+      return { uploadId }
+    },
+    async signPart(input): Promise<SignedPart> {
+      calls.push(`sign:${input.partNumber}`)
+      return { partNumber: input.partNumber, url: `http://storage.invalid/${input.key}?part=${input.partNumber}`, method: 'PUT', headers: { 'Content-MD5': input.md5 }, expiresAt: input.expiresAt.toISOString() }
+    },
+    async listParts({ uploadId }) {
+      const parts = uploads.get(uploadId)
+      if (!parts) throw Object.assign(new Error('gone'), {})
+      return [...parts.values()].sort((a, b) => a.partNumber - b.partNumber)
+    },
+    async complete({ uploadId, parts }) {
+      calls.push('complete')
+      const stored = uploads.get(uploadId)!
+      const size = parts.reduce((sum, p) => sum + stored.get(p.partNumber)!.size, 0)
+      return { etag: '"final-2"', size, location: 'http://storage.invalid/obj' }
+    },
+    async abort({ uploadId }) {
+      calls.push('abort')
+      uploads.delete(uploadId)
+    },
+  }
+  const put = (uploadId: string, part: StoredPart) => uploads.get(uploadId)!.set(part.partNumber, part)
+  return { storage, calls, put }
+}
+
+const secret = 'x'.repeat(32)
+const md5 = '1B2M2Y8AsgTpgAmY7PhCfg=='
+
+function setup(extra: Record<string, unknown> = {}) {
+  const fake = fakeStorage()
+  const valet = createValet({
+    storage: fake.storage,
+    secret,
+    authorize: (req) => {
+      const user = req.headers.get('x-user')
+      return user ? { id: user } : null
+    },
+    onError: () => {},
+    ...extra,
+  })
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await valet.fetch(
+      new Request(`http://app.test/api/valet${path}`, {
+        method,
+        headers: { 'x-user': 'alice', 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    )
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+  }
+  const create = (size = 20 * MiB, more: Record<string, unknown> = {}) => call('POST', '/uploads', { name: 'clip.mp4', size, type: 'video/mp4', ...more })
+  return { ...fake, valet, call, create }
+}
+
+describe('createValet options', () => {
+  it.each([
+    [{ secret: 'short' }, /secret.*32 bytes/],
+    [{ authorize: undefined }, /authorize/],
+    [{ keyTtl: 0 }, /keyTtl/],
+    [{ keyTtl: 60, tokenTtl: 30 }, /tokenTtl/],
+    [{ allowedTypes: ['png'] }, /allowedTypes/],
+    [{ maxFileSize: -1 }, /maxFileSize/],
+  ])('names the bad option %#', (bad, message) => {
+    const { storage } = fakeStorage()
+    expect(() => createValet({ storage, secret, authorize: () => ({ id: 'a' }), ...bad } as never)).toThrow(message)
+  })
+})
+
+describe('create', () => {
+  it('plans parts and returns a token under any base path', async () => {
+    const { create } = setup()
+    const res = await create(21 * MiB)
+    expect(res.status).toBe(201)
+    expect(res.body).toMatchObject({ uploadId: 'up-1', partSize: 8 * MiB, partCount: 3 })
+    expect(res.body.key).toMatch(/^alice\/[0-9a-f-]{36}\/clip\.mp4$/)
+  })
+
+  it.each([
+    ['no credentials', { headers: { 'x-user': '' } }, 401, 'unauthorized'],
+    ['malformed JSON', { raw: '{"name":' }, 400, 'bad_request'],
+    ['oversized JSON', { raw: JSON.stringify({ name: 'a', size: 1, pad: 'x'.repeat(1024 * 1024) }) }, 413, 'payload_too_large'],
+    ['zero size', { body: { size: 0 } }, 400, 'bad_request'],
+    ['negative size', { body: { size: -5 } }, 400, 'bad_request'],
+    ['fractional size', { body: { size: 1.5 } }, 400, 'bad_request'],
+    ['too large', { body: { size: 11 * MiB } }, 413, 'file_too_large'],
+    ['disallowed type', { body: { type: 'application/x-msdownload' } }, 415, 'type_not_allowed'],
+    ['control characters in name', { body: { name: 'a\u0000b' } }, 400, 'bad_request'],
+    ['bad metadata key', { body: { metadata: { 'X-Bad Key': 'v' } } }, 400, 'bad_request'],
+  ])('refuses %s', async (_label, input: { headers?: Record<string, string>; raw?: string; body?: object }, status, code) => {
+    const { call } = setup({ maxFileSize: 10 * MiB, allowedTypes: ['video/*', 'image/png'] })
+    const body = input.raw ?? { name: 'clip.mp4', size: 1 * MiB, type: 'video/mp4', ...input.body }
+    const res = await call('POST', '/uploads', body, input.headers)
+    expect(res.status).toBe(status)
+    expect(res.body.error.code).toBe(code)
+    expect(typeof res.body.error.message).toBe('string')
+  })
+
+  it('keeps path traversal inside the principal prefix', async () => {
+    const { create } = setup()
+    const res = await create(MiB, { name: '../../etc/passwd' })
+    expect(res.body.key).toMatch(/^alice\/[0-9a-f-]{36}\/passwd$/)
+    const res2 = await create(MiB, { name: '..' })
+    expect(res2.body.key).toMatch(/^alice\/[0-9a-f-]{36}\/file$/)
+  })
+
+  it('answers 404 and 405 for unknown routes and methods', async () => {
+    const { call } = setup()
+    expect((await call('GET', '/nope')).status).toBe(404)
+    const res = await call('GET', '/uploads')
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('sign, list, complete, abort', () => {
+  async function started(extra: Record<string, unknown> = {}) {
+    const s = setup(extra)
+    const { body } = await s.create(20 * MiB)
+    return { ...s, up: body as { uploadId: string; token: string; partSize: number; partCount: number } }
+  }
+
+  it('signs a batch of parts bound to the plan', async () => {
+    const { call, up } = await started()
+    const res = await call('POST', `/uploads/${up.uploadId}/parts`, {
+      token: up.token,
+      parts: [{ partNumber: 1, size: 8 * MiB, md5 }, { partNumber: 3, size: 4 * MiB, md5 }],
+    })
+    expect(res.status).toBe(200)
+    expect(res.body.parts.map((p: SignedPart) => p.partNumber)).toEqual([1, 3])
+    expect(Math.abs(Date.parse(res.body.serverTime) - Date.now())).toBeLessThan(5000)
+  })
+
+  it.each([
+    ['part 0', { partNumber: 0, size: 8 * MiB }, 400, 'bad_request'],
+    ['part beyond the plan', { partNumber: 4, size: 4 * MiB }, 400, 'invalid_part'],
+    ['size off the plan', { partNumber: 1, size: 5 * MiB }, 400, 'invalid_part'],
+    ['last part with a full size', { partNumber: 3, size: 8 * MiB }, 400, 'invalid_part'],
+  ])('refuses %s', async (_l, part, status, code) => {
+    const { call, up } = await started()
+    const res = await call('POST', `/uploads/${up.uploadId}/parts`, { token: up.token, parts: [{ md5, ...part }] })
+    expect([res.status, res.body.error.code]).toEqual([status, code])
+  })
+
+  it('refuses tampered, foreign and other-principal tokens', async () => {
+    const { call, up, create } = await started()
+    const parts = [{ partNumber: 1, size: 8 * MiB, md5 }]
+    const [head, claims, mac] = up.token.split('.')
+    const json = JSON.parse(Buffer.from(claims!, 'base64url').toString())
+    json.partCount = 9999
+    const forged = `${head}.${Buffer.from(JSON.stringify(json)).toString('base64url')}.${mac}`
+    expect((await call('POST', `/uploads/${up.uploadId}/parts`, { token: forged, parts })).body.error.code).toBe('token_invalid')
+    const other = (await create(20 * MiB)).body
+    const foreign = await call('POST', `/uploads/${up.uploadId}/parts`, { token: other.token, parts })
+    expect([foreign.status, foreign.body.error.code]).toEqual([403, 'token_invalid'])
+    const mallory = await call('POST', `/uploads/${up.uploadId}/parts`, { token: up.token, parts }, { 'x-user': 'mallory' })
+    expect([mallory.status, mallory.body.error.code]).toEqual([403, 'forbidden'])
+    const missing = await call('GET', `/uploads/${up.uploadId}/parts`)
+    expect(missing.body.error.code).toBe('token_invalid')
+  })
+
+  it('refuses an expired token', async () => {
+    const { call, up } = await started({ keyTtl: 1, tokenTtl: 1 })
+    await new Promise((r) => setTimeout(r, 1100))
+    const res = await call('GET', `/uploads/${up.uploadId}/parts`, undefined, { 'valet-token': up.token })
+    expect([res.status, res.body.error.code]).toEqual([401, 'token_expired'])
+  })
+
+  it('completes only when every planned part is stored with its size and ETag', async () => {
+    const { call, up, put, calls } = await started()
+    const complete = (parts: { partNumber: number; etag: string }[]) => call('POST', `/uploads/${up.uploadId}/complete`, { token: up.token, parts })
+    const all = [1, 2, 3].map((n) => ({ partNumber: n, etag: `"e${n}"` }))
+    put(up.uploadId, { partNumber: 1, size: 8 * MiB, etag: '"e1"' })
+    put(up.uploadId, { partNumber: 2, size: 8 * MiB, etag: '"e2"' })
+    expect((await complete(all.slice(0, 2))).body.error.code).toBe('part_mismatch') // missing from request
+    expect((await complete(all)).body.error.message).toMatch(/part 3 was never uploaded/)
+    put(up.uploadId, { partNumber: 3, size: 4 * MiB, etag: '"other"' })
+    expect((await complete(all)).body.error.code).toBe('part_mismatch') // wrong ETag
+    put(up.uploadId, { partNumber: 3, size: 3 * MiB, etag: '"e3"' })
+    expect((await complete(all)).body.error.code).toBe('size_mismatch')
+    expect(calls).not.toContain('complete')
+    put(up.uploadId, { partNumber: 3, size: 4 * MiB, etag: 'E3' })
+    const ok = await complete(all)
+    expect(ok.status).toBe(200)
+    expect(ok.body).toMatchObject({ size: 20 * MiB, etag: '"final-2"' })
+  })
+
+  it('returns what onComplete returns, and its typed error', async () => {
+    const { call, up, put } = await started({ onComplete: ({ key, size }: { key: string; size: number }) => ({ id: 42, key, size }) })
+    for (const [n, size] of [[1, 8], [2, 8], [3, 4]] as const) put(up.uploadId, { partNumber: n, size: size * MiB, etag: `"e${n}"` })
+    const res = await call('POST', `/uploads/${up.uploadId}/complete`, { token: up.token, parts: [1, 2, 3].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })
+    expect(res.body.result).toMatchObject({ id: 42, size: 20 * MiB })
+  })
+
+  it('aborts with DELETE and the token header', async () => {
+    const { call, up, calls } = await started()
+    const res = await call('DELETE', `/uploads/${up.uploadId}`, undefined, { 'valet-token': up.token })
+    expect(res.status).toBe(204)
+    expect(calls).toContain('abort')
+  })
+})

@@ -1,0 +1,90 @@
+import { ValetError } from '@valet/protocol'
+import { abortUpload, listParts } from './list-parts.js'
+import { completeUpload } from './complete-upload.js'
+import { createUpload } from './create-upload.js'
+import { errorResponse } from './http.js'
+import { normalizeOptions, type ValetOptions } from './options.js'
+import { signParts } from './sign-parts.js'
+import { TokenSigner } from './token.js'
+import type { RouteContext } from './context.js'
+import type { Principal } from './object-key.js'
+
+/** The key endpoint: one Web-standard handler, mountable under any base path. */
+export interface Valet {
+  fetch(request: Request): Promise<Response>
+}
+
+type Route = { method: string; handler: (ctx: RouteContext) => Promise<Response> }
+
+// Routes match the end of the path, so the handler needs no base-path option.
+const UPLOADS = /\/uploads\/?$/
+const UPLOAD = /\/uploads\/([^/]+)\/?$/
+const PARTS = /\/uploads\/([^/]+)\/parts\/?$/
+const COMPLETE = /\/uploads\/([^/]+)\/complete\/?$/
+
+const routes: [RegExp, Route[]][] = [
+  [PARTS, [{ method: 'POST', handler: signParts }, { method: 'GET', handler: listParts }]],
+  [COMPLETE, [{ method: 'POST', handler: completeUpload }]],
+  [UPLOAD, [{ method: 'DELETE', handler: abortUpload }]],
+  [UPLOADS, [{ method: 'POST', handler: (ctx) => createUpload(ctx) }]],
+]
+
+function match(pathname: string, method: string): { route: Route; uploadId: string } {
+  for (const [pattern, candidates] of routes) {
+    const m = pattern.exec(pathname)
+    if (!m) continue
+    const route = candidates.find((r) => r.method === method)
+    if (!route) {
+      throw new ValetError('method_not_allowed', `${method} is not allowed here; use ${candidates.map((r) => r.method).join(' or ')}`, {
+        context: { allow: candidates.map((r) => r.method) },
+      })
+    }
+    let uploadId = ''
+    try {
+      uploadId = m[1] ? decodeURIComponent(m[1]) : ''
+    } catch {
+      throw new ValetError('bad_request', 'upload id in the path is not valid percent-encoding')
+    }
+    return { route, uploadId }
+  }
+  throw new ValetError('not_found', `no Valet route for ${method} ${pathname}`)
+}
+
+/**
+ * Creates the key endpoint.
+ *
+ * @example
+ * ```ts
+ * import { createValet } from '@valet/server'
+ * import { s3 } from '@valet/server/s3'
+ * const valet = createValet({
+ *   storage: s3({ region: 'eu-west-1', bucket: 'uploads', credentials }),
+ *   secret: process.env.VALET_SECRET!,
+ *   authorize: async (request) => (await getSession(request))?.user ?? null,
+ * })
+ * export default { fetch: valet.fetch } // or mount with an adapter
+ * ```
+ */
+export function createValet<P extends Principal = Principal>(options: ValetOptions<P>): Valet {
+  const normalized = normalizeOptions(options)
+  const signer = new TokenSigner(normalized.secret)
+  return {
+    async fetch(request: Request): Promise<Response> {
+      try {
+        const { route, uploadId } = match(new URL(request.url).pathname, request.method)
+        const principal = await normalized.authorize(request)
+        if (!principal) throw new ValetError('unauthorized', 'authentication required')
+        if (typeof principal.id !== 'string' || principal.id === '') {
+          throw new Error('authorize() must return a principal with a non-empty string `id`')
+        }
+        return await route.handler({ request, principal, options: normalized as never, signer, uploadId })
+      } catch (error) {
+        const response = errorResponse(error, (e) => normalized.onError(e, request))
+        if (error instanceof ValetError && error.code === 'method_not_allowed') {
+          response.headers.set('allow', (error.context.allow as string[]).join(', '))
+        }
+        return response
+      }
+    },
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * @module @valet/server — the valet key endpoint: authorizes callers, starts multipart uploads
+ * and signs short-lived keys that let a client write exactly one part straight to storage.
+ */
+export { createValet, type Valet } from './create-valet.js'
+export type { ValetOptions, CompleteContext } from './options.js'
+export { defaultObjectKey, safeSegment, type ObjectKeyInput, type Principal } from './object-key.js'
+export type { StorageProvider, UploadRef, CreateInput, SignPartInput, CompleteInput } from './storage.js'
+export { ValetError, isValetError, errorStatus } from '@valet/protocol'
+export type * from '@valet/protocol'

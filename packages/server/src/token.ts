@@ -1,0 +1,89 @@
+import { ValetError } from '@valet/protocol'
+
+/**
+ * What an upload token claims. The server keeps no session: every later call carries the token,
+ * and keys are signed only for parts inside this claim.
+ */
+export interface UploadClaim {
+  uploadId: string
+  key: string
+  /** The principal's id: a token is useless to anyone `authorize` does not resolve to it. */
+  principal: string
+  size: number
+  partSize: number
+  partCount: number
+  type: string
+  metadata: Record<string, string>
+  /** Expiry, epoch seconds. */
+  exp: number
+}
+
+const VERSION = 'v1'
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+function base64url(bytes: Uint8Array): string {
+  let bin = ''
+  for (const b of bytes) bin += String.fromCharCode(b)
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url')
+  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0))
+}
+
+/**
+ * Signs and verifies upload tokens: `v1.<claims>.<hmac>` with HMAC-SHA-256 over `v1.<claims>`,
+ * through Web Crypto so the server runs on Node, Bun, Deno and Workers alike.
+ */
+export class TokenSigner {
+  readonly #key: Promise<CryptoKey>
+
+  constructor(secret: Uint8Array) {
+    this.#key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+  }
+
+  async sign(claim: UploadClaim): Promise<string> {
+    const payload = `${VERSION}.${base64url(encoder.encode(JSON.stringify(claim)))}`
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, encoder.encode(payload)))
+    return `${payload}.${base64url(mac)}`
+  }
+
+  /** Returns the claim of a genuine, unexpired token; throws `token_invalid` / `token_expired`. */
+  async verify(token: string, now = Date.now()): Promise<UploadClaim> {
+    const parts = token.split('.')
+    const invalid = (why: string) => new ValetError('token_invalid', `upload token is invalid: ${why}`)
+    if (parts.length !== 3 || parts[0] !== VERSION) throw invalid('malformed')
+    let mac: Uint8Array<ArrayBuffer>
+    let claim: unknown
+    try {
+      mac = fromBase64url(parts[2]!)
+      // Constant-time comparison is Web Crypto's job: verify() never leaks where the MAC differs.
+      const ok = await crypto.subtle.verify('HMAC', await this.#key, mac, encoder.encode(`${parts[0]}.${parts[1]}`))
+      if (!ok) throw invalid('bad signature')
+      claim = JSON.parse(decoder.decode(fromBase64url(parts[1]!)))
+    } catch (error) {
+      if (error instanceof ValetError) throw error
+      throw invalid('malformed')
+    }
+    if (!isClaim(claim)) throw invalid('malformed claim')
+    if (claim.exp * 1000 <= now) throw new ValetError('token_expired', 'upload token has expired; start the upload again')
+    return claim
+  }
+}
+
+function isClaim(c: unknown): c is UploadClaim {
+  if (typeof c !== 'object' || c === null) return false
+  const o = c as Record<string, unknown>
+  return (
+    typeof o.uploadId === 'string' &&
+    typeof o.key === 'string' &&
+    typeof o.principal === 'string' &&
+    typeof o.type === 'string' &&
+    typeof o.metadata === 'object' &&
+    o.metadata !== null &&
+    [o.size, o.partSize, o.partCount, o.exp].every((n) => typeof n === 'number' && Number.isSafeInteger(n))
+  )
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { azureLimits, GiB, MiB, partRange, partSizeOf, planParts, s3Limits, TiB } from './limits.js'
+import { isValetError } from './errors.js'
+
+describe('planParts', () => {
+  it('uses the requested size, at least 5 MiB', () => {
+    expect(planParts(20 * MiB, 8 * MiB)).toEqual({ size: 20 * MiB, partSize: 8 * MiB, partCount: 3 })
+    expect(planParts(1, 1)).toEqual({ size: 1, partSize: 5 * MiB, partCount: 1 })
+  })
+
+  it('grows parts to fit 10,000 for a 5 TiB file', () => {
+    const plan = planParts(5 * TiB, 8 * MiB)
+    expect(plan.partCount).toBeLessThanOrEqual(10_000)
+    expect(plan.partSize).toBe(Math.ceil((5 * TiB) / 10_000))
+  })
+
+  it('refuses sizes storage cannot hold', () => {
+    expect(() => planParts(5 * TiB + 1)).toThrow(/exceeds/)
+    expect(() => planParts(0)).toThrow(/positive integer/)
+  })
+
+  it('gives every input a typed error or a valid plan (property)', () => {
+    const anySize = fc.oneof(fc.integer({ min: -10, max: 100 * MiB }), fc.double(), fc.bigInt().map(Number), fc.constantFrom(NaN, Infinity, 5 * TiB, 5 * TiB + 1, Number.MAX_SAFE_INTEGER))
+    const anyPart = fc.oneof(fc.integer({ min: -10, max: 6 * GiB }), fc.double(), fc.constant(undefined))
+    fc.assert(
+      fc.property(anySize, anyPart, fc.constantFrom(s3Limits, azureLimits), (size, partSize, limits) => {
+        let plan
+        try {
+          plan = planParts(size, partSize, limits)
+        } catch (error) {
+          expect(isValetError(error)).toBe(true)
+          return
+        }
+        expect(plan.partCount).toBeGreaterThanOrEqual(1)
+        expect(plan.partCount).toBeLessThanOrEqual(limits.maxParts)
+        expect(plan.partSize).toBeGreaterThanOrEqual(Math.max(limits.minPartSize, 5 * MiB))
+        expect(plan.partSize).toBeLessThanOrEqual(limits.maxPartSize)
+        const last = partSizeOf(plan, plan.partCount)
+        expect(last).toBeGreaterThan(0)
+        expect(last).toBeLessThanOrEqual(plan.partSize)
+        expect(plan.partSize * (plan.partCount - 1) + last).toBe(size)
+        expect(partRange(plan, plan.partCount).end).toBe(size)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('refuses part numbers outside the plan', () => {
+    const plan = planParts(20 * MiB, 8 * MiB)
+    for (const n of [0, -1, 1.5, 4, NaN]) expect(() => partSizeOf(plan, n)).toThrow(/outside the plan/)
+  })
+})

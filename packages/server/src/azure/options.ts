@@ -1,0 +1,87 @@
+/** Options of the Azure Blob provider and their one-time normalization. */
+
+/** Options of {@link azure}. */
+export interface AzureOptions {
+  /**
+   * Storage account name: 3–24 lowercase letters and digits (`devstoreaccount1` for Azurite).
+   */
+  accountName: string
+  /**
+   * Base64 shared key of the account. It signs the SAS of every part and the provider's own
+   * requests, so it never leaves the server.
+   */
+  accountKey: string
+  /** Existing container that receives the uploads (created beforehand; CORS set on the account). */
+  container: string
+  /**
+   * Blob service endpoint, without container. For Azurite and other path-style services include
+   * the account: `http://127.0.0.1:10000/devstoreaccount1`.
+   * @default `https://${accountName}.blob.core.windows.net`
+   */
+  endpoint?: string
+}
+
+/** {@link AzureOptions} after validation, with defaults applied. */
+export interface NormalizedAzureOptions {
+  accountName: string
+  accountKey: string
+  container: string
+  /** No trailing slash, no query. */
+  endpoint: string
+  /** Whether the endpoint is HTTPS, so SAS can be restricted to HTTPS. */
+  https: boolean
+}
+
+/**
+ * Service version of every request and SAS (`sv`). Pinned rather than the SDK default
+ * (12.32 sends 2026-04-06) so behaviour does not move with SDK updates and so Azurite 3.34+ accepts
+ * it in strict mode; 2019-12-12 or later is needed for 4000 MiB blocks (see `azureLimits`).
+ */
+export const AZURE_SERVICE_VERSION = '2025-05-05'
+
+const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
+const ACCOUNT_KEY = /^[A-Za-z0-9+/]+={0,2}$/
+// Azure container naming rules, plus the two reserved containers.
+const CONTAINER = /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$|^\$root$|^\$web$/
+
+function bad(option: string, problem: string): never {
+  throw new TypeError(`azure(): options.${option} ${problem}`)
+}
+
+function requiredString(value: unknown, option: string): string {
+  if (typeof value !== 'string') bad(option, `must be a string, got ${value === null ? 'null' : typeof value}`)
+  if (value.trim() === '') bad(option, 'must not be empty')
+  return value
+}
+
+/**
+ * Validates {@link AzureOptions} once, at provider creation, so a misconfiguration fails at start
+ * rather than on the first upload. Pure; throws a `TypeError` naming the bad option.
+ */
+export function normalizeAzureOptions(options: AzureOptions): NormalizedAzureOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('azure(): options must be an object')
+  const accountName = requiredString(options.accountName, 'accountName')
+  if (!ACCOUNT_NAME.test(accountName)) bad('accountName', 'must be 3–24 lowercase letters and digits')
+  const accountKey = requiredString(options.accountKey, 'accountKey')
+  if (!ACCOUNT_KEY.test(accountKey) || accountKey.length % 4 !== 0) bad('accountKey', 'must be the base64 account key')
+  const container = requiredString(options.container, 'container')
+  if (!CONTAINER.test(container)) {
+    bad('container', 'must be 3–63 lowercase letters, digits and single hyphens, starting with a letter or digit')
+  }
+
+  let endpoint = `https://${accountName}.blob.core.windows.net`
+  if (options.endpoint !== undefined) {
+    const raw = requiredString(options.endpoint, 'endpoint')
+    let url: URL
+    try {
+      url = new URL(raw)
+    } catch {
+      bad('endpoint', `must be an absolute URL, got "${raw}"`)
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('endpoint', 'must be an http: or https: URL')
+    if (url.search !== '' || url.hash !== '') bad('endpoint', 'must not have a query or fragment (no SAS here)')
+    if (url.username !== '' || url.password !== '') bad('endpoint', 'must not contain credentials')
+    endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  }
+  return { accountName, accountKey, container, endpoint, https: endpoint.startsWith('https:') }
+}

@@ -1,0 +1,85 @@
+import { inject } from 'vitest'
+import { AwsClient } from 'aws4fetch'
+import { s3 } from '@valet/server/s3'
+import { azure } from '@valet/server/azure'
+// The provider's own client (service version pinned for Azurite): the reader shares its fixes.
+import { createClients } from '../../packages/server/src/azure/client.js'
+import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
+import type { StorageProvider } from '@valet/server'
+
+export interface StoredObject {
+  bytes: Uint8Array
+  type: string | null
+  metadata: Record<string, string>
+}
+
+/** One real storage under test, with a reader that goes through the storage's own API. */
+export interface StorageCase {
+  name: 'swift' | 'azurite'
+  provider(): StorageProvider
+  /** Reads an object back with the storage's own credentials, or `undefined` when absent. */
+  read(key: string): Promise<StoredObject | undefined>
+  /** Multipart uploads still open in storage (S3 ListMultipartUploads; Azure: uncommitted blobs). */
+  openUploads(prefix: string): Promise<number>
+}
+
+export function swiftCase(): StorageCase {
+  const info = inject('swift')
+  const aws = new AwsClient({ accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey, region: info.region, service: 's3' })
+  const objectUrl = (key: string) => `${info.endpoint}/${info.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
+  return {
+    name: 'swift',
+    provider: () =>
+      s3({
+        endpoint: info.endpoint,
+        region: info.region,
+        bucket: info.bucket,
+        credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+        forcePathStyle: true,
+      }),
+    async read(key) {
+      const res = await aws.fetch(objectUrl(key))
+      if (res.status === 404) return undefined
+      if (!res.ok) throw new Error(`GET ${key}: ${res.status} ${await res.text()}`)
+      const metadata: Record<string, string> = {}
+      res.headers.forEach((v, k) => {
+        if (k.startsWith('x-amz-meta-')) metadata[k.slice('x-amz-meta-'.length)] = v
+      })
+      return { bytes: new Uint8Array(await res.arrayBuffer()), type: res.headers.get('content-type'), metadata }
+    },
+    async openUploads(prefix) {
+      const res = await aws.fetch(`${info.endpoint}/${info.bucket}?uploads&prefix=${encodeURIComponent(prefix)}`)
+      const text = await res.text()
+      if (!res.ok) throw new Error(`ListMultipartUploads: ${res.status} ${text}`)
+      return (text.match(/<Upload>/g) ?? []).length
+    },
+  }
+}
+
+export function azuriteCase(): StorageCase {
+  const info = inject('azurite')
+  const options = { accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: info.endpoint }
+  const { container } = createClients(normalizeAzureOptions(options))
+  return {
+    name: 'azurite',
+    provider: () => azure(options),
+    async read(key) {
+      const blob = container.getBlobClient(key)
+      if (!(await blob.exists())) return undefined
+      const bytes = await blob.downloadToBuffer()
+      const props = await blob.getProperties()
+      return { bytes: new Uint8Array(bytes), type: props.contentType ?? null, metadata: props.metadata ?? {} }
+    },
+    async openUploads(prefix) {
+      // Azure keeps uncommitted blocks on a blob that doesn't exist yet; count blobs with any.
+      let open = 0
+      for await (const item of container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+        const list = await container.getBlockBlobClient(item.name).getBlockList('uncommitted').catch(() => undefined)
+        if (list && (list.uncommittedBlocks?.length ?? 0) > 0) open++
+      }
+      return open
+    },
+  }
+}
+
+export const storageCases = [swiftCase, azuriteCase]

@@ -1,0 +1,114 @@
+/**
+ * Binds the engine to a platform's ports. `index.node.ts` and `index.browser.ts` each call
+ * {@link bindUploader} once and export the result as `createUploader`.
+ */
+import { throwIfAborted } from './abort.js'
+import { KeyEndpoint } from './key-endpoint.js'
+import {
+  normalizeOptions,
+  normalizeUploadOptions,
+  type PlatformDefaults,
+  type UploadOptions,
+  type UploaderOptions,
+} from './normalize-options.js'
+import type { Clock, FileSource, Hasher, Transport } from './ports.js'
+import { runUpload, type UploadResult } from './run-upload.js'
+import { UploadControl, type UploadStatus } from './upload-control.js'
+
+/**
+ * One upload in progress.
+ *
+ * @example
+ * ```ts
+ * const upload = uploader.upload('./video.mp4', { onProgress: (p) => console.log(p.bytesSent) })
+ * upload.pause()   // in-flight parts stop, nothing is lost
+ * upload.resume()
+ * const { key, location } = await upload.done
+ * ```
+ */
+export interface Upload {
+  /**
+   * Resolves once storage holds the whole, verified object. Rejects with a `ValetError`:
+   * `aborted` after `abort()`, `retries_exhausted`, `storage_rejected`, a server code...
+   * Stays pending while paused.
+   */
+  readonly done: Promise<UploadResult>
+  readonly status: UploadStatus
+  /** Stops starting parts and aborts the ones in flight; state is kept. */
+  pause(): void
+  /** Continues a paused upload. */
+  resume(): void
+  /** Stops everything, aborts the upload in storage and forgets its resume state. */
+  abort(): void
+}
+
+/** @typeParam TSource - what the platform uploads (Node: path, bytes, Blob, Readable). */
+export interface Uploader<TSource> {
+  /**
+   * Starts uploading `source`. Throws `ValetError('invalid_option' | 'invalid_source')` at once
+   * for mistakes visible without I/O; everything else rejects `done`.
+   */
+  upload(source: TSource, options?: UploadOptions): Upload
+}
+
+export interface Platform<TSource> {
+  transport: Transport
+  hasher: Hasher
+  clock?: Clock
+  defaults: PlatformDefaults
+  /** Checks the source synchronously (throws) and returns how to open it. */
+  prepareSource(source: TSource, options: UploadOptions): (signal: AbortSignal) => Promise<FileSource>
+}
+
+const systemClock: Clock = { now: () => Date.now() }
+
+export function bindUploader<TSource>(platform: Platform<TSource>): (options: UploaderOptions) => Uploader<TSource> {
+  return (uploaderOptions) => {
+    const options = normalizeOptions(uploaderOptions, platform.defaults)
+    const clock = platform.clock ?? systemClock
+    const api = new KeyEndpoint({
+      endpoint: options.endpoint,
+      headers: options.headers,
+      transport: platform.transport,
+      retries: options.retries,
+      backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
+      clock,
+    })
+    const deps = { options, api, transport: platform.transport, hasher: platform.hasher, clock }
+    return {
+      upload(source, uploadOptions) {
+        const opts = normalizeUploadOptions(uploadOptions)
+        const open = platform.prepareSource(source, opts)
+        const control = new UploadControl()
+        const { signal } = opts
+        const onAbort = (): void => control.abort(signal?.reason)
+        if (signal?.aborted) onAbort()
+        else signal?.addEventListener('abort', onAbort, { once: true })
+        const openChecked = (s: AbortSignal): Promise<FileSource> => {
+          throwIfAborted(s)
+          return open(s)
+        }
+        const done = runUpload(deps, control, openChecked, opts).then(
+          (result) => {
+            control.settle('complete')
+            return result
+          },
+          (error: unknown) => {
+            control.settle('failed')
+            throw error
+          },
+        )
+        done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
+        return {
+          done,
+          get status() {
+            return control.status
+          },
+          pause: () => control.pause(),
+          resume: () => control.resume(),
+          abort: () => control.abort(),
+        }
+      },
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * @module @valet/client (Node entry) — parallel, verified, resumable multipart uploads straight
+ * to storage with valet keys from `@valet/server`. Uploads file paths (read by ranges), bytes,
+ * Blobs and Readables of known size; resume state lives in JSON files.
+ */
+import { bindUploader, type Uploader } from './create-uploader.js'
+import { createAxiosTransport } from './axios-transport.js'
+import type { UploaderOptions } from './normalize-options.js'
+import type { PartBody } from './ports.js'
+import { createFileResumeStore, defaultStateDir } from './node/file-resume-store.js'
+import { nodeHasher } from './node/node-hasher.js'
+import { prepareNodeSource, type NodeSource } from './node/prepare-node-source.js'
+
+// A Buffer view over the same memory: axios's http adapter sends Buffers as they are.
+function toBuffer(body: PartBody): unknown {
+  return body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body
+}
+
+const bindNode = bindUploader<NodeSource>({
+  transport: createAxiosTransport({ adapter: 'http', toBody: toBuffer, setContentLength: true }),
+  hasher: nodeHasher,
+  defaults: {
+    absoluteEndpoint: true,
+    resumeStore: (stateDir) => createFileResumeStore(stateDir ?? defaultStateDir()),
+  },
+  prepareSource: prepareNodeSource,
+})
+
+/**
+ * Creates an uploader bound to one key endpoint. Throws `ValetError('invalid_option')` naming
+ * the bad option.
+ *
+ * @example
+ * ```ts
+ * import { createUploader } from '@valet/client'
+ * const uploader = createUploader({
+ *   endpoint: 'http://127.0.0.1:3000/api/valet',
+ *   concurrency: 4,
+ *   headers: () => ({ authorization: `Bearer ${token}` }),
+ * })
+ * const upload = uploader.upload('./backup.tar', { metadata: { owner: 'ops' } })
+ * const { key, etag } = await upload.done
+ * ```
+ */
+export function createUploader(options: UploaderOptions): Uploader<NodeSource> {
+  return bindNode(options)
+}
+
+export { ValetError, isValetError } from '@valet/protocol'
+// Listed, not `export type *`: the d.ts bundler turns that into `export *`, which would
+// promise protocol *values* this entry doesn't export.
+export type {
+  ClientErrorCode,
+  CompleteUploadRequest,
+  CompleteUploadResponse,
+  CompletedPart,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  ErrorBody,
+  ErrorCode,
+  ListPartsResponse,
+  PartPlan,
+  PartToSign,
+  ProviderLimits,
+  SignPartsRequest,
+  SignPartsResponse,
+  SignedPart,
+  StoredPart,
+  ValetErrorOptions,
+  WireErrorCode,
+} from '@valet/protocol'
+export { createFileResumeStore, defaultStateDir } from './node/file-resume-store.js'
+export { createMemoryResumeStore } from './memory-resume-store.js'
+export type { NodeSource } from './node/prepare-node-source.js'
+export type { Upload, Uploader } from './create-uploader.js'
+export type { UploadResult } from './run-upload.js'
+export type { UploadStatus } from './upload-control.js'
+export type { UploadPhase, UploadProgress } from './progress-tracker.js'
+export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
+export type {
+  Clock,
+  FileSource,
+  Hasher,
+  HttpRequest,
+  HttpResponse,
+  PartBody,
+  ResumeState,
+  ResumeStore,
+  SourceIdentity,
+  Transport,
+} from './ports.js'

@@ -1,0 +1,138 @@
+/**
+ * Valet keys of one upload: asks for a window of upcoming parts in one call, hands a part a key
+ * only while it may still start a PUT, and forgets a part's key when a PUT on it failed.
+ */
+import { ValetError, type PartToSign } from '@valet/protocol'
+import { raceSignal } from './abort.js'
+import type { SignResult } from './key-endpoint.js'
+import { isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
+import type { Clock } from './ports.js'
+
+export interface KeyCacheOptions {
+  concurrency: number
+  clock: Clock
+  /** One `POST .../parts` call. */
+  sign(parts: PartToSign[], signal: AbortSignal): Promise<SignResult>
+  md5(partNumber: number, signal: AbortSignal): Promise<string>
+  partSize(partNumber: number): number
+  /** Parts not started yet, in the order they will start. */
+  upcoming(): Iterable<number>
+  /** Whether hashing part `n` now stays within the memory bound (streams). */
+  canReadAhead(partNumber: number): boolean
+}
+
+/** Part times remembered for the margin: a few, so one slow part raises it at once. */
+const RECENT_PARTS = 4
+/** Sign calls in a row whose key for a part is already too old before giving up. */
+const MAX_STALE_ROUNDS = 3
+
+export class KeyCache {
+  private readonly keys = new Map<number, ValetKey>()
+  private readonly batches = new Map<number, Promise<void>>()
+  private readonly partTimes: number[] = []
+  private lifetime: number | undefined
+  /** Sign calls made: for tests and diagnostics. */
+  signCalls = 0
+
+  constructor(private readonly options: KeyCacheOptions) {}
+
+  /** The slowest of the last few part PUTs, ms (0 before the first). */
+  partTime(): number {
+    return this.partTimes.length === 0 ? 0 : Math.max(...this.partTimes)
+  }
+
+  recordPartTime(ms: number): void {
+    this.partTimes.push(ms)
+    if (this.partTimes.length > RECENT_PARTS) this.partTimes.shift()
+  }
+
+  /** A PUT on this key failed: the next attempt gets a new one. */
+  invalidate(partNumber: number): void {
+    this.keys.delete(partNumber)
+  }
+
+  /** Whether the part's key has less than its refresh margin left. */
+  nearExpiry(key: ValetKey): boolean {
+    return !isUsable(key, this.options.clock.now(), this.partTime())
+  }
+
+  /** A key that may start a PUT for part `n` now, signing a window of parts if needed. */
+  async keyFor(n: number, signal: AbortSignal): Promise<ValetKey> {
+    const { clock } = this.options
+    for (let round = 0; ; round++) {
+      const cached = this.keys.get(n)
+      if (cached !== undefined && isUsable(cached, clock.now(), this.partTime())) return this.withPrefetch(cached, signal)
+      await raceSignal(this.batches.get(n) ?? this.startBatch(n, signal), signal)
+      const fresh = this.keys.get(n)
+      if (fresh !== undefined && isFreshUsable(fresh, clock.now())) return this.withPrefetch(fresh, signal)
+      if (round + 1 >= MAX_STALE_ROUNDS) {
+        throw new ValetError(
+          'server_error',
+          `every key for part ${n} expired before its PUT could start: the key lifetime is too short for this link, or the server's clock is off`,
+          { context: { partNumber: n, lifetime: fresh?.lifetime } },
+        )
+      }
+    }
+  }
+
+  /**
+   * Signs the next window in the background once fewer than `concurrency` upcoming parts have a
+   * key, so workers don't all stop for a sign round trip at the end of each window. Its errors
+   * are not lost: the part that needs the key signs again and meets them itself.
+   */
+  private withPrefetch(key: ValetKey, signal: AbortSignal): ValetKey {
+    const { clock, concurrency } = this.options
+    const now = clock.now()
+    const partTime = this.partTime()
+    let ready = 0
+    for (const m of this.options.upcoming()) {
+      const k = this.keys.get(m)
+      if (this.batches.has(m) || (k !== undefined && isUsable(k, now, partTime))) {
+        if (++ready >= concurrency) break
+        continue
+      }
+      if (this.options.canReadAhead(m)) this.startBatch(m, signal).catch(() => {})
+      break
+    }
+    return key
+  }
+
+  private startBatch(n: number, signal: AbortSignal): Promise<void> {
+    const { clock, concurrency } = this.options
+    const now = clock.now()
+    const partTime = this.partTime()
+    const window = signWindow(concurrency, this.lifetime, partTime > 0 ? partTime : undefined)
+    const parts = [n]
+    for (const m of this.options.upcoming()) {
+      if (parts.length >= window) break
+      if (m === n || this.batches.has(m)) continue
+      const key = this.keys.get(m)
+      if (key !== undefined && isUsable(key, now, partTime)) continue
+      if (!this.options.canReadAhead(m)) break
+      parts.push(m)
+    }
+    const batch = this.sign(parts, signal)
+    for (const m of parts) this.batches.set(m, batch)
+    const forget = (): void => {
+      for (const m of parts) if (this.batches.get(m) === batch) this.batches.delete(m)
+    }
+    batch.then(forget, forget)
+    return batch
+  }
+
+  // MD5s go into the keys, so the window is hashed first, one part at a time to bound memory.
+  private async sign(parts: number[], signal: AbortSignal): Promise<void> {
+    const toSign: PartToSign[] = []
+    for (const m of parts) toSign.push({ partNumber: m, size: this.options.partSize(m), md5: await this.options.md5(m, signal) })
+    this.signCalls++
+    const { parts: signed, timing } = await this.options.sign(toSign, signal)
+    const md5s = new Map(toSign.map((p) => [p.partNumber, p.md5]))
+    for (const part of signed) {
+      const md5 = md5s.get(part.partNumber)
+      if (md5 === undefined) continue
+      const key = toLocalKey(part, md5, timing)
+      this.keys.set(part.partNumber, key)
+      this.lifetime = key.lifetime
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { KeyEndpoint } from './key-endpoint.js'
+import type { HttpRequest, HttpResponse, Transport } from './ports.js'
+
+function endpoint(answer: (req: HttpRequest) => HttpResponse, retries = 0) {
+  const seen: HttpRequest[] = []
+  const transport: Transport = {
+    request: async (req) => {
+      seen.push(req)
+      return answer(req)
+    },
+  }
+  const api = new KeyEndpoint({
+    endpoint: 'http://127.0.0.1:3000/api', headers: async () => ({ authorization: 'Bearer x' }), transport, retries,
+    backoff: { base: 1, cap: 1 }, clock: { now: () => Date.now() },
+  })
+  return { api, seen }
+}
+const signal = new AbortController().signal
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
+
+describe('KeyEndpoint', () => {
+  it('sends the token header on GET and DELETE, the token in the body elsewhere, user headers always', async () => {
+    const { api, seen } = endpoint((req) => (req.method === 'DELETE' ? { status: 204, headers: {}, body: '' } : json(200, { parts: [] })))
+    await api.listParts('u/1', 'tok', signal)
+    await api.deleteUpload('u/1', 'tok', signal)
+    expect(seen.map((r) => [r.method, r.url, r.headers['valet-token'], r.headers.authorization])).toEqual([
+      ['GET', 'http://127.0.0.1:3000/api/uploads/u%2F1/parts', 'tok', 'Bearer x'],
+      ['DELETE', 'http://127.0.0.1:3000/api/uploads/u%2F1', 'tok', 'Bearer x'],
+    ])
+  })
+
+  it('turns an HTML page into server_error with a hint about the endpoint option', async () => {
+    const { api } = endpoint(() => ({ status: 404, headers: {}, body: '<html>Not Found</html>' }))
+    await expect(api.listParts('u', 't', signal)).rejects.toMatchObject({ code: 'server_error', context: { status: 404, body: '<html>Not Found</html>' } })
+    const ok = endpoint(() => ({ status: 200, headers: {}, body: '<html>login</html>' }))
+    await expect(ok.api.listParts('u', 't', signal)).rejects.toMatchObject({ code: 'server_error', message: expect.stringContaining('endpoint option') })
+  })
+
+  it('rejects a 2xx body that breaks the protocol, naming the field', async () => {
+    const { api } = endpoint(() => json(200, { parts: [{ partNumber: 1, url: 'u', method: 'POST', headers: {}, expiresAt: 'x' }], serverTime: 'now' }))
+    await expect(api.signParts('u', 't', [{ partNumber: 1, size: 1, md5: 'AAAAAAAAAAAAAAAAAAAAAA==' }], signal)).rejects.toMatchObject({
+      code: 'server_error', message: expect.stringContaining('parts[0].method'),
+    })
+  })
+
+  it('honours Retry-After on 429 from the key endpoint', async () => {
+    let calls = 0
+    const { api } = endpoint(() => (++calls === 1 ? json(429, { error: { code: 'rate_limited', message: 'slow' } }, { 'retry-after': '0' }) : json(200, { parts: [] })), 1)
+    await expect(api.listParts('u', 't', signal)).resolves.toEqual([])
+    expect(calls).toBe(2)
+  })
+})

@@ -1,0 +1,162 @@
+/**
+ * The five calls to the key endpoint. Every response goes through the protocol's parsers;
+ * error bodies become `ValetError(code)` with `context.status`; network errors, 5xx and 429 are
+ * retried with the shared policy.
+ */
+import {
+  TOKEN_HEADER,
+  ValetError,
+  isValetError,
+  parseCompleteUploadResponse,
+  parseCreateUploadResponse,
+  parseErrorBody,
+  parseListPartsResponse,
+  parseSignPartsResponse,
+  type CompleteUploadResponse,
+  type CompletedPart,
+  type CreateUploadRequest,
+  type CreateUploadResponse,
+  type PartToSign,
+  type SignedPart,
+  type StoredPart,
+} from '@valet/protocol'
+import { sleep } from './abort.js'
+import type { SignTiming } from './key-timing.js'
+import type { Clock, HttpRequest, HttpResponse, Transport } from './ports.js'
+import { classifyEndpointFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
+
+export interface KeyEndpointOptions {
+  endpoint: string
+  headers: () => Promise<Record<string, string>>
+  transport: Transport
+  retries: number
+  backoff: BackoffOptions
+  clock: Clock
+}
+
+export interface SignResult {
+  parts: SignedPart[]
+  timing: SignTiming
+}
+
+/** The start of a body, for error messages: enough to recognise an HTML error page or XML. */
+export function snippet(body: string, max = 300): string {
+  return body.length > max ? `${body.slice(0, max)}…` : body
+}
+
+function parseJson(res: HttpResponse, operation: string): unknown {
+  try {
+    return JSON.parse(res.body)
+  } catch (cause) {
+    throw new ValetError('server_error', `${operation}: the key endpoint answered ${res.status} with a body that is not JSON; check the endpoint option`, {
+      cause,
+      context: { status: res.status, operation, body: snippet(res.body) },
+    })
+  }
+}
+
+function errorFromResponse(res: HttpResponse, operation: string): ValetError {
+  let body: unknown
+  try {
+    body = JSON.parse(res.body)
+  } catch {
+    body = undefined
+  }
+  const parsed = parseErrorBody(body)
+  if (parsed) return new ValetError(parsed.error.code, parsed.error.message, { context: { status: res.status, operation } })
+  return new ValetError('server_error', `${operation}: the key endpoint answered ${res.status}`, {
+    context: { status: res.status, operation, body: snippet(res.body) },
+  })
+}
+
+/** @example `await api.createUpload({ name: 'a.bin', size: 10, type: '' }, signal)` */
+export class KeyEndpoint {
+  constructor(private readonly options: KeyEndpointOptions) {}
+
+  createUpload(body: CreateUploadRequest, signal: AbortSignal): Promise<CreateUploadResponse> {
+    return this.call('create', { method: 'POST', path: '/uploads', body }, signal, parseCreateUploadResponse).then((r) => r.value)
+  }
+
+  async signParts(uploadId: string, token: string, parts: PartToSign[], signal: AbortSignal): Promise<SignResult> {
+    const path = `/uploads/${encodeURIComponent(uploadId)}/parts`
+    const r = await this.call('sign', { method: 'POST', path, body: { token, parts } }, signal, parseSignPartsResponse)
+    return {
+      parts: r.value.parts,
+      timing: { sentAt: r.sentAt, receivedAt: r.receivedAt, serverTime: Date.parse(r.value.serverTime) },
+    }
+  }
+
+  async listParts(uploadId: string, token: string, signal: AbortSignal): Promise<StoredPart[]> {
+    const path = `/uploads/${encodeURIComponent(uploadId)}/parts`
+    const r = await this.call('list', { method: 'GET', path, token }, signal, parseListPartsResponse)
+    return r.value.parts
+  }
+
+  complete(uploadId: string, token: string, parts: CompletedPart[], signal: AbortSignal): Promise<CompleteUploadResponse> {
+    const path = `/uploads/${encodeURIComponent(uploadId)}/complete`
+    return this.call('complete', { method: 'POST', path, body: { token, parts } }, signal, parseCompleteUploadResponse).then((r) => r.value)
+  }
+
+  async deleteUpload(uploadId: string, token: string, signal: AbortSignal): Promise<void> {
+    await this.call('delete', { method: 'DELETE', path: `/uploads/${encodeURIComponent(uploadId)}`, token }, signal, undefined)
+  }
+
+  private async call<T>(
+    operation: string,
+    req: { method: HttpRequest['method']; path: string; body?: unknown; token?: string },
+    signal: AbortSignal,
+    parse: ((input: unknown) => T) | undefined,
+  ): Promise<{ value: T; sentAt: number; receivedAt: number }> {
+    const { transport, clock, retries, backoff } = this.options
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()) }
+      if (req.body !== undefined) headers['content-type'] = 'application/json'
+      if (req.token !== undefined) headers[TOKEN_HEADER] = req.token
+      const sentAt = clock.now()
+      let failure: AttemptFailure
+      let error: ValetError
+      let retryAfter: number | undefined
+      try {
+        const res = await transport.request({
+          method: req.method,
+          url: this.options.endpoint + req.path,
+          headers,
+          ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+          signal,
+        })
+        const receivedAt = clock.now()
+        if (res.status >= 200 && res.status < 300) {
+          return { value: parse ? this.parseBody(res, operation, parse) : (undefined as T), sentAt, receivedAt }
+        }
+        error = errorFromResponse(res, operation)
+        failure = { kind: 'status', status: res.status, body: res.body }
+        retryAfter = parseRetryAfter(res.headers['retry-after'], receivedAt)
+      } catch (e) {
+        if (signal.aborted) throw signal.reason
+        if (!isValetError(e) || e.code !== 'network_error') throw e
+        error = e
+        failure = { kind: 'network' }
+      }
+      if (classifyEndpointFailure(failure, operation) === 'fail') throw error
+      if (attempt >= retries) {
+        throw new ValetError('retries_exhausted', `${operation} failed after ${attempt + 1} attempts: ${error.message}`, {
+          cause: error,
+          context: { operation, ...error.context },
+        })
+      }
+      await sleep(retryDelay(attempt + 1, failure, retryAfter, backoff), signal)
+    }
+  }
+
+  private parseBody<T>(res: HttpResponse, operation: string, parse: (input: unknown) => T): T {
+    try {
+      return parse(parseJson(res, operation))
+    } catch (e) {
+      if (isValetError(e) && e.code === 'server_error') throw e
+      throw new ValetError('server_error', `${operation}: the key endpoint sent an invalid response: ${(e as Error).message}`, {
+        cause: e,
+        context: { status: res.status, operation },
+      })
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { ValetError } from '@valet/protocol'
+import type { ResumeState, ResumeStore } from '../ports.js'
+
+/** Where `resume: true` keeps state in Node unless `stateDir` says otherwise. */
+export function defaultStateDir(): string {
+  return join(homedir(), '.valet', 'uploads')
+}
+
+function isState(value: unknown): value is ResumeState {
+  const s = value as ResumeState
+  return (
+    typeof s === 'object' && s !== null && s.version === 1 &&
+    [s.uploadId, s.key, s.token, s.createdAt, s.expiresAt].every((v) => typeof v === 'string') &&
+    [s.partSize, s.partCount, s.size].every((v) => Number.isSafeInteger(v) && v > 0)
+  )
+}
+
+/**
+ * A {@link ResumeStore} with one JSON file per upload in `dir`, written atomically (temp file +
+ * rename) so a crash mid-write leaves the old state or the new one, never half of each. The
+ * files hold upload tokens: the directory is created private to the user.
+ *
+ * @example
+ * ```ts
+ * createUploader({ endpoint, resume: createFileResumeStore('/var/lib/app/valet') })
+ * ```
+ */
+export function createFileResumeStore(dir: string = defaultStateDir()): ResumeStore {
+  const file = (fingerprint: string): string => {
+    // Fingerprints are ours (hex), but a custom caller must not reach outside `dir`.
+    if (!/^[0-9a-f]{8,128}$/.test(fingerprint)) throw new ValetError('resume_failed', `invalid fingerprint "${fingerprint}"`)
+    return join(dir, `${fingerprint}.json`)
+  }
+  return {
+    async get(fingerprint) {
+      let text: string
+      try {
+        text = await readFile(file(fingerprint), 'utf8')
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw e
+      }
+      try {
+        const state: unknown = JSON.parse(text)
+        return isState(state) ? state : undefined
+      } catch {
+        return undefined // a damaged file means "nothing to resume", not a failed upload
+      }
+    },
+    async set(fingerprint, state) {
+      const target = file(fingerprint)
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+      try {
+        await writeFile(temp, JSON.stringify(state), { mode: 0o600 })
+        await rename(temp, target)
+      } catch (e) {
+        await rm(temp, { force: true }).catch(() => {})
+        throw e
+      }
+    },
+    async remove(fingerprint) {
+      await rm(file(fingerprint), { force: true })
+    },
+  }
+}

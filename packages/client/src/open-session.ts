@@ -1,0 +1,123 @@
+/**
+ * Starts an upload on the server, or continues one from resume state: the server's part list is
+ * the source of truth, and a listed part is kept only if its size and etag match our bytes.
+ */
+import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
+import type { KeyEndpoint } from './key-endpoint.js'
+import { storedPartMatches } from './part-etag.js'
+import type { PartReader } from './part-reader.js'
+import type { Clock, ResumeState, ResumeStore } from './ports.js'
+
+export interface Session {
+  uploadId: string
+  /** Object key in storage. */
+  key: string
+  token: string
+  plan: PartPlan
+  /** Verified parts storage already holds (resume): part number → etag. */
+  stored: Map<number, string>
+  resumed: boolean
+}
+
+export interface SessionContext {
+  api: KeyEndpoint
+  request: CreateUploadRequest
+  clock: Clock
+  makeReader(plan: PartPlan): PartReader
+  /** Both set, or resume is off for this upload. */
+  store?: ResumeStore
+  fingerprint?: string
+}
+
+/** The server's answers when an upload it once knew can't be continued: start over. */
+const GONE = new Set(['token_expired', 'token_invalid', 'upload_not_found', 'not_found'])
+/** State this close to its token's expiry isn't worth a round trip. */
+const TOKEN_SLACK_MS = 60_000
+
+function resumeFailed(what: string, cause: unknown): ValetError {
+  return new ValetError('resume_failed', `the resume store failed to ${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+}
+
+function usableState(state: ResumeState | undefined, size: number, now: number): state is ResumeState {
+  if (state === undefined || state.version !== 1 || state.size !== size) return false
+  if (!(Date.parse(state.expiresAt) - TOKEN_SLACK_MS > now)) return false
+  return state.partSize > 0 && state.partCount === Math.ceil(size / state.partSize)
+}
+
+export async function openSession(ctx: SessionContext, signal: AbortSignal): Promise<{ session: Session; reader: PartReader }> {
+  const { store, fingerprint } = ctx
+  if (store !== undefined && fingerprint !== undefined) {
+    let state: ResumeState | undefined
+    try {
+      state = await store.get(fingerprint)
+    } catch (e) {
+      throw resumeFailed('read', e)
+    }
+    if (state !== undefined) {
+      const resumed = usableState(state, ctx.request.size, ctx.clock.now()) ? await resume(ctx, state, signal) : undefined
+      if (resumed !== undefined) return resumed
+      await store.remove(fingerprint).catch(() => {})
+    }
+  }
+  return create(ctx, signal)
+}
+
+async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSignal) {
+  let listed
+  try {
+    listed = await ctx.api.listParts(state.uploadId, state.token, signal)
+  } catch (e) {
+    if (isValetError(e) && GONE.has(e.code)) return undefined
+    throw e
+  }
+  const plan: PartPlan = { size: state.size, partSize: state.partSize, partCount: state.partCount }
+  const reader = ctx.makeReader(plan)
+  const stored = new Map<number, string>()
+  for (const part of listed) {
+    if (part.partNumber > plan.partCount || part.size !== partSizeOf(plan, part.partNumber)) continue
+    // Hashing what is already uploaded costs a read, and catches a file edited in place.
+    if (storedPartMatches(part.etag, await reader.md5(part.partNumber, signal))) stored.set(part.partNumber, part.etag)
+  }
+  const session: Session = { uploadId: state.uploadId, key: state.key, token: state.token, plan, stored, resumed: true }
+  return { session, reader }
+}
+
+async function create(ctx: SessionContext, signal: AbortSignal) {
+  const { request } = ctx
+  const created = await ctx.api.createUpload(request, signal)
+  if (created.partCount !== Math.ceil(request.size / created.partSize)) {
+    throw new ValetError('server_error', `the server planned ${created.partCount} parts of ${created.partSize} bytes for ${request.size} bytes`, {
+      context: { partSize: created.partSize, partCount: created.partCount, size: request.size },
+    })
+  }
+  const plan: PartPlan = { size: request.size, partSize: created.partSize, partCount: created.partCount }
+  if (ctx.store !== undefined && ctx.fingerprint !== undefined) {
+    const state: ResumeState = {
+      version: 1,
+      uploadId: created.uploadId,
+      key: created.key,
+      token: created.token,
+      partSize: created.partSize,
+      partCount: created.partCount,
+      size: request.size,
+      createdAt: new Date(ctx.clock.now()).toISOString(),
+      expiresAt: created.expiresAt,
+    }
+    try {
+      await ctx.store.set(ctx.fingerprint, state)
+    } catch (e) {
+      // Nobody could ever continue or clean up this upload: abort it in storage now.
+      await ctx.api.deleteUpload(created.uploadId, created.token, AbortSignal.timeout(10_000)).catch(() => {})
+      throw resumeFailed('save', e)
+    }
+  }
+  const session: Session = {
+    uploadId: created.uploadId,
+    key: created.key,
+    token: created.token,
+    plan,
+    stored: new Map(),
+    resumed: false,
+  }
+  return { session, reader: ctx.makeReader(plan) }
+}

@@ -1,0 +1,117 @@
+/**
+ * The ports of the upload engine. Everything that differs between Node and browsers sits behind
+ * one of these small interfaces; `index.node.ts` and `index.browser.ts` bind them, the engine
+ * never imports a platform module.
+ */
+
+/**
+ * The bytes of one part as the platform sends them: a `Uint8Array` in Node, a `Blob` slice in
+ * browsers (so the engine never copies browser files into memory: the hasher and the transport
+ * read the slice themselves).
+ */
+export type PartBody = Uint8Array | Blob
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  url: string
+  headers: Record<string, string>
+  /** A JSON string for the key endpoint, a part's bytes for storage. */
+  body?: string | PartBody
+  signal: AbortSignal
+  /** Bytes of the body sent so far, where the platform reports it. */
+  onUploadProgress?: (loaded: number) => void
+}
+
+export interface HttpResponse {
+  status: number
+  /** Lower-case names. */
+  headers: Record<string, string>
+  /** The body as text ('' when empty). */
+  body: string
+}
+
+/**
+ * Sends one HTTP request. Resolves with any status (the caller classifies it); rejects with
+ * `signal.reason` when aborted, and with `ValetError('network_error')` when no response came.
+ */
+export interface Transport {
+  request(request: HttpRequest): Promise<HttpResponse>
+}
+
+/** Computes the MD5 of a part: node:crypto in Node, spark-md5 in Web Workers in browsers. */
+export interface Hasher {
+  /** Base64 MD5 (the `Content-MD5` value) of `body`. */
+  md5(body: PartBody, signal: AbortSignal): Promise<string>
+}
+
+/** What a source tells the fingerprint about itself; `samples` are hashed, the rest is text. */
+export interface SourceIdentity {
+  /** Stable facts: absolute path or name, size, lastModified... */
+  key: string
+  /** Small byte ranges whose MD5 joins the fingerprint (cheap content check for in-memory data). */
+  samples: PartBody[]
+}
+
+/**
+ * A file to upload, opened by the platform binding.
+ *
+ * `random` sources read any range at any time (file ranges, `Blob.slice`, typed arrays).
+ * `sequential` sources (streams) return consecutive ranges only, once; the engine keeps the
+ * bytes of unfinished parts itself.
+ */
+export interface FileSource {
+  readonly name: string
+  readonly size: number
+  /** MIME type, or '' when unknown. */
+  readonly type: string
+  readonly lastModified?: number
+  readonly access: 'random' | 'sequential'
+  /** Bytes `[start, end)`. Sequential sources require `start` to be where the last read ended. */
+  read(start: number, end: number, signal: AbortSignal): Promise<PartBody>
+  /** Facts for the resume fingerprint, or `undefined` when the source can't be read again later. */
+  identity(): Promise<SourceIdentity | undefined>
+  close(): Promise<void>
+}
+
+/** What the engine remembers about an unfinished upload so another process can continue it. */
+export interface ResumeState {
+  version: 1
+  uploadId: string
+  /** Object key in storage. */
+  key: string
+  /** Upload token: the server's signed claim, sent back on every call. */
+  token: string
+  partSize: number
+  partCount: number
+  size: number
+  /** ISO time the upload was created. */
+  createdAt: string
+  /** ISO time the token expires: older state is dropped without asking the server. */
+  expiresAt: string
+}
+
+/**
+ * Where resume state lives: a JSON file per upload in Node, IndexedDB or localStorage in
+ * browsers, or your own (a database row, say). Keys are fingerprints: hex strings.
+ *
+ * @example
+ * ```ts
+ * const memory = new Map<string, ResumeState>()
+ * const store: ResumeStore = {
+ *   async get(fp) { return memory.get(fp) },
+ *   async set(fp, state) { memory.set(fp, state) },
+ *   async remove(fp) { memory.delete(fp) },
+ * }
+ * createUploader({ endpoint, resume: store })
+ * ```
+ */
+export interface ResumeStore {
+  get(fingerprint: string): Promise<ResumeState | undefined>
+  set(fingerprint: string, state: ResumeState): Promise<void>
+  remove(fingerprint: string): Promise<void>
+}
+
+/** Milliseconds since the epoch; a port so tests can move time. */
+export interface Clock {
+  now(): number
+}

@@ -1,0 +1,202 @@
+/**
+ * One upload from source to completed object: open, fingerprint, create or resume, transfer
+ * (pausable), complete; on abort, delete in storage and forget the resume state.
+ */
+import { ValetError, isValetError, parseCreateUploadRequest, partSizeOf, type CreateUploadRequest } from '@valet/protocol'
+import { isCancel, isPause } from './abort.js'
+import { fingerprint as fingerprintOf } from './fingerprint.js'
+import { guessType } from './guess-type.js'
+import { KeyCache } from './key-cache.js'
+import type { KeyEndpoint } from './key-endpoint.js'
+import { invalidOption, type NormalizedOptions, type UploadOptions } from './normalize-options.js'
+import { openSession, type Session } from './open-session.js'
+import { PartReader } from './part-reader.js'
+import type { Clock, FileSource, Hasher, Transport } from './ports.js'
+import { ProgressTracker } from './progress-tracker.js'
+import { transferParts, type TransferContext } from './transfer-parts.js'
+import type { UploadControl } from './upload-control.js'
+
+/** What `upload.done` resolves with. */
+export interface UploadResult {
+  /** Object key in storage. */
+  key: string
+  size: number
+  /** The object's ETag as storage reports it. */
+  etag: string
+  location: string
+  uploadId: string
+  /** What the server's `onComplete` returned (your database row, say). */
+  result?: unknown
+}
+
+export interface EngineDeps {
+  options: NormalizedOptions
+  api: KeyEndpoint
+  transport: Transport
+  hasher: Hasher
+  clock: Clock
+}
+
+// Two uploads of one file in one process must not share one server upload.
+const activeFingerprints = new Set<string>()
+
+function createRequest(source: FileSource, upload: UploadOptions, partSize: number | undefined): CreateUploadRequest {
+  const name = upload.name ?? source.name
+  if (name === '') throw invalidOption('name', 'is required: this source has no file name')
+  const request: CreateUploadRequest = { name, size: source.size, type: upload.type ?? (source.type || guessType(name)) }
+  const lastModified = upload.lastModified ?? source.lastModified
+  if (lastModified !== undefined) request.lastModified = lastModified
+  if (upload.metadata !== undefined) request.metadata = upload.metadata
+  if (partSize !== undefined) request.partSize = partSize
+  try {
+    parseCreateUploadRequest(request) // the server's own rules, checked before any traffic
+  } catch (e) {
+    if (isValetError(e)) throw invalidOption(String(e.context.field ?? 'options'), e.message.replace(/^\S+ /, ''))
+    throw e
+  }
+  return request
+}
+
+export async function runUpload(
+  deps: EngineDeps,
+  control: UploadControl,
+  openSource: (signal: AbortSignal) => Promise<FileSource>,
+  upload: UploadOptions,
+): Promise<UploadResult> {
+  const { options, api, clock, hasher } = deps
+  const cancel = control.cancelSignal
+  const source = await openSource(cancel)
+  let session: Session | undefined
+  let reader: PartReader | undefined
+  let fingerprint: string | undefined
+  const progress = new ProgressTracker(source.size, options.progressInterval, clock, upload.onProgress)
+  try {
+    if (upload.size !== undefined && upload.size !== source.size) throw invalidOption('size', `is ${upload.size} but the source has ${source.size} bytes`)
+    if (source.size === 0) throw new ValetError('invalid_source', 'empty files cannot be uploaded in parts')
+    const request = createRequest(source, upload, options.partSize)
+    progress.announce()
+    const store = options.resumeStore
+    if (store !== undefined) fingerprint = await fingerprintOf(options.endpoint, source, hasher, cancel)
+    if (fingerprint !== undefined && activeFingerprints.has(fingerprint)) fingerprint = undefined
+    if (fingerprint !== undefined) activeFingerprints.add(fingerprint)
+    const opened = await openSession(
+      {
+        api,
+        request,
+        clock,
+        makeReader: (plan) => new PartReader(source, plan, hasher, options.concurrency),
+        ...(store !== undefined && fingerprint !== undefined ? { store, fingerprint } : {}),
+      },
+      cancel,
+    )
+    session = opened.session
+    reader = opened.reader
+    const etags = new Map(session.stored)
+    progress.setPartsTotal(session.plan.partCount)
+    for (const n of etags.keys()) progress.partAlreadyStored(n, partSizeOf(session.plan, n))
+    await transferUntilDone(transferContext(deps, session, reader, progress, etags), control, etags)
+    progress.setPhase('completing')
+    const result = await complete(api, session, etags, source.size, cancel)
+    if (store !== undefined && fingerprint !== undefined) await store.remove(fingerprint).catch(() => {})
+    progress.finish('complete')
+    return result
+  } catch (e) {
+    progress.stop()
+    if (cancel.aborted || isCancel(e)) {
+      await cleanUpAborted(deps, session, fingerprint)
+      throw cancel.aborted ? cancel.reason : e
+    }
+    throw e
+  } finally {
+    if (fingerprint !== undefined) activeFingerprints.delete(fingerprint)
+    await (reader ?? source).close().catch(() => {})
+  }
+}
+
+function transferContext(
+  deps: EngineDeps,
+  session: Session,
+  reader: PartReader,
+  progress: ProgressTracker,
+  etags: Map<number, string>,
+): TransferContext {
+  const { options, api, clock } = deps
+  const { plan } = session
+  let acknowledged = 0
+  for (const n of etags.keys()) acknowledged += partSizeOf(plan, n)
+  const notStarted = new Set<number>()
+  const keys = new KeyCache({
+    concurrency: options.concurrency,
+    clock,
+    sign: (parts, signal) => api.signParts(session.uploadId, session.token, parts, signal),
+    md5: (n, signal) => reader.md5(n, signal),
+    partSize: (n) => partSizeOf(plan, n),
+    upcoming: () => notStarted,
+    canReadAhead: (n) => reader.canReadAhead(n),
+  })
+  return {
+    plan, keys, reader, progress, clock,
+    transport: deps.transport,
+    retries: options.retries,
+    backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
+    stallTimeout: options.stallTimeout,
+    concurrency: options.concurrency,
+    notStarted,
+    onPartStored: (n, etag) => {
+      etags.set(n, etag)
+      acknowledged += partSizeOf(plan, n)
+    },
+    acknowledged: () => acknowledged,
+  }
+}
+
+/** Transfers the missing parts; a pause ends a run, `resume()` starts the next with what's left. */
+async function transferUntilDone(ctx: TransferContext, control: UploadControl, etags: Map<number, string>): Promise<void> {
+  for (;;) {
+    const remaining: number[] = []
+    for (let n = 1; n <= ctx.plan.partCount; n++) if (!etags.has(n)) remaining.push(n)
+    if (remaining.length === 0) return
+    if (control.status === 'paused') ctx.progress.setPhase('paused')
+    await control.untilRunning()
+    const run = control.transferSignal()
+    ctx.progress.setPhase('uploading')
+    try {
+      await transferParts(ctx, remaining, run.signal)
+    } catch (e) {
+      if (!isPause(e) || control.cancelSignal.aborted) throw e
+      ctx.progress.setPhase('paused')
+    } finally {
+      run.dispose()
+    }
+  }
+}
+
+async function complete(
+  api: KeyEndpoint,
+  session: Session,
+  etags: Map<number, string>,
+  size: number,
+  signal: AbortSignal,
+): Promise<UploadResult> {
+  const parts = []
+  for (let n = 1; n <= session.plan.partCount; n++) {
+    const etag = etags.get(n)
+    // Unreachable by construction; checked because completing with a hole loses data silently.
+    if (etag === undefined) throw new ValetError('server_error', `part ${n} has no verified etag; refusing to complete`)
+    parts.push({ partNumber: n, etag })
+  }
+  const done = await api.complete(session.uploadId, session.token, parts, signal)
+  if (done.size !== size) {
+    throw new ValetError('size_mismatch', `storage holds ${done.size} bytes, the source has ${size}`, { context: { size: done.size } })
+  }
+  const result: UploadResult = { key: done.key, size: done.size, etag: done.etag, location: done.location, uploadId: session.uploadId }
+  if (done.result !== undefined) result.result = done.result
+  return result
+}
+
+async function cleanUpAborted(deps: EngineDeps, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
+  const store = deps.options.resumeStore
+  // The upload's own signal is aborted: cleanup gets its own, bounded one.
+  if (session !== undefined) await deps.api.deleteUpload(session.uploadId, session.token, AbortSignal.timeout(10_000)).catch(() => {})
+  if (store !== undefined && fingerprint !== undefined) await store.remove(fingerprint).catch(() => {})
+}

@@ -1,0 +1,167 @@
+/**
+ * One part, from key to verified etag: PUT with the part's valet key, check the answer, and on
+ * failure classify, re-sign and retry, or fail the upload with a typed error.
+ */
+import { ValetError, isValetError, partSizeOf, type PartPlan } from '@valet/protocol'
+import { linkSignals, sleep } from './abort.js'
+import type { KeyCache } from './key-cache.js'
+import { snippet } from './key-endpoint.js'
+import type { ValetKey } from './key-timing.js'
+import { partEtagFromResponse } from './part-etag.js'
+import type { PartReader } from './part-reader.js'
+import type { Clock, PartBody, Transport } from './ports.js'
+import type { ProgressTracker } from './progress-tracker.js'
+import { classifyPartFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
+
+export interface PartContext {
+  plan: PartPlan
+  keys: KeyCache
+  reader: PartReader
+  transport: Transport
+  progress: ProgressTracker
+  clock: Clock
+  retries: number
+  backoff: BackoffOptions
+  stallTimeout: number
+  /** Bytes storage has acknowledged for the whole upload (done parts). */
+  acknowledged(): number
+}
+
+type Outcome =
+  | { etag: string }
+  | { failure: AttemptFailure; error: ValetError; retryAfter?: number }
+
+/**
+ * However often the upload progresses, one part gets at most this many times `retries + 1`
+ * attempts: progress elsewhere resets its count, and that must not mean forever.
+ */
+const ATTEMPT_CEILING_FACTOR = 4
+
+/**
+ * Uploads part `n` and returns its verified etag. Rejects with the signal's reason when paused
+ * or aborted, `storage_rejected` on a refusal retrying can't fix, `retries_exhausted` (cause:
+ * the last error) when the retries run out.
+ *
+ * The retry count is per part and starts over when the upload made progress (another part was
+ * stored) since this part's last failure: storage evidently works, so this part's failures are
+ * the transient kind. Parts are atomic in storage, so "acknowledged bytes" only grow that way.
+ */
+export async function uploadPart(ctx: PartContext, n: number, signal: AbortSignal): Promise<string> {
+  const size = partSizeOf(ctx.plan, n)
+  let failures = 0
+  let attempts = 0
+  let progressMark = ctx.acknowledged()
+  for (;;) {
+    const key = await ctx.keys.keyFor(n, signal)
+    const body = await ctx.reader.read(n, signal)
+    if (bodySize(body) !== size) {
+      throw new ValetError('invalid_source', `part ${n} should be ${size} bytes but ${bodySize(body)} were read: did the file change?`, {
+        context: { partNumber: n },
+      })
+    }
+    const started = ctx.clock.now()
+    const outcome = await putPart(ctx, key, body, n, size, signal)
+    if ('etag' in outcome) {
+      ctx.keys.recordPartTime(ctx.clock.now() - started)
+      ctx.progress.partDone(n, size)
+      ctx.reader.release(n)
+      return outcome.etag
+    }
+    ctx.progress.partRolledBack(n)
+    const verdict = classifyPartFailure(outcome.failure, ctx.keys.nearExpiry(key))
+    // Any failure on a key may be its expiry, which browsers can't see: never reuse it.
+    ctx.keys.invalidate(n)
+    if (verdict === 'fail') throw outcome.error
+    attempts++
+    if (ctx.acknowledged() > progressMark) {
+      progressMark = ctx.acknowledged()
+      failures = 0
+    }
+    failures++
+    if (failures > ctx.retries || attempts >= ATTEMPT_CEILING_FACTOR * (ctx.retries + 1)) {
+      throw new ValetError('retries_exhausted', `part ${n} failed ${attempts} times; last error: ${outcome.error.message}`, {
+        cause: outcome.error,
+        context: { partNumber: n, attempts, ...outcome.error.context },
+      })
+    }
+    await sleep(retryDelay(failures, outcome.failure, outcome.retryAfter, ctx.backoff), signal)
+  }
+}
+
+function bodySize(body: PartBody): number {
+  return body instanceof Uint8Array ? body.byteLength : body.size
+}
+
+function partHeaders(key: ValetKey): Record<string, string> {
+  const headers = { ...key.headers }
+  const given = Object.keys(headers).find((h) => h.toLowerCase() === 'content-md5')
+  if (given === undefined) headers['Content-MD5'] = key.md5
+  else if (headers[given] !== key.md5) {
+    throw new ValetError('server_error', `the key for part ${key.partNumber} is signed for another MD5`, {
+      context: { partNumber: key.partNumber, signed: headers[given], md5: key.md5 },
+    })
+  }
+  return headers
+}
+
+async function putPart(ctx: PartContext, key: ValetKey, body: PartBody, n: number, size: number, signal: AbortSignal): Promise<Outcome> {
+  const attempt = linkSignals(signal)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let settled = false
+  // A stall timer, reset by progress: a dead connection is retried, a slow one is left alone.
+  const arm = (): void => {
+    if (ctx.stallTimeout <= 0) return
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      attempt.abort(new ValetError('network_error', `part ${n} made no progress for ${ctx.stallTimeout} ms`, { context: { partNumber: n } }))
+    }, ctx.stallTimeout)
+  }
+  arm()
+  try {
+    const res = await ctx.transport.request({
+      method: 'PUT',
+      url: key.url,
+      headers: partHeaders(key),
+      body,
+      signal: attempt.signal,
+      onUploadProgress: (loaded) => {
+        // An aborted request's stream may still report: those bytes were already rolled back.
+        if (settled) return
+        arm()
+        ctx.progress.partProgress(n, Math.min(loaded, size))
+      },
+    })
+    if (res.status >= 200 && res.status < 300) {
+      try {
+        return { etag: partEtagFromResponse(res.headers, key.md5) }
+      } catch (e) {
+        if (isValetError(e) && e.code === 'checksum_mismatch') return { failure: { kind: 'checksum' }, error: withPart(e, n) }
+        throw withPart(e, n)
+      }
+    }
+    const error = new ValetError('storage_rejected', `storage answered ${res.status} to part ${n}`, {
+      context: { status: res.status, partNumber: n, body: snippet(res.body) },
+    })
+    return {
+      failure: { kind: 'status', status: res.status, body: res.body },
+      error,
+      retryAfter: parseRetryAfter(res.headers['retry-after'], ctx.clock.now()),
+    }
+  } catch (e) {
+    if (signal.aborted) throw signal.reason
+    if (isValetError(e) && e.code === 'network_error') return { failure: { kind: 'network' }, error: withPart(e, n) }
+    throw e
+  } finally {
+    settled = true
+    clearTimeout(timer)
+    attempt.dispose()
+  }
+}
+
+function withPart(e: unknown, n: number): ValetError {
+  if (isValetError(e)) {
+    e.context.partNumber ??= n
+    return e
+  }
+  return new ValetError('network_error', String(e), { cause: e, context: { partNumber: n } })
+}

@@ -64,7 +64,7 @@ const adapters: Record<string, () => Promise<Started>> = {
     return listen(createServer(app))
   },
   fastify: async () => {
-    const app = Fastify()
+    const app = Fastify({ forceCloseConnections: true })
     await app.register(fastifyValet(makeValet()), { prefix: PREFIX })
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     return { url: `${address}${PREFIX}`, close: () => app.close() }
@@ -74,7 +74,13 @@ const adapters: Record<string, () => Promise<Started>> = {
     app.route(PREFIX, honoValet(makeValet()))
     return new Promise((resolve) => {
       const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-        resolve({ url: `http://127.0.0.1:${info.port}${PREFIX}`, close: () => new Promise((r) => server.close(() => r())) }),
+        resolve({
+          url: `http://127.0.0.1:${info.port}${PREFIX}`,
+          close: () => new Promise((r) => {
+            server.close(() => r())
+            ;(server as Server).closeAllConnections()
+          }),
+        }),
       )
     })
   },

@@ -1,16 +1,15 @@
-import { parseCompleteUploadRequest, partSizeOf, ValetError, type CompleteUploadResponse } from '@valet/protocol'
+import { isValetError, parseCompleteUploadRequest, partSizeOf, ValetError, type CompleteUploadResponse, type CompletedPart } from '@valet/protocol'
 import { sameEtag, verifyClaim, type RouteContext } from './context.js'
 import { json, readJson } from './http.js'
+import { multipartEtag } from './multipart-etag.js'
+import type { UploadClaim } from './token.js'
+import type { StoredPart } from '@valet/protocol'
 
-/**
- * `POST /uploads/:id/complete`: the client's part list must name every planned part, and each
- * must be in storage with the planned size and the ETag the client saw. Only then is the
- * upload committed, and the final size checked once more.
- */
-export async function completeUpload(ctx: RouteContext): Promise<Response> {
-  const body = parseCompleteUploadRequest(await readJson(ctx.request))
-  const claim = await verifyClaim(ctx, body.token)
-  const claimed = new Map(body.parts.map((p) => [p.partNumber, p.etag]))
+type Committed = { etag: string; size: number; location: string }
+
+/** The client's list must name every planned part once, and nothing beyond the plan. */
+function checkCompleteList(claim: UploadClaim, parts: CompletedPart[]): CompletedPart[] {
+  const claimed = new Map(parts.map((p) => [p.partNumber, p.etag]))
   for (const n of claimed.keys()) {
     if (n > claim.partCount) throw new ValetError('invalid_part', `part ${n} is beyond the plan of ${claim.partCount} parts`)
   }
@@ -19,10 +18,12 @@ export async function completeUpload(ctx: RouteContext): Promise<Response> {
       throw new ValetError('part_mismatch', `part ${n} of ${claim.partCount} is missing from the complete request`, { context: { partNumber: n } })
     }
   }
-  const { storage } = ctx.options
-  const ref = { uploadId: claim.uploadId, key: claim.key, signal: ctx.request.signal }
-  const stored = new Map((await storage.listParts(ref)).map((p) => [p.partNumber, p]))
-  for (const [n, etag] of claimed) {
+  return [...parts].sort((a, b) => a.partNumber - b.partNumber)
+}
+
+/** Every claimed part must be in storage with its planned size and the ETag the client saw. */
+function checkStoredParts(claim: UploadClaim, claimed: CompletedPart[], stored: Map<number, StoredPart>): void {
+  for (const { partNumber: n, etag } of claimed) {
     const part = stored.get(n)
     if (!part) throw new ValetError('part_mismatch', `part ${n} was never uploaded`, { context: { partNumber: n } })
     const expected = partSizeOf(claim, n)
@@ -31,13 +32,48 @@ export async function completeUpload(ctx: RouteContext): Promise<Response> {
         context: { partNumber: n, expected, size: part.size },
       })
     }
-    // Providers that cannot report a part's ETag (Azure) return '' and rely on size + Content-MD5.
-    if (part.etag !== '' && !sameEtag(part.etag, etag)) {
+    if (!sameEtag(part.etag, etag)) {
       throw new ValetError('part_mismatch', `part ${n} in storage has ETag ${part.etag}, not ${etag}`, { context: { partNumber: n } })
     }
   }
-  const ordered = [...claimed].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag: stored.get(partNumber)!.etag || etag }))
-  const done = await storage.complete({ ...ref, parts: ordered, type: claim.type, metadata: claim.metadata })
+}
+
+/**
+ * A complete retried after its first answer was lost finds the upload gone (S3). If the object
+ * at the key has the plan's size and the multipart ETag of exactly the claimed parts, the first
+ * attempt committed it: answer as if this one had.
+ */
+async function alreadyCommitted(ctx: RouteContext, claim: UploadClaim, claimed: CompletedPart[]): Promise<Committed | undefined> {
+  const { storage } = ctx.options
+  if (!storage.stat) return undefined
+  const expected = multipartEtag(claimed.map((p) => p.etag))
+  const object = await storage.stat({ uploadId: claim.uploadId, key: claim.key, signal: ctx.request.signal })
+  if (!object || !expected || object.size !== claim.size || !sameEtag(object.etag, expected)) return undefined
+  return object
+}
+
+/**
+ * `POST /uploads/:id/complete`: checks the client's part list against storage, commits, checks
+ * the final size, then runs `onComplete`.
+ */
+export async function completeUpload(ctx: RouteContext): Promise<Response> {
+  const body = parseCompleteUploadRequest(await readJson(ctx.request))
+  const claim = await verifyClaim(ctx, body.token)
+  const claimed = checkCompleteList(claim, body.parts)
+  const { storage } = ctx.options
+  const ref = { uploadId: claim.uploadId, key: claim.key, signal: ctx.request.signal }
+
+  let done: Committed
+  try {
+    const stored = new Map((await storage.listParts(ref)).map((p) => [p.partNumber, p]))
+    checkStoredParts(claim, claimed, stored)
+    const parts = claimed.map(({ partNumber }) => ({ partNumber, etag: stored.get(partNumber)!.etag }))
+    done = await storage.complete({ ...ref, parts, type: claim.type, metadata: claim.metadata })
+  } catch (error) {
+    const committed = isValetError(error) && error.code === 'upload_not_found' ? await alreadyCommitted(ctx, claim, claimed) : undefined
+    if (!committed) throw error
+    done = committed
+  }
   if (done.size !== claim.size) {
     throw new ValetError('size_mismatch', `stored object is ${done.size} bytes, expected ${claim.size}`, {
       context: { expected: claim.size, size: done.size },
@@ -45,6 +81,7 @@ export async function completeUpload(ctx: RouteContext): Promise<Response> {
   }
   const response: CompleteUploadResponse = { key: claim.key, size: done.size, etag: done.etag, location: done.location }
   if (ctx.options.onComplete) {
+    // Runs again on a retried complete: make it idempotent per key (e.g. an upsert).
     const result = await ctx.options.onComplete({
       principal: ctx.principal,
       key: claim.key,

@@ -30,6 +30,13 @@ export interface StorageProvider {
 
   /** Aborts the upload and frees its parts; succeeds if the upload is already gone. */
   abort(input: UploadRef): Promise<void>
+
+  /**
+   * The committed object at `key`, or `undefined` if there is none. Optional: providers whose
+   * `listParts` stops working after a commit (S3) implement it so a retried complete whose
+   * first answer was lost can still succeed.
+   */
+  stat?(input: UploadRef): Promise<{ etag: string; size: number; location: string } | undefined>
 }
 
 export interface UploadRef {

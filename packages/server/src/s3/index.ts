@@ -135,11 +135,18 @@ export function s3(options: S3Options): StorageProvider {
       if (!etag) throw malformed(res, 'no <ETag>')
 
       // CompleteMultipartUploadResult carries no size; the core checks it against the plan.
+      const object = await this.stat!({ uploadId, key, signal })
+      if (!object) throw new ValetError('storage_error', `S3 HeadObject found no object at ${key} right after completing it`)
+      return { ...object, etag }
+    },
+
+    async stat({ key, signal }) {
       const head = await client.send({ operation: 'HeadObject', method: 'HEAD', key, signal })
+      if (head.status === 404) return undefined
       if (!head.ok) throw storageError(head)
       const size = Number(head.headers.get('content-length'))
       if (!Number.isSafeInteger(size) || size < 0) throw malformed(head, 'no Content-Length')
-      return { etag, size, location: objectUrl(resolved, key).toString() }
+      return { etag: head.headers.get('etag') ?? '', size, location: objectUrl(resolved, key).toString() }
     },
 
     async abort({ uploadId, key, signal }) {

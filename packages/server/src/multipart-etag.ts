@@ -1,0 +1,17 @@
+import SparkMD5 from 'spark-md5'
+
+/**
+ * The ETag S3 gives a multipart object: MD5 of the concatenated binary MD5s of its parts, then
+ * `-<part count>`. Lets a retried complete recognise an object its lost first attempt created.
+ * Returns `undefined` when a part ETag is not a plain MD5 (e.g. SSE-KMS), where it can't be known.
+ */
+export function multipartEtag(partEtags: string[]): string | undefined {
+  const digests = new Uint8Array(partEtags.length * 16)
+  for (const [i, etag] of partEtags.entries()) {
+    const hex = etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '')
+    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined
+    for (let b = 0; b < 16; b++) digests[i * 16 + b] = parseInt(hex.slice(b * 2, b * 2 + 2), 16)
+  }
+  // spark-md5 is pure JS: Web Crypto has no MD5, and the server must run outside Node too.
+  return `"${SparkMD5.ArrayBuffer.hash(digests.buffer)}-${partEtags.length}"`
+}

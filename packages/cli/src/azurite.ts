@@ -1,0 +1,196 @@
+/**
+ * Starts Azurite's blob service for `valet dev`: a port of `scripts/azurite/start.mjs` that
+ * resolves Azurite from this package, so the published CLI needs no repository scripts.
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { createServer, type AddressInfo } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { BlobServiceClient, StorageSharedKeyCredential, newPipeline, type RequestPolicy, type WebResource } from '@azure/storage-blob'
+
+const HOST = '127.0.0.1'
+export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1'
+/** The well-known Azurite development key (public, documented by Microsoft; not a secret). */
+export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+// Same version the azure provider pins: @azure/storage-blob 12.32 sends 2026-04-06, which
+// Azurite 3.35 refuses in strict mode.
+const SERVICE_VERSION = '2025-05-05'
+const START_TIMEOUT_MS = 30_000
+const STOP_GRACE_MS = 3_000
+const LOG_TAIL_CHARS = 8 * 1024
+
+export interface AzuriteOptions {
+  /** Data directory (created if missing, kept on stop). */
+  dir: string
+  /** @default a free port */
+  port?: number
+  container: string
+  /** Open CORS on the blob service so pages on any origin can PUT parts and read ETags. @default true */
+  cors?: boolean
+}
+
+export interface Azurite {
+  /** `http://127.0.0.1:PORT/devstoreaccount1` */
+  endpoint: string
+  accountName: string
+  accountKey: string
+  container: string
+  port: number
+  /** SIGTERM, then SIGKILL after 3 s. Idempotent. */
+  stop(): Promise<void>
+}
+
+function azuriteBlobMain(): string {
+  const require = createRequire(import.meta.url)
+  const pkgPath = require.resolve('azurite/package.json')
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { bin: Record<string, string> }
+  return join(dirname(pkgPath), pkg.bin['azurite-blob']!)
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Any HTTP answer means the listener is up; only a connection error means "not yet". */
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+    await res.body?.cancel()
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts Azurite on 127.0.0.1 with data in `dir`, creates `container` and opens CORS.
+ *
+ * @example
+ * ```ts
+ * const azurite = await startAzurite({ dir: '.valet/azurite', container: 'valet-dev' })
+ * azure({ accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container, endpoint: azurite.endpoint })
+ * await azurite.stop()
+ * ```
+ * @throws Error with Azurite's last output when it exits or does not answer within 30 s.
+ */
+export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
+  const location = resolve(options.dir)
+  await mkdir(location, { recursive: true })
+  // A port the OS picked can be taken again before Azurite binds it: retry only that case.
+  const attempts = options.port === undefined ? 3 : 1
+  let lastError: unknown
+  for (let i = 0; i < attempts; i++) {
+    const port = options.port ?? (await freePort())
+    try {
+      const instance = await launch(location, port)
+      try {
+        await prepare(instance.endpoint, options.container, options.cors ?? true)
+      } catch (error) {
+        await instance.stop()
+        throw error
+      }
+      return { ...instance, container: options.container }
+    } catch (error) {
+      lastError = error
+      if (!(error instanceof Error && /EADDRINUSE/.test(error.message))) break
+    }
+  }
+  throw lastError
+}
+
+async function launch(location: string, port: number): Promise<Omit<Azurite, 'container'>> {
+  const args = [azuriteBlobMain(), '--blobHost', HOST, '--blobPort', String(port), '--location', location, '--disableTelemetry', '--silent']
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: location })
+  let log = ''
+  const push = (chunk: Buffer): void => {
+    log = (log + chunk.toString('utf8')).slice(-LOG_TAIL_CHARS)
+  }
+  child.stdout.on('data', push)
+  child.stderr.on('data', push)
+  let exited: { code: number | null; signal: string | null; error?: Error } | undefined
+  const exit = new Promise<void>((resolveExit) => {
+    // 'close', not 'exit': it waits for the pipes to drain, so the log tail is complete.
+    child.once('close', (code, signal) => {
+      exited ??= { code, signal }
+      resolveExit()
+    })
+    child.once('error', (error) => {
+      exited ??= { code: null, signal: null, error }
+      resolveExit()
+    })
+  })
+  // Never leave an orphan Azurite behind if this process exits without calling stop().
+  const killOnExit = (): void => {
+    child.kill('SIGKILL')
+  }
+  process.once('exit', killOnExit)
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      process.removeListener('exit', killOnExit)
+      if (exited === undefined) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+        await exit
+        clearTimeout(timer)
+      }
+    })())
+
+  const endpoint = `http://${HOST}:${port}/${AZURITE_ACCOUNT_NAME}`
+  const deadline = Date.now() + START_TIMEOUT_MS
+  // Azurite's own "listens on" line, then an HTTP answer: a probe alone could be answered by
+  // another process already on that port while ours dies with EADDRINUSE.
+  for (;;) {
+    if (exited !== undefined) {
+      process.removeListener('exit', killOnExit)
+      const how = exited.error ? exited.error.message : `code ${exited.code}, signal ${exited.signal}`
+      throw new Error(`Azurite exited during start-up (${how}) on ${HOST}:${port}. Its output:\n${log.trim() || '(none)'}`)
+    }
+    if (/successfully listen/i.test(log) && (await answers(`${endpoint}?comp=properties&restype=service`)) && exited === undefined) break
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`Azurite did not answer on ${HOST}:${port} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${log.trim() || '(none)'}`)
+    }
+    await sleep(50)
+  }
+  return { endpoint, accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, port, stop }
+}
+
+async function prepare(endpoint: string, container: string, cors: boolean): Promise<void> {
+  const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY)
+  const pipeline = newPipeline(credential, { retryOptions: { maxTries: 2 } })
+  // The SDK's generated operations treat x-ms-version as a constant; a legacy policy factory runs
+  // before signing, so this is the one place to pin it.
+  pipeline.factories.push({
+    create: (next: RequestPolicy): RequestPolicy => ({
+      sendRequest(request: WebResource) {
+        request.headers.set('x-ms-version', SERVICE_VERSION)
+        return next.sendRequest(request)
+      },
+    }),
+  })
+  const service = new BlobServiceClient(endpoint, pipeline)
+  await service.getContainerClient(container).createIfNotExists({ abortSignal: AbortSignal.timeout(10_000) })
+  if (cors) {
+    const rule = {
+      allowedOrigins: '*',
+      allowedMethods: 'PUT,GET,HEAD,OPTIONS',
+      allowedHeaders: '*',
+      exposedHeaders: 'etag,content-md5,x-ms-*',
+      maxAgeInSeconds: 3600,
+    }
+    await service.setProperties({ cors: [rule] }, { abortSignal: AbortSignal.timeout(10_000) })
+  }
+}

@@ -1,0 +1,32 @@
+/** What a command reads and writes besides its arguments, so tests can run commands in-process. */
+import type { TextOutput } from './progress-renderer.js'
+
+/**
+ * The streams, working directory and environment a command uses; tests pass their own.
+ *
+ * @example
+ * ```ts
+ * let out = ''
+ * await main(['--help'], { stdout: { write: (s) => (out += s) }, stderr: process.stderr, cwd: process.cwd(), env: {} })
+ * ```
+ */
+export interface CliIo {
+  stdout: TextOutput
+  stderr: TextOutput
+  cwd: string
+  env: NodeJS.ProcessEnv
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }
+}
+
+/**
+ * Exit codes: 0 all good, 1 something failed, 2 usage error, 128 + signal when interrupted.
+ *
+ * @example
+ * ```ts
+ * if ((await main(argv)) === EXIT.sigint) console.error('paused; rerun to resume')
+ * ```
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, sigint: 130, sigterm: 143 } as const

@@ -1,0 +1,165 @@
+/** The `valet dev` server: Azurite (or S3) + the key endpoint at /api/valet + a page at /. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { createValet, type StorageProvider } from '@valet/server'
+import { azure } from '@valet/server/azure'
+import { toNodeListener } from '@valet/server/node'
+import { s3 } from '@valet/server/s3'
+import { startAzurite, type Azurite } from './azurite.js'
+import type { DevArgs } from './dev-args.js'
+import { loadOrCreateSecret } from './dev-secret.js'
+import { examplePageDir } from './package-root.js'
+import { builtInPage, serveFile, staticHandler } from './static-files.js'
+
+export const API_PATH = '/api/valet'
+export const DEV_CONTAINER = 'valet-dev'
+/** Where the page finds `@valet/client`'s standalone browser bundle (no build step on the page). */
+export const CLIENT_BUNDLE_PATH = '/valet-client.js'
+
+/** `@valet/client/valet-client.js`, or `undefined` when the installed client has no such build. */
+function clientBundle(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('@valet/client/valet-client.js')
+  } catch {
+    return undefined
+  }
+}
+
+export interface DevServer {
+  /** The page, e.g. `http://127.0.0.1:3000/`. */
+  url: string
+  /** The key endpoint, e.g. `http://127.0.0.1:3000/api/valet`. */
+  endpoint: string
+  port: number
+  /** One line about where the bytes go. */
+  storage: string
+  /** What `/` serves: a folder, or `built-in page`. */
+  page: string
+  /** Stops the HTTP server, then Azurite. Idempotent. */
+  close(): Promise<void>
+}
+
+function urlHost(host: string): string {
+  // A wildcard address is not something a browser can open.
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/**
+ * Permissive CORS for the key endpoint, in the dev wrapper only: the example page is same-origin,
+ * but pages served by other dev servers (Vite on :5173, say) call it too. Preflights end here.
+ */
+function withCors(listener: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    res.setHeader('access-control-allow-origin', req.headers.origin ?? '*')
+    res.setHeader('vary', 'origin')
+    res.setHeader('access-control-expose-headers', 'retry-after, allow')
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type, authorization, valet-token',
+        'access-control-max-age': '600',
+      })
+      res.end()
+      return
+    }
+    listener(req, res)
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is already in use: pick another with --port (0 for any free port)`)
+          : error,
+      )
+    }
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.removeListener('error', onError)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+/**
+ * Starts the dev stack. The port is bound first, so a taken port fails before Azurite starts.
+ *
+ * @example
+ * ```ts
+ * const dev = await startDevServer({ port: 0, host: '127.0.0.1', dir: '/tmp/valet', staticDir: undefined, storage: { kind: 'azurite' } })
+ * console.log(dev.endpoint) // http://127.0.0.1:PORT/api/valet
+ * await dev.close()
+ * ```
+ */
+export async function startDevServer(args: DevArgs): Promise<DevServer> {
+  let api: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  let page: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined
+  const bundle = clientBundle()
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    if (!api || !page) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('starting\n')
+    } else if (path === API_PATH || path.startsWith(`${API_PATH}/`)) {
+      api(req, res)
+    } else if (path === CLIENT_BUNDLE_PATH || path === `${CLIENT_BUNDLE_PATH}.map`) {
+      serveFile(req, res, bundle && `${bundle}${path.endsWith('.map') ? '.map' : ''}`).catch(() => res.destroy())
+    } else {
+      page(req, res).catch(() => res.destroy())
+    }
+  })
+  const port = await listen(server, args.port, args.host)
+  const origin = `http://${urlHost(args.host)}:${port}`
+  const endpoint = `${origin}${API_PATH}`
+
+  let azurite: Azurite | undefined
+  const stopServer = (): Promise<void> =>
+    new Promise((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await stopServer()
+      await azurite?.stop()
+    })())
+
+  try {
+    let storage: StorageProvider
+    let description: string
+    if (args.storage.kind === 'azurite') {
+      azurite = await startAzurite({ dir: join(args.dir, 'azurite'), container: DEV_CONTAINER })
+      storage = azure({ accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container, endpoint: azurite.endpoint })
+      description = `azurite ${azurite.endpoint}/${azurite.container} (data in ${join(args.dir, 'azurite')})`
+    } else {
+      const o = args.storage
+      storage = s3({
+        ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint }),
+        region: o.region,
+        bucket: o.bucket,
+        credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+        // Custom endpoints (MinIO, Swift, an IP address) rarely have wildcard DNS for buckets.
+        forcePathStyle: o.endpoint !== undefined,
+      })
+      description = `s3 ${o.endpoint ?? 'AWS'} bucket ${o.bucket} (CORS on the bucket is yours to set)`
+    }
+    const valet = createValet({
+      storage,
+      secret: await loadOrCreateSecret(args.dir),
+      authorize: () => ({ id: 'dev' }),
+    })
+    const root = args.staticDir ?? examplePageDir()
+    page = staticHandler(root, builtInPage(endpoint))
+    api = withCors(toNodeListener(valet))
+    return { url: `${origin}/`, endpoint, port, storage: description, page: root ?? 'built-in page', close }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}

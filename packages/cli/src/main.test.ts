@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import type { CliIo } from './cli-io.js'
+import { main } from './main.js'
+
+function io(): CliIo & { out: () => string; err: () => string } {
+  let out = ''
+  let err = ''
+  return {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    cwd: '/',
+    env: {},
+    out: () => out,
+    err: () => err,
+  }
+}
+
+describe('main', () => {
+  it('prints help with --help (0) and without a command (2)', async () => {
+    const a = io()
+    expect(await main(['--help'], a)).toBe(0)
+    expect(a.out()).toMatch(/^Usage: valet <command>/)
+    const b = io()
+    expect(await main([], b)).toBe(2)
+    expect(b.out()).toMatch(/Commands:/)
+  })
+
+  it.each([['dev'], ['upload']])('prints `valet %s --help`, also through `valet help %s`', async (command) => {
+    const a = io()
+    expect(await main([command, '--help'], a)).toBe(0)
+    expect(a.out()).toMatch(new RegExp(`^Usage: valet ${command}`))
+    const b = io()
+    expect(await main(['help', command], b)).toBe(0)
+    expect(b.out()).toBe(a.out())
+  })
+
+  it('prints the version', async () => {
+    const a = io()
+    expect(await main(['--version'], a)).toBe(0)
+    expect(a.out()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it.each([
+    [['frobnicate'], 'valet: unknown command "frobnicate"', 'valet --help'],
+    [['--frob'], 'valet: unknown option --frob', 'valet --help'],
+    [['upload', 'a.bin', '--endpoint', 'http://127.0.0.1:1/api/valet', '--bogus'], 'valet upload: unknown option --bogus', 'valet upload --help'],
+    [['upload', 'missing.bin', '--endpoint', 'http://127.0.0.1:1/api/valet'], 'valet upload: no such file or directory: missing.bin', 'valet upload --help'],
+    [['dev', '--port', 'x'], 'valet dev: --port must be a whole number', 'valet dev --help'],
+  ])('%j is a usage error: exit 2 and a hint', async (argv, message, hint) => {
+    const a = io()
+    expect(await main(argv, a)).toBe(2)
+    expect(a.err()).toContain(message)
+    expect(a.err()).toContain(`Run \`${hint}\` for usage.`)
+    expect(a.out()).toBe('')
+  })
+})

@@ -1,0 +1,69 @@
+/** Command dispatch, top-level help, and the mapping of errors to exit codes. */
+import { UsageError } from './cli-args.js'
+import { EXIT, processIo, type CliIo } from './cli-io.js'
+import { cliVersion } from './package-root.js'
+
+export const MAIN_HELP = `Usage: valet <command> [options]
+
+Commands:
+  dev       local storage (Azurite) + key endpoint + example page on 127.0.0.1
+  upload    upload files and directories through a key endpoint, resumably
+
+Options:
+  -h, --help      show this help (valet <command> --help for a command's options)
+  -v, --version   print the version
+
+Examples:
+  valet dev --port 3000
+  valet upload ./photos --endpoint http://127.0.0.1:3000/api/valet`
+
+type Command = (argv: string[], io: CliIo) => Promise<number>
+
+// Loaded on demand: `valet upload` need not load the Azure SDK and the key server, nor `--help` either.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  dev: () => import('./dev-command.js').then((m) => m.devCommand),
+  upload: () => import('./upload-command.js').then((m) => m.uploadCommand),
+}
+
+/**
+ * Runs the `valet` command line and resolves with its exit code; never throws.
+ *
+ * @example
+ * ```ts
+ * import { main } from '@valet/cli'
+ * process.exitCode = await main(['upload', 'a.bin', '--endpoint', 'http://127.0.0.1:3000/api/valet'])
+ * ```
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [first, ...rest] = argv
+  try {
+    if (first === undefined || first === '-h' || first === '--help') {
+      io.stdout.write(`${MAIN_HELP}\n`)
+      return first === undefined ? EXIT.usage : EXIT.ok
+    }
+    if (first === '-v' || first === '--version') {
+      io.stdout.write(`${cliVersion()}\n`)
+      return EXIT.ok
+    }
+    if (first === 'help') {
+      const topic = rest[0]
+      const load = topic === undefined ? undefined : COMMANDS[topic]
+      if (load) return await (await load())(['--help'], io)
+      io.stdout.write(`${MAIN_HELP}\n`)
+      return topic === undefined ? EXIT.ok : EXIT.usage
+    }
+    const load = COMMANDS[first]
+    if (!load) {
+      throw new UsageError(first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`)
+    }
+    return await (await load())(rest, io)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const help = error.command ? `valet ${error.command} --help` : 'valet --help'
+      io.stderr.write(`valet${error.command ? ` ${error.command}` : ''}: ${error.message}\nRun \`${help}\` for usage.\n`)
+      return EXIT.usage
+    }
+    io.stderr.write(`valet: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    return EXIT.failed
+  }
+}

@@ -1,0 +1,142 @@
+import type { UploadProgress } from '@valet/client'
+import { describe, expect, it } from 'vitest'
+import type { FileEntry } from './expand-paths.js'
+import { fileLine, totalLine } from './progress-lines.js'
+import { ProgressRenderer, modeFor } from './progress-renderer.js'
+
+const MiB = 1024 * 1024
+const file = (display: string, size: number): FileEntry => ({ path: `/abs/${display}`, display, name: display, size })
+
+function harness(mode: 'plain' | 'silent' | 'tty', files: FileEntry[]) {
+  let text = ''
+  let now = 0
+  const renderer = new ProgressRenderer(files, {
+    output: { write: (s: string) => (text += s), columns: 60 },
+    mode,
+    now: () => now,
+    redrawInterval: 60_000,
+  })
+  return {
+    renderer,
+    advance: (ms: number) => (now += ms),
+    text: () => text,
+    lines: () => text.split('\n').filter(Boolean),
+  }
+}
+
+const progress = (p: Partial<UploadProgress>): UploadProgress => ({
+  bytesSent: 0, bytesTotal: 0, partsDone: 0, partsTotal: 0, rate: 0, eta: null, phase: 'uploading', ...p,
+})
+
+describe('ProgressRenderer, plain mode', () => {
+  it('prints start and finish lines and a summary, without escape codes', () => {
+    const a = file('data/a.bin', 12 * MiB)
+    const h = harness('plain', [a])
+    h.renderer.start(a)
+    h.renderer.progress(a, progress({ phase: 'preparing', bytesTotal: 12 * MiB }))
+    h.renderer.progress(a, progress({ bytesTotal: 12 * MiB, partsTotal: 2 }))
+    h.advance(2000)
+    h.renderer.progress(a, progress({ bytesSent: 12 * MiB, bytesTotal: 12 * MiB, partsDone: 2, partsTotal: 2 }))
+    h.renderer.done(a, { key: 'dev/u/a.bin', size: 12 * MiB })
+    h.renderer.close()
+    expect(h.lines()).toEqual([
+      'start  data/a.bin (12.0 MiB)',
+      'done   data/a.bin (12.0 MiB in 2.0s, 6.0 MiB/s, key dev/u/a.bin)',
+      '1 of 1 file uploaded (12.0 MiB) in 2.0s',
+    ])
+    expect(h.text()).not.toMatch(/\x1b/)
+  })
+
+  it('prints percent lines for active files at most every 5 s', () => {
+    const a = file('a.bin', 100 * MiB)
+    const b = file('b.bin', 10 * MiB)
+    const h = harness('plain', [a, b])
+    h.renderer.start(a)
+    h.renderer.start(b)
+    for (let t = 0; t < 50; t++) {
+      h.advance(250) // 12.5 s of frequent progress events
+      h.renderer.progress(a, progress({ bytesSent: t * MiB, partsDone: Math.floor(t / 8), partsTotal: 13, rate: 4 * MiB, eta: 20 }))
+    }
+    const percentLines = h.lines().filter((l) => l.includes('%'))
+    // At 5 s and 10 s; b has not reported yet, so only a is listed.
+    expect(percentLines).toHaveLength(2)
+    expect(percentLines[0]).toBe('       a.bin 19% (19.0 MiB of 100.0 MiB, 2/13 parts, 4.0 MiB/s, ETA 20s)')
+  })
+
+  it('reports a resumed upload and a failure', () => {
+    const a = file('a.bin', 60 * MiB)
+    const b = file('b.bin', 0)
+    const h = harness('plain', [a, b])
+    h.renderer.start(a)
+    h.renderer.progress(a, progress({ phase: 'preparing' }))
+    h.renderer.progress(a, progress({ bytesSent: 20 * MiB, partsDone: 4, partsTotal: 12 }))
+    h.renderer.progress(a, progress({ bytesSent: 25 * MiB, partsDone: 5, partsTotal: 12 }))
+    h.renderer.start(b)
+    h.renderer.failed(b, { code: 'invalid_source', message: 'empty files cannot be uploaded in parts' })
+    h.renderer.close()
+    expect(h.lines()).toEqual([
+      'start  a.bin (60.0 MiB)',
+      'resume a.bin: 4 of 12 parts already stored',
+      'start  b.bin (0 B)',
+      'failed b.bin: invalid_source: empty files cannot be uploaded in parts',
+      '0 of 2 files uploaded (0 B) in 0.0s, 1 failed',
+    ])
+  })
+
+  it('mentions paused files when interrupted', () => {
+    const a = file('a.bin', MiB)
+    const h = harness('plain', [a])
+    h.renderer.start(a)
+    h.renderer.note('interrupted')
+    h.renderer.close(true)
+    expect(h.lines().at(-1)).toBe('0 of 1 file uploaded (0 B) in 0.0s, 1 paused or not started')
+  })
+
+  it('writes nothing in silent mode', () => {
+    const a = file('a.bin', MiB)
+    const h = harness('silent', [a])
+    h.renderer.start(a)
+    h.renderer.done(a, { key: 'k', size: MiB })
+    h.renderer.close()
+    expect(h.text()).toBe('')
+  })
+})
+
+describe('ProgressRenderer, terminal mode', () => {
+  it('keeps finished lines and redraws bars in place', async () => {
+    const a = file('a.bin', 10 * MiB)
+    let text = ''
+    const renderer = new ProgressRenderer([a], { output: { write: (s: string) => (text += s), columns: 100 }, mode: 'tty', redrawInterval: 5 })
+    renderer.start(a)
+    renderer.progress(a, progress({ bytesSent: 5 * MiB, partsTotal: 2, rate: MiB, eta: 5 }))
+    await new Promise((r) => setTimeout(r, 30))
+    renderer.done(a, { key: 'k', size: 10 * MiB })
+    renderer.close()
+    expect(text).toContain(' 50% [██████████░░░░░░░░░░] 5.0 MiB/10.0 MiB')
+    expect(text).toContain('\x1b[2F\x1b[J') // the two live lines are cleared before "done"
+    expect(text).toContain('done   a.bin')
+    expect(text).not.toContain('start  a.bin')
+  })
+
+  it('fits every live line in the terminal width', () => {
+    const long = 'very/long/directory/name/that/goes/on/and/on/forever/file.bin'
+    const p = progress({ bytesSent: MiB, rate: MiB, eta: 3 })
+    const medium = fileLine(long, p, 4 * MiB, 80)
+    expect([...medium].length).toBe(79)
+    expect(medium).toMatch(/^ 25% \[██░░░░░░░░\] 1\.0 MiB\/4\.0 MiB  1\.0 MiB\/s  ETA 3s  ….*forever\/file\.bin$/)
+    const narrow = fileLine(long, p, 4 * MiB, 60)
+    expect([...narrow].length).toBe(59)
+    expect(narrow).toMatch(/^ 25% 1\.0 MiB\/4\.0 MiB  1\.0 MiB\/s  ETA 3s  …\/forever\/file\.bin$/)
+    expect(fileLine('a.bin', undefined, MiB, 120)).toBe('  0% [░░░░░░░░░░░░░░░░░░░░] 0 B/1.0 MiB  waiting  a.bin')
+    expect([...totalLine({ filesDone: 1, filesTotal: 3, bytesSent: MiB, bytesTotal: 9 * MiB, rate: 0 }, 40)].length).toBeLessThanOrEqual(39)
+  })
+})
+
+describe('modeFor', () => {
+  it('uses bars only on a real, capable terminal', () => {
+    expect(modeFor({ write: () => {}, isTTY: true }, {})).toBe('tty')
+    expect(modeFor({ write: () => {}, isTTY: true }, { TERM: 'dumb' })).toBe('plain')
+    expect(modeFor({ write: () => {}, isTTY: true }, { CI: 'true' })).toBe('plain')
+    expect(modeFor({ write: () => {} }, {})).toBe('plain')
+  })
+})

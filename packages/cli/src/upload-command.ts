@@ -1,0 +1,165 @@
+/** `valet upload`: many files, few at a time, resumable, one JSON line or one progress bar each. */
+import { createUploader, isValetError, type Upload, type UploadProgress, type UploadResult } from '@valet/client'
+import { DEFAULT_PART_SIZE } from '@valet/protocol'
+import { UsageError } from './cli-args.js'
+import { EXIT, processIo, type CliIo } from './cli-io.js'
+import { PathError, expandPaths, type FileEntry } from './expand-paths.js'
+import { expectedParts, runWithSlots } from './file-scheduler.js'
+import { ProgressRenderer, modeFor } from './progress-renderer.js'
+import { UPLOAD_HELP, parseUploadArgs, type UploadArgs } from './upload-args.js'
+
+/** One line of `--json` output for a finished file. */
+export interface UploadedLine {
+  path: string
+  name: string
+  key: string
+  size: number
+  etag: string
+  location: string
+  uploadId: string
+  /** Parts storage already held when this run started (a resumed upload). */
+  partsResumed: number
+  result?: unknown
+}
+
+/** One line of `--json` output for a file that did not complete. */
+export interface FailedLine {
+  path: string
+  name: string
+  error: { code: string; message: string }
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  if (isValetError(error)) return { code: error.code, message: error.message }
+  return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) }
+}
+
+/**
+ * Runs `valet upload` and resolves with the exit code: 0 every file complete, 1 any failed,
+ * 2 usage error, 130 interrupted (uploads paused, resume state kept).
+ *
+ * @example
+ * ```ts
+ * const code = await uploadCommand(['big.iso', '--endpoint', 'http://127.0.0.1:3000/api/valet', '--json'])
+ * ```
+ */
+export async function uploadCommand(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const args = parseUploadArgs(argv, io.cwd)
+  if (args === 'help') {
+    io.stdout.write(`${UPLOAD_HELP}\n`)
+    return EXIT.ok
+  }
+  let expanded
+  try {
+    expanded = await expandPaths(args.paths, io.cwd)
+  } catch (error) {
+    if (error instanceof PathError) throw new UsageError(error.message, 'upload')
+    throw error
+  }
+  for (const w of expanded.warnings) io.stderr.write(`valet upload: ${w}\n`)
+  if (expanded.files.length === 0) {
+    io.stderr.write('valet upload: nothing to upload (no regular files found)\n')
+    return EXIT.ok
+  }
+  return runUploads(expanded.files, args, io)
+}
+
+async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Promise<number> {
+  const options = {
+    endpoint: args.endpoint,
+    headers: args.headers,
+    resume: true,
+    stateDir: args.stateDir,
+    retries: args.retries,
+    ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
+  }
+  try {
+    createUploader({ ...options, concurrency: args.concurrency }) // the client's own option checks, before any traffic
+  } catch (error) {
+    throw new UsageError(describeError(error).message, 'upload')
+  }
+  const human = args.json ? io.stderr : io.stdout
+  const mode = modeFor(human, io.env)
+  // With --json, stdout is for machines: plain progress lines would only be noise on stderr.
+  const renderer = new ProgressRenderer(files, { output: human, mode: args.json && mode === 'plain' ? 'silent' : mode })
+  const json = (line: UploadedLine | FailedLine): void => {
+    if (args.json) io.stdout.write(`${JSON.stringify(line)}\n`)
+  }
+
+  const active = new Map<FileEntry, Upload>()
+  let failed = 0
+  let interrupted: number | undefined
+
+  const uploadOne = async (file: FileEntry, slots: number): Promise<void> => {
+    renderer.start(file)
+    let partsResumed: number | undefined
+    const onProgress = (p: UploadProgress): void => {
+      if (partsResumed === undefined && p.phase !== 'preparing') partsResumed = p.partsDone
+      renderer.progress(file, p)
+    }
+    let result: UploadResult
+    try {
+      const upload = createUploader({ ...options, concurrency: slots }).upload(file.path, { name: file.name, onProgress })
+      active.set(file, upload)
+      result = await upload.done
+    } catch (error) {
+      if (interrupted !== undefined) return
+      failed++
+      const described = describeError(error)
+      renderer.failed(file, described)
+      json({ path: file.display, name: file.name, error: described })
+      return
+    } finally {
+      active.delete(file)
+    }
+    if (interrupted !== undefined) return
+    renderer.done(file, result)
+    const line: UploadedLine = {
+      path: file.display,
+      name: file.name,
+      key: result.key,
+      size: result.size,
+      etag: result.etag,
+      location: result.location,
+      uploadId: result.uploadId,
+      partsResumed: partsResumed ?? 0,
+    }
+    if (result.result !== undefined) line.result = result.result
+    json(line)
+  }
+
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined
+  const stoppedBySignal = new Promise<number>((resolve) => {
+    onSignal = (signal) => {
+      if (interrupted !== undefined) {
+        // A second Ctrl+C: the user does not want to wait for anything.
+        process.exit(interrupted)
+      }
+      interrupted = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint
+      // Paused, not aborted: the storage upload and its resume state stay for the next run.
+      for (const [file, upload] of active) {
+        upload.pause()
+        json({ path: file.display, name: file.name, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
+      }
+      renderer.note(`interrupted: ${active.size} upload(s) paused; run the same command again (state in ${args.stateDir}) to resume`)
+      resolve(interrupted)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+
+  const need = (f: FileEntry): number => expectedParts(f.size, args.partSize, DEFAULT_PART_SIZE)
+  const finished = runWithSlots(files, args.concurrency, need, uploadOne, () => interrupted !== undefined).then(() =>
+    failed > 0 ? EXIT.failed : EXIT.ok,
+  )
+  try {
+    const code = await Promise.race([finished, stoppedBySignal])
+    renderer.close(interrupted !== undefined)
+    return code
+  } finally {
+    if (onSignal) {
+      process.removeListener('SIGINT', onSignal)
+      process.removeListener('SIGTERM', onSignal)
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The key endpoint every example mounts. Storage comes from the environment (S3_* or AZURE_*),
+ * or, with nothing set, a local Azurite started here, so each example runs with no account.
+ */
+import { createValet } from '@valet/server'
+import { s3 } from '@valet/server/s3'
+import { azure } from '@valet/server/azure'
+import { startAzurite } from '@valet/cli'
+import { randomBytes } from 'node:crypto'
+
+/** Demo users: in your app, look the bearer token or session cookie up in your session store. */
+const DEMO_TOKENS = { 'demo-alice': { id: 'alice' }, 'demo-bob': { id: 'bob' } }
+
+/** Reads `Authorization: Bearer <token>` — the header every framework passes through untouched. */
+export function principalFromBearer(header) {
+  const token = header?.match(/^Bearer (.+)$/)?.[1]
+  return (token && DEMO_TOKENS[token]) || null
+}
+
+async function storageFromEnv(env) {
+  if (env.S3_BUCKET) {
+    return {
+      storage: s3({
+        endpoint: env.S3_ENDPOINT,
+        region: env.S3_REGION ?? 'us-east-1',
+        bucket: env.S3_BUCKET,
+        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+        forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+      }),
+      stop: async () => {},
+    }
+  }
+  if (env.AZURE_STORAGE_ACCOUNT) {
+    return {
+      storage: azure({ accountName: env.AZURE_STORAGE_ACCOUNT, accountKey: env.AZURE_STORAGE_KEY, container: env.AZURE_CONTAINER ?? 'uploads' }),
+      stop: async () => {},
+    }
+  }
+  const local = await startAzurite({ dir: '.valet/azurite', container: 'uploads' })
+  const { accountName, accountKey, container, endpoint } = local
+  return { storage: azure({ accountName, accountKey, container, endpoint }), stop: () => local.stop() }
+}
+
+/**
+ * @param {{ authorize: (request: Request) => any, env?: NodeJS.ProcessEnv }} options
+ * @example const { valet, stop } = await exampleValet({ authorize: (r) => principalFromBearer(r.headers.get('authorization')) })
+ */
+export async function exampleValet({ authorize, env = process.env }) {
+  const { storage, stop } = await storageFromEnv(env)
+  const valet = createValet({
+    storage,
+    // A fixed secret lets uploads resume across restarts; generate one per deployment.
+    secret: env.VALET_SECRET ?? randomBytes(32).toString('hex'),
+    authorize,
+    maxFileSize: 50 * 2 ** 30,
+    onComplete: ({ principal, key, size }) => {
+      console.log(`stored ${key} (${size} bytes) for ${principal.id}`)
+      return { ok: true }
+    },
+  })
+  return { valet, stop }
+}
+
+/** Origins allowed to call the key endpoint from a browser (the page is often elsewhere in dev). */
+export const ALLOWED_ORIGIN = process.env.ALLOWED_ORIGIN ?? 'http://127.0.0.1:3000'
+export const CORS_HEADERS = {
+  'access-control-allow-origin': ALLOWED_ORIGIN,
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, valet-token',
+  'access-control-max-age': '600',
+  vary: 'origin',
+}

@@ -71,6 +71,8 @@ export function bindUploader<TSource>(platform: Platform<TSource>): (options: Up
       headers: options.headers,
       transport: platform.transport,
       retries: options.retries,
+      retryWindow: options.retryWindow,
+      requestTimeout: options.requestTimeout,
       backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
       clock,
     })

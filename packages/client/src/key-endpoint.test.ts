@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { ValetError } from '@valet/protocol'
 import { KeyEndpoint } from './key-endpoint.js'
 import type { HttpRequest, HttpResponse, Transport } from './ports.js'
 
-function endpoint(answer: (req: HttpRequest) => HttpResponse, retries = 0) {
+function endpoint(answer: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>, retries = 0, retryWindow = 0, requestTimeout = 0) {
   const seen: HttpRequest[] = []
   const transport: Transport = {
     request: async (req) => {
@@ -11,7 +12,7 @@ function endpoint(answer: (req: HttpRequest) => HttpResponse, retries = 0) {
     },
   }
   const api = new KeyEndpoint({
-    endpoint: 'http://127.0.0.1:3000/api', headers: async () => ({ authorization: 'Bearer x' }), transport, retries,
+    endpoint: 'http://127.0.0.1:3000/api', headers: async () => ({ authorization: 'Bearer x' }), transport, retries, retryWindow, requestTimeout,
     backoff: { base: 1, cap: 1 }, clock: { now: () => Date.now() },
   })
   return { api, seen }
@@ -49,5 +50,24 @@ describe('KeyEndpoint', () => {
     const { api } = endpoint(() => (++calls === 1 ? json(429, { error: { code: 'rate_limited', message: 'slow' } }, { 'retry-after': '0' }) : json(200, { parts: [] })), 1)
     await expect(api.listParts('u', 't', signal)).resolves.toEqual([])
     expect(calls).toBe(2)
+  })
+
+  it('abandons an attempt that gets no answer within requestTimeout, then retries', async () => {
+    let calls = 0
+    const never = (req: HttpRequest) =>
+      new Promise<HttpResponse>((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason)))
+    const { api } = endpoint((req) => (++calls === 1 ? never(req) : json(204, {})), 1, 0, 50)
+    await api.deleteUpload('u1', 'tok', signal)
+    expect(calls).toBe(2)
+  })
+
+  it('keeps retrying network errors for retryWindow even past `retries`', async () => {
+    let calls = 0
+    const { api } = endpoint(() => {
+      if (++calls < 4) throw new ValetError('network_error', 'ECONNREFUSED')
+      return json(204, {})
+    }, 0, 2_000)
+    await api.deleteUpload('u1', 'tok', signal)
+    expect(calls).toBe(4)
   })
 })

@@ -30,6 +30,10 @@ export interface KeyEndpointOptions {
   headers: () => Promise<Record<string, string>>
   transport: Transport
   retries: number
+  /** Retry network errors and 5xx for at least this long, ms, whatever `retries` says. */
+  retryWindow: number
+  /** Abandon an attempt with no answer after this long, ms; 0 = never. */
+  requestTimeout: number
   backoff: BackoffOptions
   clock: Clock
 }
@@ -107,7 +111,8 @@ export class KeyEndpoint {
     signal: AbortSignal,
     parse: ((input: unknown) => T) | undefined,
   ): Promise<{ value: T; sentAt: number; receivedAt: number }> {
-    const { transport, clock, retries, backoff } = this.options
+    const { transport, clock, retries, backoff, retryWindow, requestTimeout } = this.options
+    const startedAt = clock.now()
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()) }
       if (req.body !== undefined) headers['content-type'] = 'application/json'
@@ -116,13 +121,15 @@ export class KeyEndpoint {
       let failure: AttemptFailure
       let error: ValetError
       let retryAfter: number | undefined
+      // A key server that accepts the connection and never answers must not hang the upload.
+      const attemptSignal = requestTimeout > 0 ? AbortSignal.any([signal, AbortSignal.timeout(requestTimeout)]) : signal
       try {
         const res = await transport.request({
           method: req.method,
           url: this.options.endpoint + req.path,
           headers,
           ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
-          signal,
+          signal: attemptSignal,
         })
         const receivedAt = clock.now()
         if (res.status >= 200 && res.status < 300) {
@@ -133,12 +140,17 @@ export class KeyEndpoint {
         retryAfter = parseRetryAfter(res.headers['retry-after'], receivedAt)
       } catch (e) {
         if (signal.aborted) throw signal.reason
-        if (!isValetError(e) || e.code !== 'network_error') throw e
-        error = e
+        if (attemptSignal.aborted) {
+          error = new ValetError('network_error', `${operation}: no answer from the key endpoint within ${requestTimeout} ms`, { cause: e, context: { operation } })
+        } else if (!isValetError(e) || e.code !== 'network_error') {
+          throw e
+        } else {
+          error = e
+        }
         failure = { kind: 'network' }
       }
       if (classifyEndpointFailure(failure, operation) === 'fail') throw error
-      if (attempt >= retries) {
+      if (attempt >= retries && clock.now() - startedAt >= retryWindow) {
         throw new ValetError('retries_exhausted', `${operation} failed after ${attempt + 1} attempts: ${error.message}`, {
           cause: error,
           context: { operation, ...error.context },

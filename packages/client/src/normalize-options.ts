@@ -75,6 +75,17 @@ export interface UploaderOptions {
    * @default 100
    */
   progressInterval?: number
+  /**
+   * A key-endpoint call with no answer after this long is abandoned and retried, ms. `0` disables.
+   * @default 30000
+   */
+  requestTimeout?: number
+  /**
+   * Key-endpoint calls failing with network errors or 5xx keep retrying for at least this long,
+   * ms, even past `retries`: a key server restarting or redeploying must not fail uploads.
+   * @default 30000
+   */
+  retryWindow?: number
 }
 
 export interface NormalizedOptions {
@@ -89,6 +100,8 @@ export interface NormalizedOptions {
   maxRetryDelay: number
   stallTimeout: number
   progressInterval: number
+  requestTimeout: number
+  retryWindow: number
 }
 
 /** What the platform binding decides. */
@@ -152,7 +165,7 @@ function normalizeEndpoint(value: unknown, absolute: boolean): string {
 
 const KNOWN = new Set([
   'endpoint', 'concurrency', 'checksum', 'headers', 'resume', 'stateDir', 'partSize',
-  'retries', 'retryDelay', 'maxRetryDelay', 'stallTimeout', 'progressInterval',
+  'retries', 'retryDelay', 'maxRetryDelay', 'stallTimeout', 'progressInterval', 'requestTimeout', 'retryWindow',
 ])
 
 /** Validates and fills in the uploader's options; throws `ValetError('invalid_option')` naming the option. */
@@ -180,6 +193,8 @@ export function normalizeOptions(options: UploaderOptions, platform: PlatformDef
     maxRetryDelay,
     stallTimeout: integer(o.stallTimeout, 'stallTimeout', 0, 86_400_000, 60_000),
     progressInterval: integer(o.progressInterval, 'progressInterval', 0, 60_000, 100),
+    requestTimeout: integer(o.requestTimeout, 'requestTimeout', 0, 86_400_000, 30_000),
+    retryWindow: integer(o.retryWindow, 'retryWindow', 0, 86_400_000, 30_000),
   }
 }
 

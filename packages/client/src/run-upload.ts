@@ -194,9 +194,19 @@ async function complete(
   return result
 }
 
+/** Delay of the second DELETE after an abort. */
+const ABORT_REPEAT_MS = 1_500
+
 async function cleanUpAborted(deps: EngineDeps, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
   const store = deps.options.resumeStore
   // The upload's own signal is aborted: cleanup gets its own, bounded one.
-  if (session !== undefined) await deps.api.deleteUpload(session.uploadId, session.token, AbortSignal.timeout(10_000)).catch(() => {})
+  if (session !== undefined) {
+    const { uploadId, token } = session
+    await deps.api.deleteUpload(uploadId, token, AbortSignal.timeout(10_000)).catch(() => {})
+    // A part whose body already reached storage can still be stored after that DELETE (S3 and
+    // Azure both document the race): abort once more when such late writes have landed.
+    const again = setTimeout(() => void deps.api.deleteUpload(uploadId, token, AbortSignal.timeout(10_000)).catch(() => {}), ABORT_REPEAT_MS)
+    ;(again as { unref?: () => void }).unref?.()
+  }
   if (store !== undefined && fingerprint !== undefined) await store.remove(fingerprint).catch(() => {})
 }

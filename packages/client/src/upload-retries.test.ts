@@ -138,7 +138,7 @@ describe('key-endpoint retries', () => {
   it('wraps exhausted key-endpoint retries with the last error as cause', async () => {
     const fake = setup()
     fake.options.onEndpoint = () => HttpResponse.error()
-    await expect(upload(testBytes(100), { retries: 1 })).rejects.toMatchObject({
+    await expect(upload(testBytes(100), { retries: 1, retryWindow: 0 })).rejects.toMatchObject({
       code: 'retries_exhausted', context: { operation: 'create' }, cause: { code: 'network_error' },
     })
   })

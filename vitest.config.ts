@@ -20,7 +20,8 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], environment: 'node' },
+        // Projects with different worker limits must run as separate groups (vitest 4).
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } },
       },
       {
         resolve: { alias },
@@ -34,6 +35,22 @@ export default defineConfig({
           // Two cores: storage servers need CPU too.
           maxWorkers: 2,
           fileParallelism: true,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/setup/global-setup.ts'],
+          // 256 MiB uploads through Chromium, throttled links, reloads: minutes, not seconds.
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          // One Chromium at a time: it, Swift and Azurite share two cores.
+          maxWorkers: 1,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

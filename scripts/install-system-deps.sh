@@ -9,4 +9,4 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
-echo "system dependencies: swift $(swift-proxy-server --version 2>/dev/null | head -1 || echo '?'), $(chromium --version 2>/dev/null || echo 'no chromium')"
+echo "system dependencies: swift-proxy $(dpkg-query -W -f='${Version}' swift-proxy 2>/dev/null || echo missing), $(chromium --version 2>/dev/null || echo 'no chromium')"

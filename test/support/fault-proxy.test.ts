@@ -1,0 +1,194 @@
+/**
+ * The fault proxy itself, against a small echo origin on 127.0.0.1: what each fault does on the
+ * wire, that the Host header and bodies pass through untouched, and that the counters are right.
+ * The client tests rely on all of it.
+ */
+import { createHash } from 'node:crypto'
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { FaultProxy, keyExpiry, startFaultProxy } from './fault-proxy.js'
+
+interface Seen {
+  host: string | undefined
+  url: string
+  bytes: number
+  md5: string
+  complete: boolean
+}
+
+let origin: Server
+let originUrl: string
+const seen: Seen[] = []
+
+beforeAll(async () => {
+  // Stores nothing: answers like S3 UploadPart (ETag = hex MD5 of what it received).
+  origin = createServer((req, res) => {
+    const hash = createHash('md5')
+    const entry: Seen = { host: req.headers.host, url: req.url ?? '', bytes: 0, md5: '', complete: false }
+    seen.push(entry)
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk)
+      entry.bytes += chunk.length
+    })
+    req.on('end', () => {
+      entry.complete = true
+      entry.md5 = hash.digest('hex')
+      res.writeHead(200, { etag: `"${entry.md5}"`, 'x-origin': 'yes' })
+      res.end('ok')
+    })
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => {
+  origin.close(() => resolve())
+  origin.closeAllConnections()
+}))
+
+let proxy: FaultProxy | undefined
+afterEach(async () => {
+  await proxy?.close()
+  proxy = undefined
+  seen.length = 0
+})
+
+interface Answer {
+  status?: number
+  headers?: Record<string, string | string[] | undefined>
+  body?: string
+  error?: string
+}
+
+/** One PUT with node:http (no retries, no keep-alive surprises), with an optional timeout. */
+function put(url: string, body: Buffer, timeoutMs = 5000): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { method: 'PUT', headers: { 'content-length': body.length, 'content-md5': 'x' }, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (text += c))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }))
+      res.on('error', (e) => resolve({ error: e.message }))
+    })
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')))
+    req.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }))
+    req.end(body)
+  })
+}
+
+const body = Buffer.alloc(1024 * 1024, 7)
+const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex')
+const partUrl = (n: number) => `${proxy!.origin}/bucket/key?partNumber=${n}&uploadId=u1&X-Amz-Date=20300101T000000Z&X-Amz-Expires=60`
+
+describe('fault proxy', () => {
+  it('forwards with the client Host header and the body untouched, and counts it', async () => {
+    proxy = await startFaultProxy({ target: originUrl })
+    const res = await put(partUrl(3), body)
+    expect(res.status).toBe(200)
+    expect(res.headers?.['x-origin']).toBe('yes')
+    expect(res.headers?.etag).toBe(`"${md5hex(body)}"`)
+    expect(seen[0]!.host).toBe(new URL(proxy.origin).host)
+    expect(seen[0]!.url).toBe(new URL(partUrl(3)).pathname + new URL(partUrl(3)).search)
+    expect(proxy.stats.partPuts).toBe(1)
+    expect(proxy.stats.bytesIn.get(3)).toBe(body.length)
+    expect(proxy.stats.bytesForwarded.get(3)).toBe(body.length)
+    expect(proxy.stats.parts[0]).toMatchObject({ partNumber: 3, attempt: 1, storageStatus: 200, clientStatus: 200, keyExpiresAt: Date.UTC(2030, 0, 1, 0, 1) })
+    expect(proxy.endpointFor('http://127.0.0.1:1/devstoreaccount1/')).toBe(`${proxy.origin}/devstoreaccount1`)
+  })
+
+  it('recognises Azure Put Block by its block id and reads the SAS expiry', async () => {
+    proxy = await startFaultProxy({ target: originUrl })
+    const blockId = btoa(`00007.${'a'.repeat(32)}.${'A'.repeat(22)}==`)
+    const url = `${proxy.origin}/acct/c/blob?comp=block&blockid=${encodeURIComponent(blockId)}&se=2030-01-01T00%3A00%3A00Z&sig=x`
+    expect((await put(url, body)).status).toBe(200)
+    expect((await put(url, body)).status).toBe(200)
+    expect(proxy.stats.parts.map((p) => [p.partNumber, p.attempt])).toEqual([[7, 1], [7, 2]])
+    expect(proxy.stats.parts[0]!.keyExpiresAt).toBe(Date.UTC(2030, 0, 1))
+    expect(keyExpiry(new URLSearchParams('a=b'))).toBeUndefined()
+  })
+
+  it('reset-mid-body: storage gets about half and no complete body, the client a reset', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'reset-mid-body', times: 1 }] })
+    const res = await put(partUrl(1), body)
+    expect(res.error).toMatch(/ECONNRESET|EPIPE|socket hang up/)
+    expect(proxy.stats.faults['reset-mid-body']).toBe(1)
+    expect(proxy.stats.bytesForwarded.get(1)).toBe(body.length / 2)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(seen.every((s) => !s.complete)).toBe(true)
+    // times: 1: the next one goes through.
+    expect((await put(partUrl(1), body)).status).toBe(200)
+  })
+
+  it('status faults answer without asking storage; 503 and 429 carry Retry-After: 1', async () => {
+    proxy = await startFaultProxy({
+      target: originUrl,
+      rules: [
+        { kind: 'status-500', match: (r) => r.partNumber === 1 },
+        { kind: 'status-503-retry-after', match: (r) => r.partNumber === 2 },
+        { kind: 'status-429-retry-after', match: (r) => r.partNumber === 3 },
+      ],
+    })
+    const [a, b, c] = await Promise.all([put(partUrl(1), body), put(partUrl(2), body), put(partUrl(3), body)])
+    expect([a.status, b.status, c.status]).toEqual([500, 503, 429])
+    expect([a.headers?.['retry-after'], b.headers?.['retry-after'], c.headers?.['retry-after']]).toEqual([undefined, '1', '1'])
+    expect(b.body).toContain('SlowDown')
+    expect(seen).toEqual([])
+    expect(proxy.stats.bytesIn.get(2)).toBe(body.length)
+  })
+
+  it('stall: the body is read, no answer comes; close() frees the connection', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'stall' }] })
+    const t0 = Date.now()
+    const res = await put(partUrl(1), body, 600)
+    expect(res.error).toBe('timeout')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(590)
+    expect(proxy.stats.bytesIn.get(1)).toBe(body.length)
+    const pending = put(partUrl(2), body, 10_000)
+    await new Promise((r) => setTimeout(r, 100))
+    await proxy.close()
+    expect((await pending).error).toMatch(/ECONNRESET|socket hang up/)
+    proxy = undefined
+  })
+
+  it('flip-bytes: storage receives every byte, one of them changed', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'flip-bytes' }] })
+    const res = await put(partUrl(1), body)
+    expect(res.status).toBe(200)
+    expect(seen[0]!.bytes).toBe(body.length)
+    const flipped = Buffer.from(body)
+    flipped[body.length / 2] = flipped[body.length / 2]! ^ 0xff
+    expect(seen[0]!.md5).toBe(md5hex(flipped))
+  })
+
+  it('wrong-etag: storage stores the part, the client sees another ETag', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'wrong-etag' }] })
+    const res = await put(partUrl(1), body)
+    expect(seen[0]!.md5).toBe(md5hex(body))
+    expect(res.headers?.etag).not.toBe(`"${md5hex(body)}"`)
+    expect(res.headers?.etag).toMatch(/^"[0-9a-f]{32}"$/)
+  })
+
+  it('drop-response: storage stores the part, the client gets no answer', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'drop-response', every: 2 }] })
+    const first = await put(partUrl(1), body)
+    const second = await put(partUrl(1), body)
+    expect(first.status).toBe(200)
+    expect(second.error).toMatch(/ECONNRESET|socket hang up/)
+    expect(seen.map((s) => s.complete)).toEqual([true, true])
+    expect(proxy.stats.parts.map((p) => [p.attempt, p.fault, p.storageStatus, p.clientStatus])).toEqual([
+      [1, undefined, 200, 200],
+      [2, 'drop-response', 200, undefined],
+    ])
+  })
+
+  it('bandwidth limits the request bodies of all requests together', async () => {
+    proxy = await startFaultProxy({ target: originUrl, bandwidth: 4 * 1024 * 1024 })
+    const t0 = Date.now()
+    const answers = await Promise.all([put(partUrl(1), body), put(partUrl(2), body)])
+    const ms = Date.now() - t0
+    expect(answers.map((a) => a.status)).toEqual([200, 200])
+    // 2 MiB at 4 MiB/s: 500 ms.
+    expect(ms).toBeGreaterThanOrEqual(450)
+    expect(ms).toBeLessThan(1500)
+  })
+})

@@ -151,6 +151,9 @@ describe('sign, list, complete, abort', () => {
 
   it.each([
     ['part 0', { partNumber: 0, size: 8 * MiB }, 400, 'bad_request'],
+    ['a negative part', { partNumber: -1, size: 8 * MiB }, 400, 'bad_request'],
+    ['a fractional part', { partNumber: 1.5, size: 8 * MiB }, 400, 'bad_request'],
+    ['a part number as a string', { partNumber: '1', size: 8 * MiB }, 400, 'bad_request'],
     ['part beyond the plan', { partNumber: 4, size: 4 * MiB }, 400, 'invalid_part'],
     ['size off the plan', { partNumber: 1, size: 5 * MiB }, 400, 'invalid_part'],
     ['last part with a full size', { partNumber: 3, size: 8 * MiB }, 400, 'invalid_part'],

@@ -8,13 +8,14 @@ import { signParts } from './sign-parts.js'
 import { TokenSigner } from './token.js'
 import type { RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
+import type { Operation } from './rate-limit.js'
 
 /** The key endpoint: one Web-standard handler, mountable under any base path. */
 export interface Valet {
   fetch(request: Request): Promise<Response>
 }
 
-type Route = { method: string; handler: (ctx: RouteContext) => Promise<Response> }
+type Route = { method: string; operation: Operation; handler: (ctx: RouteContext) => Promise<Response> }
 
 // Routes match the end of the path, so the handler needs no base-path option.
 const UPLOADS = /\/uploads\/?$/
@@ -23,10 +24,10 @@ const PARTS = /\/uploads\/([^/]+)\/parts\/?$/
 const COMPLETE = /\/uploads\/([^/]+)\/complete\/?$/
 
 const routes: [RegExp, Route[]][] = [
-  [PARTS, [{ method: 'POST', handler: signParts }, { method: 'GET', handler: listParts }]],
-  [COMPLETE, [{ method: 'POST', handler: completeUpload }]],
-  [UPLOAD, [{ method: 'DELETE', handler: abortUpload }]],
-  [UPLOADS, [{ method: 'POST', handler: (ctx) => createUpload(ctx) }]],
+  [PARTS, [{ method: 'POST', operation: 'sign', handler: signParts }, { method: 'GET', operation: 'list', handler: listParts }]],
+  [COMPLETE, [{ method: 'POST', operation: 'complete', handler: completeUpload }]],
+  [UPLOAD, [{ method: 'DELETE', operation: 'abort', handler: abortUpload }]],
+  [UPLOADS, [{ method: 'POST', operation: 'create', handler: (ctx) => createUpload(ctx) }]],
 ]
 
 function match(pathname: string, method: string): { route: Route; uploadId: string } {
@@ -76,6 +77,10 @@ export function createValet<P extends Principal = Principal>(options: ValetOptio
         if (!principal) throw new ValetError('unauthorized', 'authentication required')
         if (typeof principal.id !== 'string' || principal.id === '') {
           throw new Error('authorize() must return a principal with a non-empty string `id`')
+        }
+        const wait = await normalized.rateLimit?.({ principal, operation: route.operation, request })
+        if (typeof wait === 'number' && wait > 0) {
+          throw new ValetError('rate_limited', `too many ${route.operation} requests; retry in ${Math.ceil(wait)} s`, { context: { retryAfter: wait } })
         }
         return await route.handler({ request, principal, options: normalized as never, signer, uploadId })
       } catch (error) {

@@ -5,6 +5,7 @@
 export { createValet, type Valet } from './create-valet.js'
 export type { ValetOptions, CompleteContext } from './options.js'
 export { defaultObjectKey, safeSegment, type ObjectKeyInput, type Principal } from './object-key.js'
+export { memoryRateLimit, type RateLimit, type RateLimitInput, type BucketRule, type Operation } from './rate-limit.js'
 export type { StorageProvider, UploadRef, CreateInput, SignPartInput, CompleteInput } from './storage.js'
 export { ValetError, isValetError, errorStatus } from '@valet/protocol'
 export type * from '@valet/protocol'

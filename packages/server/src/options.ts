@@ -1,6 +1,7 @@
 import { DEFAULT_PART_SIZE, ValetError } from '@valet/protocol'
 import { defaultObjectKey, type ObjectKeyInput, type Principal } from './object-key.js'
 import type { StorageProvider } from './storage.js'
+import type { RateLimit } from './rate-limit.js'
 
 export interface CompleteContext<P extends Principal = Principal> {
   principal: P
@@ -65,6 +66,12 @@ export interface ValetOptions<P extends Principal = Principal> {
    */
   onComplete?: (context: CompleteContext<P>) => unknown | Promise<unknown>
   /**
+   * Throttles callers after `authorize`, before any storage call: return seconds to wait to
+   * refuse with 429 and `Retry-After`. `memoryRateLimit(...)` is a ready one for one process.
+   * @default no limit
+   */
+  rateLimit?: RateLimit<P>
+  /**
    * Called with unexpected (non-`ValetError`) errors before a 500 is returned.
    * @default logs with `console.error`
    */
@@ -82,6 +89,7 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   tokenTtl: number
   partSize: number
   onComplete: ValetOptions<P>['onComplete']
+  rateLimit: RateLimit<P> | undefined
   onError: (error: unknown, request: Request) => void
 }
 
@@ -124,6 +132,7 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
   if (options.objectKey !== undefined && typeof options.objectKey !== 'function') bad('objectKey', 'must be a function')
   if (options.onComplete !== undefined && typeof options.onComplete !== 'function') bad('onComplete', 'must be a function')
   if (options.onError !== undefined && typeof options.onError !== 'function') bad('onError', 'must be a function')
+  if (options.rateLimit !== undefined && typeof options.rateLimit !== 'function') bad('rateLimit', 'must be a function such as memoryRateLimit(...)')
   const { allowedTypes } = options
   if (allowedTypes !== undefined && (!Array.isArray(allowedTypes) || allowedTypes.some((t) => typeof t !== 'string' || !t.includes('/')))) {
     bad('allowedTypes', 'must be an array of MIME types such as "image/*" or "application/pdf"')
@@ -145,6 +154,7 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
     tokenTtl,
     partSize: positiveInt(options.partSize, 'partSize', DEFAULT_PART_SIZE),
     onComplete: options.onComplete,
+    rateLimit: options.rateLimit,
     onError: options.onError ?? ((error) => console.error('[valet] unexpected error', error)),
   }
 }

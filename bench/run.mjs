@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// `pnpm bench`: Valet's Node client against a raw presigned PUT (the ceiling) and
+// @aws-sdk/lib-storage, on real OpenStack Swift (s3api) on 127.0.0.1. See docs/benchmarks.md.
+//
+// Each upload runs in a child process of its own (bench/child.mjs) so its peak RSS is the
+// client's; variants alternate within every round so slow drift on a shared box hits all alike.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startSwift } from '../scripts/swift/start.mjs'
+import { generateFile } from './support/data.mjs'
+import { hashingBench } from './support/hashing.mjs'
+import { startKeyServer } from './support/key-server.mjs'
+import { renderRounds, renderSummary, renderTargets, renderTraces, summarize, targets } from './support/report.mjs'
+import { deleteObject, headObject, presignPut, sha256Object } from './support/storage.mjs'
+
+const MiB = 1024 * 1024
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const CHILD = path.join(HERE, 'child.mjs')
+const CHILD_TIMEOUT_MS = 15 * 60_000
+
+const VARIANTS = {
+  raw: { kind: 'raw', label: 'raw presigned PUT' },
+  'valet-8': { kind: 'valet', label: 'valet 8 MiB ×4', partSize: 8 * MiB, concurrency: 4 },
+  'valet-16': { kind: 'valet', label: 'valet 16 MiB ×4', partSize: 16 * MiB, concurrency: 4 },
+  'lib-storage': { kind: 'lib-storage', label: 'lib-storage 8 MiB ×4', partSize: 8 * MiB, concurrency: 4 },
+  // References, not products: a lean multipart client on bare node:http (bench/child.mjs), to
+  // tell what this store's multipart path costs apart from what a client adds on top.
+  'mpu-md5': { kind: 'mpu', label: 'lean MPU+MD5 8 MiB ×4', partSize: 8 * MiB, concurrency: 4, md5: true, reference: true },
+  mpu: { kind: 'mpu', label: 'lean MPU 8 MiB ×4', partSize: 8 * MiB, concurrency: 4, md5: false, reference: true },
+}
+const DEFAULT_VARIANTS = ['raw', 'valet-8', 'valet-16', 'lib-storage', 'mpu-md5']
+// The big file is there for valet's memory check at the target setting (raw for the ratio).
+// Each further variant adds 1–1.5 min at 2 GiB on this box and would push the default past 10 min.
+const DEFAULT_BIG_VARIANTS = ['raw', 'valet-8']
+
+const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [options] after pnpm run build)
+
+  --rounds N        rounds over every variant on the main file (default 3, env BENCH_ROUNDS)
+  --size MiB        main file size (default 512)
+  --big             also run the big file (default: only when the disk has room; env BENCH_BIG=1)
+  --no-big          skip the big file (env BENCH_BIG=0)
+  --big-size MiB    big file size (default 2048)
+  --big-rounds N    rounds on the big file (default 1)
+  --variants LIST   comma-separated, from: ${Object.keys(VARIANTS).join(', ')}
+                    (default ${DEFAULT_VARIANTS.join(',')})
+  --big-variants L  variants on the big file (default ${DEFAULT_BIG_VARIANTS.join(',')})
+  --profile         run every child under --cpu-prof; prints where the .cpuprofile files are
+                    (summarize with: node bench/profile-summary.mjs FILE.cpuprofile)
+  --no-trace        skip the timelines (PUTs in flight, MD5 time, key calls) of multipart runs;
+                    they are recorded by default and cost next to nothing
+  --json FILE       also write every record as JSON
+  --help`
+
+function options() {
+  const args = process.argv.slice(2)
+  // `pnpm bench -- --x` hands the `--` through on some pnpm versions.
+  if (args[0] === '--') args.shift()
+  const { values } = parseArgs({
+    args,
+    options: {
+      rounds: { type: 'string' },
+      size: { type: 'string' },
+      big: { type: 'boolean' },
+      'no-big': { type: 'boolean' },
+      'big-size': { type: 'string' },
+      'big-rounds': { type: 'string' },
+      variants: { type: 'string' },
+      'big-variants': { type: 'string' },
+      profile: { type: 'boolean' },
+      'no-trace': { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const int = (value, name, fallback) => {
+    if (value === undefined || value === '') return fallback
+    const n = Number(value)
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`)
+    return n
+  }
+  const list = (value, fallback) => {
+    const names = value ? value.split(',').map((v) => v.trim()).filter(Boolean) : fallback
+    for (const v of names) if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`)
+    return names
+  }
+  const envBig = process.env.BENCH_BIG
+  return {
+    rounds: int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3),
+    size: int(values.size, 'size', 512) * MiB,
+    big: values['no-big'] ? false : values.big ? true : envBig === '1' ? true : envBig === '0' ? false : 'auto',
+    bigSize: int(values['big-size'], 'big-size', 2048) * MiB,
+    bigRounds: int(values['big-rounds'], 'big-rounds', 1),
+    variants: list(values.variants, DEFAULT_VARIANTS),
+    bigVariants: list(values['big-variants'], DEFAULT_BIG_VARIANTS),
+    profile: values.profile ?? false,
+    trace: !values['no-trace'],
+    json: values.json,
+  }
+}
+
+const label = (bytes) => (bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${(bytes / MiB).toFixed(0)} MiB`)
+
+function freeBytes(dir) {
+  const s = fs.statfsSync(dir)
+  return s.bavail * s.bsize
+}
+
+// Children we started and that still run: an interrupted bench must not leave an upload going.
+const children = new Set()
+
+function runChild(job, { profileDir }) {
+  const args = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile`] : []
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...args, CHILD], {
+      env: { ...process.env, BENCH_JOB: JSON.stringify(job) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.add(child)
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (c) => (out += c))
+    child.stderr.setEncoding('utf8').on('data', (c) => (err += c))
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      children.delete(child)
+      clearTimeout(timer)
+      const line = out.trim().split('\n').pop()
+      if (code === 0 && line) {
+        try {
+          return resolve(JSON.parse(line))
+        } catch {}
+      }
+      reject(new Error(`${job.variant} child exited ${code ?? signal}: ${err.trim().slice(-2000) || out.slice(-500)}`))
+    })
+  })
+}
+
+async function main() {
+  let opts
+  try {
+    opts = options()
+  } catch (e) {
+    console.error(`${e.message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  const t0 = Date.now()
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'valet-bench-'))
+  let swift
+  let keys
+  const cleanup = async () => {
+    for (const child of children) child.kill('SIGKILL')
+    await keys?.close().catch(() => {})
+    await swift?.stop().catch(() => {})
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+  const onSignal = () => cleanup().finally(() => process.exit(130))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  const records = []
+  let errors = 0
+  try {
+    console.log(`valet bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}`)
+    const hashing = hashingBench()
+    const hashLine = `MD5 on ${hashing.partMiB} MiB buffers, one core: node:crypto ${hashing.nodeCrypto.toFixed(0)} MiB/s, spark-md5 ${hashing.sparkMd5.toFixed(0)} MiB/s`
+    console.log(hashLine)
+
+    // The big file, the stored object and its segments all land on this disk, plus headroom.
+    const bigNeeds = 3 * opts.bigSize + 2 * 1024 * MiB
+    const free = freeBytes(work)
+    let big = opts.big
+    if (big === 'auto') {
+      big = free >= bigNeeds
+      if (!big) console.log(`skipping the ${label(opts.bigSize)} run: ${label(free)} free in ${work}, want ${label(bigNeeds)} (--big forces it)`)
+    }
+
+    const sets = [{ set: label(opts.size), size: opts.size, rounds: opts.rounds, variants: opts.variants }]
+    if (big && opts.bigVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigVariants })
+    for (const s of sets) {
+      s.file = path.join(work, `data-${s.set.replace(/\s/g, '')}.bin`)
+      const t = Date.now()
+      s.sha256 = await generateFile(s.file, s.size)
+      console.log(`generated ${s.set} in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+    }
+
+    const t = Date.now()
+    swift = await startSwift({ dir: work })
+    keys = await startKeyServer(swift)
+    console.log(`swift s3api at ${swift.endpoint} (started in ${((Date.now() - t) / 1000).toFixed(1)} s), key endpoint at ${keys.endpoint}`)
+
+    const profileDir = opts.profile ? path.join(os.tmpdir(), `valet-bench-profiles-${Date.now()}`) : undefined
+    if (profileDir) {
+      fs.mkdirSync(profileDir, { recursive: true })
+      console.log(`profiling children into ${profileDir} (timings include profiler overhead)`)
+    }
+
+    const shaChecked = new Set()
+    for (const s of sets) {
+      for (let round = 0; round < s.rounds; round++) {
+        // Rotating the order spreads any position effect (page cache, Swift warming up) over all variants.
+        const order = s.variants.map((_, i) => s.variants[(i + round) % s.variants.length])
+        for (const variant of order) {
+          const spec = VARIANTS[variant]
+          const record = { set: s.set, size: s.size, round, variant }
+          records.push(record)
+          const job = {
+            kind: spec.kind,
+            variant,
+            set: s.set,
+            round,
+            file: s.file,
+            size: s.size,
+            partSize: spec.partSize,
+            concurrency: spec.concurrency,
+            md5: spec.md5,
+            trace: opts.trace && spec.kind !== 'raw',
+            key: `bench/${variant}/${randomBytes(8).toString('hex')}/${path.basename(s.file)}`,
+            swift: { endpoint: swift.endpoint, region: swift.region, bucket: swift.bucket, accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+          }
+          if (spec.kind === 'raw') job.url = await presignPut(swift, job.key)
+          if (spec.kind === 'valet') {
+            job.endpoint = keys.endpoint
+            job.stateDir = path.join(work, 'resume-state')
+            keys.take()
+          }
+          let key
+          try {
+            const result = await runChild(job, { profileDir })
+            key = result.key
+            Object.assign(record, result, { mibps: s.size / MiB / (result.ms / 1000) })
+            if (spec.kind === 'valet') {
+              record.keyCalls = keys.take()
+              record.partCount = Math.ceil(s.size / spec.partSize)
+            }
+            // A fast upload only counts if the object is all there and byte-identical.
+            const head = await headObject(swift, key)
+            record.sizeOk = head.status === 200 && head.size === s.size
+            // Reading an object back costs about as long as writing it: once per variant, plus
+            // once per file size for valet, whose part ordering only the content can vouch for.
+            const shaId = spec.kind === 'valet' ? `${s.set}\0${variant}` : variant
+            if (!shaChecked.has(shaId)) {
+              shaChecked.add(shaId)
+              record.shaOk = (await sha256Object(swift, key)) === s.sha256
+            }
+            if (!record.sizeOk || record.shaOk === false) {
+              errors++
+              console.log(`  ! ${variant}: stored object does not match (HEAD ${head.status}, ${head.size} bytes, sha256 ${record.shaOk})`)
+            }
+            console.log(
+              `${s.set} round ${round + 1}/${s.rounds} ${spec.label.padEnd(22)} ${record.mibps.toFixed(0).padStart(5)} MiB/s  ` +
+                `${(result.ms / 1000).toFixed(2)} s  peak RSS ${(result.maxRss / MiB).toFixed(0)} MiB` +
+                (record.keyCalls ? `  POST /parts ${record.keyCalls.signCalls} for ${record.partCount} parts` : ''),
+            )
+          } catch (e) {
+            errors++
+            record.error = e instanceof Error ? e.message : String(e)
+            console.log(`${s.set} round ${round + 1} ${spec.label}: ERROR ${record.error}`)
+            if (spec.kind === 'valet') keys.take()
+          } finally {
+            if (key) await deleteObject(swift, key).catch((e) => console.log(`  (cleanup of ${key} failed: ${e.message})`))
+          }
+        }
+      }
+      // The file is no longer needed: free the disk before the next (bigger) set.
+      fs.rmSync(s.file, { force: true })
+    }
+
+    const rows = summarize(records, VARIANTS)
+    const verdicts = targets(records, rows, { mainSet: sets[0].set })
+    const minutes = ((Date.now() - t0) / 60_000).toFixed(1)
+    console.log('\n## Per round\n')
+    console.log(renderRounds(records, VARIANTS))
+    if (opts.trace) console.log(`\n## Timelines of the multipart runs\n\n${renderTraces(records, VARIANTS)}`)
+    console.log('\n## Summary (medians over rounds; × raw = median of per-round ratios; peak RSS = worst round)\n')
+    console.log(renderSummary(rows))
+    console.log(`\n${hashLine}\n`)
+    console.log(renderTargets(verdicts))
+    console.log(`\n${records.length} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
+    if (profileDir) console.log(`CPU profiles: ${profileDir}`)
+    if (opts.json) {
+      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts }, null, 2))
+    }
+  } finally {
+    await cleanup()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  // Missed targets are findings, not failures; only something that broke fails the run.
+  process.exitCode = errors ? 1 : 0
+}
+
+await main()

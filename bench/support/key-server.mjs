@@ -1,0 +1,57 @@
+// The key endpoint the valet variant talks to: the real server package on node:http, counted, so
+// the report can say how many key round trips each part cost.
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import { createValet } from '../../packages/server/dist/index.js'
+import { s3 } from '../../packages/server/dist/s3.js'
+import { toNodeListener } from '../../packages/server/dist/node.js'
+
+const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0 })
+
+export async function startKeyServer(swift) {
+  let counts = zero()
+  const storage = s3({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    bucket: swift.bucket,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+    forcePathStyle: true,
+  })
+  const valet = createValet({
+    // Counting keys apart from calls shows re-signing (keys thrown away before use), which
+    // calls alone would hide inside batches.
+    storage: { ...storage, signPart: (input) => (counts.keysSigned++, storage.signPart(input)) },
+    secret: randomBytes(32).toString('hex'),
+    authorize: () => ({ id: 'bench' }),
+    objectKey: ({ file }) => `bench/valet/${randomBytes(8).toString('hex')}/${file.name}`,
+  })
+  const listener = toNodeListener(valet)
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (req.method === 'POST' && /\/parts\/?$/.test(path)) counts.signCalls++
+    else if (req.method === 'POST' && /\/complete\/?$/.test(path)) counts.completes++
+    else if (req.method === 'POST' && /\/uploads\/?$/.test(path)) counts.creates++
+    else counts.other++
+    listener(req, res)
+  })
+  // Part PUTs don't come here, but a stalled key call must not hold a socket forever.
+  server.keepAliveTimeout = 5_000
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}/api/valet`,
+    /** Counts since the last call, then starts over. */
+    take() {
+      const taken = counts
+      counts = zero()
+      return taken
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

@@ -1,0 +1,73 @@
+// Direct S3 calls the harness makes outside the measured clients: presign the raw PUT, check
+// what landed, and clean up so Swift's disk stays small.
+import { createHash } from 'node:crypto'
+import http from 'node:http'
+import { AwsV4Signer } from 'aws4fetch'
+import { signV4 } from '../../scripts/swift/start.mjs'
+
+const objectUrl = (swift, key) => `${swift.endpoint}/${swift.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
+
+/** A presigned PutObject URL for `key`, valid for `expires` seconds. */
+export async function presignPut(swift, key, expires = 3600) {
+  const url = new URL(objectUrl(swift, key))
+  // aws4fetch builds the canonical query in its constructor and would otherwise sign its own
+  // default of 86400 s: the expiry has to be on the URL first.
+  url.searchParams.set('X-Amz-Expires', String(expires))
+  const signer = new AwsV4Signer({
+    method: 'PUT',
+    url: url.toString(),
+    accessKeyId: swift.accessKeyId,
+    secretAccessKey: swift.secretAccessKey,
+    service: 's3',
+    region: swift.region,
+    signQuery: true,
+  })
+  return (await signer.sign()).url.toString()
+}
+
+function send(swift, method, key, onResponse) {
+  const { url, headers } = signV4({
+    method,
+    url: objectUrl(swift, key),
+    accessKeyId: swift.accessKeyId,
+    secretAccessKey: swift.secretAccessKey,
+    region: swift.region,
+  })
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false, timeout: 600_000 }, (res) => onResponse(res, resolve, reject))
+    req.on('timeout', () => req.destroy(new Error(`${method} ${key} timed out`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+const drain = (res, resolve) => {
+  res.resume()
+  res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }))
+}
+
+/** `{ status, size }` of the stored object. */
+export async function headObject(swift, key) {
+  const { status, headers } = await send(swift, 'HEAD', key, drain)
+  return { status, size: Number(headers['content-length']) }
+}
+
+/** sha256 (hex) of the stored object, streamed: a 2 GiB object never sits in memory. */
+export function sha256Object(swift, key) {
+  return send(swift, 'GET', key, (res, resolve, reject) => {
+    if (res.statusCode !== 200) {
+      res.resume()
+      return reject(new Error(`GET ${key}: HTTP ${res.statusCode}`))
+    }
+    const hash = createHash('sha256')
+    res.on('data', (chunk) => hash.update(chunk))
+    res.on('end', () => resolve(hash.digest('hex')))
+    res.on('error', reject)
+  })
+}
+
+/** Deletes the object; s3api also deletes a multipart object's segments. */
+export async function deleteObject(swift, key) {
+  const { status } = await send(swift, 'DELETE', key, drain)
+  if (status !== 204 && status !== 404) throw new Error(`DELETE ${key}: HTTP ${status}`)
+}

@@ -8,6 +8,7 @@ export const MAIN_HELP = `Usage: valet <command> [options]
 Commands:
   dev       local storage (Azurite) + key endpoint + example page on 127.0.0.1
   upload    upload files and directories through a key endpoint, resumably
+  doctor    check a deployment for browser uploads: CORS, clock skew, key lifetime
 
 Options:
   -h, --help      show this help (valet <command> --help for a command's options)
@@ -23,6 +24,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>
 const COMMANDS: Record<string, () => Promise<Command>> = {
   dev: () => import('./dev-command.js').then((m) => m.devCommand),
   upload: () => import('./upload-command.js').then((m) => m.uploadCommand),
+  doctor: () => import('./doctor-command.js').then((m) => m.doctorCommand),
 }
 
 /**

@@ -199,9 +199,12 @@ const ABORT_REPEAT_MS = 1_500
 
 async function cleanUpAborted(deps: EngineDeps, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
   const store = deps.options.resumeStore
+  // Aborted while resuming (listing or re-hashing stored parts): no session is open yet, but the
+  // saved state names the upload, and forgetting it without a DELETE would orphan it.
+  const saved = session ?? (store !== undefined && fingerprint !== undefined ? await store.get(fingerprint).catch(() => undefined) : undefined)
   // The upload's own signal is aborted: cleanup gets its own, bounded one.
-  if (session !== undefined) {
-    const { uploadId, token } = session
+  if (saved !== undefined) {
+    const { uploadId, token } = saved
     await deps.api.deleteUpload(uploadId, token, AbortSignal.timeout(10_000)).catch(() => {})
     // A part whose body already reached storage can still be stored after that DELETE (S3 and
     // Azure both document the race): abort once more when such late writes have landed.

@@ -4,7 +4,7 @@
  * or, in browsers, its XHR adapter (the only browser API with upload progress).
  */
 import axios, { type AxiosAdapter, type RawAxiosRequestHeaders } from 'axios'
-import { ValetError } from '@valet/protocol'
+import { ValetError, isValetError } from '@valet/protocol'
 import type { HttpRequest, HttpResponse, PartBody, Transport } from './ports.js'
 
 export interface AxiosTransportOptions {
@@ -39,6 +39,13 @@ function lowerCaseHeaders(headers: unknown): Record<string, string> {
 
 function byteLength(body: PartBody): number {
   return body instanceof Uint8Array ? body.byteLength : body.size
+}
+
+function bodyError(e: unknown): ValetError | undefined {
+  for (let x = e, depth = 0; x !== undefined && x !== null && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    if (isValetError(x)) return x
+  }
+  return undefined
 }
 
 export function createAxiosTransport(options: AxiosTransportOptions): Transport {
@@ -76,6 +83,10 @@ export function createAxiosTransport(options: AxiosTransportOptions): Transport 
         return { status: res.status, headers: lowerCaseHeaders(res.headers), body: typeof res.data === 'string' ? res.data : '' }
       } catch (e) {
         if (req.signal.aborted) throw req.signal.reason
+        // A streamed body that failed to read (a file that shrank) is the source's fault, not the
+        // network's: retrying can't fix it.
+        const own = bodyError(e)
+        if (own !== undefined) throw own
         const message = (e as Error)?.message ?? String(e)
         const code = (e as { code?: unknown })?.code
         // Not the AxiosError itself: its config holds the authorization header and the signed

@@ -62,7 +62,7 @@ export class KeyCache {
     for (let round = 0; ; round++) {
       const cached = this.keys.get(n)
       if (cached !== undefined && isUsable(cached, clock.now(), this.partTime())) return this.withPrefetch(cached, signal)
-      await raceSignal(this.batches.get(n) ?? this.startBatch(n, signal), signal)
+      await raceSignal(this.batches.get(n) ?? this.startBatch(n, signal, true), signal)
       const fresh = this.keys.get(n)
       if (fresh !== undefined && isFreshUsable(fresh, clock.now())) return this.withPrefetch(fresh, signal)
       if (round + 1 >= MAX_STALE_ROUNDS) {
@@ -97,7 +97,12 @@ export class KeyCache {
     return key
   }
 
-  private startBatch(n: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Signs `n` and the upcoming parts of its window. When a PUT is waiting (`demand`), the first
+   * `concurrency` parts go out as soon as they are hashed and the rest of the window follows in
+   * a second call: the first PUTs wait for a few parts' hashes, not for the whole window's.
+   */
+  private startBatch(n: number, signal: AbortSignal, demand = false): Promise<void> {
     const { clock, concurrency } = this.options
     const now = clock.now()
     const partTime = this.partTime()
@@ -111,7 +116,17 @@ export class KeyCache {
       if (!this.options.canReadAhead(m)) break
       parts.push(m)
     }
-    const batch = this.sign(parts, signal)
+    // One hash at a time, in the order the parts will start (memory stays bounded for sources
+    // that are read whole to hash); a failure fails every later part of the window with it.
+    let chain: Promise<unknown> = Promise.resolve()
+    const md5s = parts.map((m) => (chain = chain.then(() => this.options.md5(m, signal))) as Promise<string>)
+    const split = demand && parts.length >= 2 * concurrency ? concurrency : parts.length
+    const first = this.track(parts.slice(0, split), this.sign(parts.slice(0, split), md5s.slice(0, split), signal))
+    if (split < parts.length) this.track(parts.slice(split), this.sign(parts.slice(split), md5s.slice(split), signal)).catch(() => {})
+    return first
+  }
+
+  private track(parts: number[], batch: Promise<void>): Promise<void> {
     for (const m of parts) this.batches.set(m, batch)
     const forget = (): void => {
       for (const m of parts) if (this.batches.get(m) === batch) this.batches.delete(m)
@@ -120,15 +135,15 @@ export class KeyCache {
     return batch
   }
 
-  // MD5s go into the keys, so the window is hashed first, one part at a time to bound memory.
-  private async sign(parts: number[], signal: AbortSignal): Promise<void> {
-    const toSign: PartToSign[] = []
-    for (const m of parts) toSign.push({ partNumber: m, size: this.options.partSize(m), md5: await this.options.md5(m, signal) })
+  // MD5s go into the keys, so a batch is signed once its parts are hashed.
+  private async sign(parts: number[], md5s: Promise<string>[], signal: AbortSignal): Promise<void> {
+    const hashed = await Promise.all(md5s)
+    const toSign: PartToSign[] = parts.map((m, i) => ({ partNumber: m, size: this.options.partSize(m), md5: hashed[i] as string }))
     this.signCalls++
     const { parts: signed, timing } = await this.options.sign(toSign, signal)
-    const md5s = new Map(toSign.map((p) => [p.partNumber, p.md5]))
+    const md5ByPart = new Map(toSign.map((p) => [p.partNumber, p.md5]))
     for (const part of signed) {
-      const md5 = md5s.get(part.partNumber)
+      const md5 = md5ByPart.get(part.partNumber)
       if (md5 === undefined) continue
       const key = toLocalKey(part, md5, timing)
       this.keys.set(part.partNumber, key)

@@ -1,6 +1,7 @@
 /**
  * Reads and hashes parts lazily. Random-access sources are read when needed and the bytes
- * dropped (hashing and sending read a part twice, so memory stays ≈ concurrency × part size).
+ * dropped (hashing and sending read a part twice, so memory stays ≈ concurrency × part size;
+ * Node file parts are ranges the hasher and transport read in chunks, so not even that).
  * Streams can't be read twice: their parts are kept from first read until `release`, and the
  * key window never reads ahead past `capacity` kept parts.
  */

@@ -1,10 +1,30 @@
 import { createHash } from 'node:crypto'
 import type { Hasher } from '../ports.js'
+import { CHUNK, FileRange } from './file-range.js'
 
-/** MD5 with node:crypto (~620 MiB/s on one core here; spark-md5 manages a third of that). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * MD5 with node:crypto (~620 MiB/s on one core here; spark-md5 manages a third of that), one
+ * chunk at a time: a whole part in one `update` held the event loop for up to 400 ms under load.
+ */
 export const nodeHasher: Hasher = {
-  async md5(body) {
+  async md5(body, signal) {
+    const hash = createHash('md5')
+    if (body instanceof FileRange) {
+      // One scratch buffer per part: each read waits on the thread pool, which is the yield.
+      const scratch = Buffer.allocUnsafe(Math.min(CHUNK, body.size))
+      for await (const chunk of body.chunks(signal, scratch)) hash.update(chunk)
+      return hash.digest('base64')
+    }
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(await body.arrayBuffer())
-    return createHash('md5').update(bytes).digest('base64')
+    for (let at = 0; at < bytes.byteLength; at += CHUNK) {
+      if (at > 0) {
+        await nextTurn()
+        if (signal.aborted) throw signal.reason
+      }
+      hash.update(bytes.subarray(at, at + CHUNK))
+    }
+    return hash.digest('base64')
   },
 }

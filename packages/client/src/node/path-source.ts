@@ -2,14 +2,11 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { ValetError } from '@valet/protocol'
 import type { FileSource } from '../ports.js'
-
-function changed(path: string, detail: string): ValetError {
-  return new ValetError('invalid_source', `${path} changed during the upload: ${detail}`, { context: { path } })
-}
+import { FileRange, asPartBody } from './file-range.js'
 
 /**
- * A file on disk, read by ranges with one open handle: a part is read when it is hashed and again
- * when it is sent, never the whole file.
+ * A file on disk, read by ranges with one open handle. Parts are {@link FileRange}s: read in
+ * chunks when hashed and again when sent, never a whole part (or the file) in memory.
  */
 export async function openPathSource(path: string): Promise<FileSource> {
   const absolute = resolve(path)
@@ -33,14 +30,7 @@ export async function openPathSource(path: string): Promise<FileSource> {
     lastModified,
     access: 'random',
     async read(start, end) {
-      const buffer = Buffer.allocUnsafe(end - start)
-      let filled = 0
-      while (filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, start + filled)
-        if (bytesRead === 0) throw changed(absolute, `it ended before byte ${start + filled} of ${size}`)
-        filled += bytesRead
-      }
-      return buffer
+      return asPartBody(new FileRange(handle, absolute, start, end, size))
     },
     async identity() {
       return { key: JSON.stringify(['path', absolute, size, lastModified]), samples: [] }

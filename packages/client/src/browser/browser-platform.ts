@@ -1,0 +1,31 @@
+/** The browser's ports for the engine; the worker-backed ones come from `workers.ts`. */
+import { createAxiosTransport } from '../axios-transport.js'
+import type { Platform } from '../create-uploader.js'
+import type { Hasher, Transport } from '../ports.js'
+import { createBrowserResumeStore } from './browser-resume-store.js'
+import { materialize } from './part-ref.js'
+import { prepareBrowserSource, type BrowserSource } from './prepare-browser-source.js'
+
+/**
+ * XHR on this thread: the key endpoint's JSON calls, and parts when no worker can run. XHR, not
+ * fetch, because it reports upload progress per request. A storage 4xx without CORS headers
+ * (Swift's, say) reaches the engine as a network error, which re-signs the part and retries:
+ * never a status it would have to read.
+ */
+export function mainThreadTransport(): Transport {
+  // No Content-Length: browsers set it themselves and refuse it from scripts.
+  return createAxiosTransport({ adapter: 'xhr', toBody: materialize })
+}
+
+export function browserPlatform(ports: { hasher: Hasher; transport: Transport }): Platform<BrowserSource> {
+  return {
+    transport: ports.transport,
+    hasher: ports.hasher,
+    defaults: {
+      // A path such as '/api/valet' resolves against the page.
+      absoluteEndpoint: false,
+      resumeStore: () => createBrowserResumeStore(),
+    },
+    prepareSource: prepareBrowserSource,
+  }
+}

@@ -1,0 +1,19 @@
+/** Checks resume state read back from browser storage, which other code on the origin can also write. */
+import type { ResumeState } from '../ports.js'
+
+const TEXT = ['uploadId', 'key', 'token', 'createdAt', 'expiresAt'] as const
+const COUNTS = ['partSize', 'partCount', 'size'] as const
+
+/** Whether `value` has the shape of a {@link ResumeState} (the engine then checks its meaning). */
+export function isResumeState(value: unknown): value is ResumeState {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  if (v.version !== 1) return false
+  return TEXT.every((k) => typeof v[k] === 'string' && v[k] !== '') && COUNTS.every((k) => Number.isSafeInteger(v[k]) && (v[k] as number) > 0)
+}
+
+/** State whose token has expired: no server would continue it, so stores drop it. */
+export function isExpired(state: ResumeState, now: number): boolean {
+  const at = Date.parse(state.expiresAt)
+  return !(at > now)
+}

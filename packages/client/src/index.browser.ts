@@ -1,0 +1,95 @@
+/**
+ * @module @valet/client (browser entry) — parallel, verified, resumable multipart uploads of
+ * `File`s and `Blob`s straight to storage with valet keys from `@valet/server`. Parts are byte
+ * ranges that Web Workers slice, hash (MD5) and send (XHR, with upload progress), so the page's
+ * main thread never reads a file; resume state lives in IndexedDB (localStorage as a fallback),
+ * so picking the same file again after a reload continues its upload.
+ */
+import { bindUploader, type Uploader } from './create-uploader.js'
+import type { UploaderOptions } from './normalize-options.js'
+import type { Hasher } from './ports.js'
+import { browserPlatform } from './browser/browser-platform.js'
+import { withHashAhead } from './browser/hash-ahead.js'
+import { createMd5Hasher, createPartTransport, defaultWorkers, type Md5Hasher } from './browser/workers.js'
+import type { BrowserSource } from './browser/prepare-browser-source.js'
+
+// One pool and one sending worker for every uploader on the page, started on first use:
+// importing this module starts no thread, and many uploaders don't multiply threads.
+let pool: Md5Hasher | undefined
+const hasher: Hasher = withHashAhead(
+  { md5: (body, signal) => (pool ??= createMd5Hasher()).md5(body, signal) },
+  { ahead: defaultWorkers() },
+)
+
+const bindBrowser = bindUploader<BrowserSource>(browserPlatform({ hasher, transport: createPartTransport() }))
+
+/**
+ * Creates an uploader bound to one key endpoint. Throws `ValetError('invalid_option')` naming
+ * the bad option. `endpoint` may be a path on the page's origin.
+ *
+ * @example
+ * ```ts
+ * import { createUploader } from '@valet/client'
+ * const uploader = createUploader({ endpoint: '/api/valet', headers: () => ({ authorization: `Bearer ${token}` }) })
+ * input.onchange = async () => {
+ *   const upload = uploader.upload(input.files[0], {
+ *     onProgress: (p) => (bar.value = p.bytesSent / p.bytesTotal),
+ *   })
+ *   pauseButton.onclick = () => upload.pause()
+ *   const { key } = await upload.done
+ * }
+ * ```
+ */
+export function createUploader(options: UploaderOptions): Uploader<BrowserSource> {
+  return bindBrowser(options)
+}
+
+export { ValetError, isValetError } from '@valet/protocol'
+// Listed, not `export type *`: the d.ts bundler turns that into `export *`, which would
+// promise protocol *values* this entry doesn't export.
+export type {
+  ClientErrorCode,
+  CompleteUploadRequest,
+  CompleteUploadResponse,
+  CompletedPart,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  ErrorBody,
+  ErrorCode,
+  ListPartsResponse,
+  PartPlan,
+  PartToSign,
+  ProviderLimits,
+  SignPartsRequest,
+  SignPartsResponse,
+  SignedPart,
+  StoredPart,
+  ValetErrorOptions,
+  WireErrorCode,
+} from '@valet/protocol'
+export { createMemoryResumeStore } from './memory-resume-store.js'
+export {
+  createIndexedDbResumeStore,
+  type IndexedDbResumeStore,
+  type IndexedDbResumeStoreOptions,
+} from './browser/indexeddb-resume-store.js'
+export { createLocalStorageResumeStore, type LocalStorageResumeStoreOptions } from './browser/local-storage-resume-store.js'
+export { createMd5Hasher, type Md5Hasher, type Md5HasherOptions } from './browser/workers.js'
+export type { BrowserSource } from './browser/prepare-browser-source.js'
+export type { Upload, Uploader } from './create-uploader.js'
+export type { UploadResult } from './run-upload.js'
+export type { UploadStatus } from './upload-control.js'
+export type { UploadPhase, UploadProgress } from './progress-tracker.js'
+export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
+export type {
+  Clock,
+  FileSource,
+  Hasher,
+  HttpRequest,
+  HttpResponse,
+  PartBody,
+  ResumeState,
+  ResumeStore,
+  SourceIdentity,
+  Transport,
+} from './ports.js'

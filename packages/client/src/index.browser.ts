@@ -44,30 +44,7 @@ export function createUploader(options: UploaderOptions): Uploader<BrowserSource
   return bindBrowser(options)
 }
 
-export { ValetError, isValetError } from '@valet/protocol'
-// Listed, not `export type *`: the d.ts bundler turns that into `export *`, which would
-// promise protocol *values* this entry doesn't export.
-export type {
-  ClientErrorCode,
-  CompleteUploadRequest,
-  CompleteUploadResponse,
-  CompletedPart,
-  CreateUploadRequest,
-  CreateUploadResponse,
-  ErrorBody,
-  ErrorCode,
-  ListPartsResponse,
-  PartPlan,
-  PartToSign,
-  ProviderLimits,
-  SignPartsRequest,
-  SignPartsResponse,
-  SignedPart,
-  StoredPart,
-  ValetErrorOptions,
-  WireErrorCode,
-} from '@valet/protocol'
-export { createMemoryResumeStore } from './memory-resume-store.js'
+export * from './public-exports.js'
 export {
   createIndexedDbResumeStore,
   type IndexedDbResumeStore,
@@ -76,20 +53,3 @@ export {
 export { createLocalStorageResumeStore, type LocalStorageResumeStoreOptions } from './browser/local-storage-resume-store.js'
 export { createMd5Hasher, type Md5Hasher, type Md5HasherOptions } from './browser/workers.js'
 export type { BrowserSource } from './browser/prepare-browser-source.js'
-export type { Upload, Uploader } from './create-uploader.js'
-export type { UploadResult } from './run-upload.js'
-export type { UploadStatus } from './upload-control.js'
-export type { UploadPhase, UploadProgress } from './progress-tracker.js'
-export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
-export type {
-  Clock,
-  FileSource,
-  Hasher,
-  HttpRequest,
-  HttpResponse,
-  PartBody,
-  ResumeState,
-  ResumeStore,
-  SourceIdentity,
-  Transport,
-} from './ports.js'

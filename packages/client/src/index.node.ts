@@ -49,46 +49,6 @@ export function createUploader(options: UploaderOptions): Uploader<NodeSource> {
   return bindNode(options)
 }
 
-export { ValetError, isValetError } from '@valet/protocol'
-// Listed, not `export type *`: the d.ts bundler turns that into `export *`, which would
-// promise protocol *values* this entry doesn't export.
-export type {
-  ClientErrorCode,
-  CompleteUploadRequest,
-  CompleteUploadResponse,
-  CompletedPart,
-  CreateUploadRequest,
-  CreateUploadResponse,
-  ErrorBody,
-  ErrorCode,
-  ListPartsResponse,
-  PartPlan,
-  PartToSign,
-  ProviderLimits,
-  SignPartsRequest,
-  SignPartsResponse,
-  SignedPart,
-  StoredPart,
-  ValetErrorOptions,
-  WireErrorCode,
-} from '@valet/protocol'
+export * from './public-exports.js'
 export { createFileResumeStore, defaultStateDir } from './node/file-resume-store.js'
-export { createMemoryResumeStore } from './memory-resume-store.js'
 export type { NodeSource } from './node/prepare-node-source.js'
-export type { Upload, Uploader } from './create-uploader.js'
-export type { UploadResult } from './run-upload.js'
-export type { UploadStatus } from './upload-control.js'
-export type { UploadPhase, UploadProgress } from './progress-tracker.js'
-export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
-export type {
-  Clock,
-  FileSource,
-  Hasher,
-  HttpRequest,
-  HttpResponse,
-  PartBody,
-  ResumeState,
-  ResumeStore,
-  SourceIdentity,
-  Transport,
-} from './ports.js'

@@ -1,0 +1,42 @@
+/** Exports both entries share: errors, wire types, the engine's public types and ports. */
+export { ValetError, isValetError } from '@valet/protocol'
+// Listed, not `export type *`: the d.ts bundler turns that into `export *`, which would
+// promise protocol *values* this entry doesn't export.
+export type {
+  ClientErrorCode,
+  CompleteUploadRequest,
+  CompleteUploadResponse,
+  CompletedPart,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  ErrorBody,
+  ErrorCode,
+  ListPartsResponse,
+  PartPlan,
+  PartToSign,
+  ProviderLimits,
+  SignPartsRequest,
+  SignPartsResponse,
+  SignedPart,
+  StoredPart,
+  ValetErrorOptions,
+  WireErrorCode,
+} from '@valet/protocol'
+export { createMemoryResumeStore } from './memory-resume-store.js'
+export type { Upload, Uploader } from './create-uploader.js'
+export type { UploadResult } from './run-upload.js'
+export type { UploadStatus } from './upload-control.js'
+export type { UploadPhase, UploadProgress } from './progress-tracker.js'
+export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
+export type {
+  Clock,
+  FileSource,
+  Hasher,
+  HttpRequest,
+  HttpResponse,
+  PartBody,
+  ResumeState,
+  ResumeStore,
+  SourceIdentity,
+  Transport,
+} from './ports.js'

@@ -122,7 +122,14 @@ export class KeyEndpoint {
       let error: ValetError
       let retryAfter: number | undefined
       // A key server that accepts the connection and never answers must not hang the upload.
-      const attemptSignal = requestTimeout > 0 ? AbortSignal.any([signal, AbortSignal.timeout(requestTimeout)]) : signal
+      // A plain timer, not AbortSignal.timeout inside AbortSignal.any: Node 20 can collect that
+      // pair before it fires, and the attempt would then hang after all.
+      const attempt$ = new AbortController()
+      const timer = requestTimeout > 0 ? setTimeout(() => attempt$.abort(new Error('request timeout')), requestTimeout) : undefined
+      const forward = (): void => attempt$.abort(signal.reason)
+      signal.addEventListener('abort', forward, { once: true })
+      if (signal.aborted) forward()
+      const attemptSignal = attempt$.signal
       try {
         const res = await transport.request({
           method: req.method,
@@ -148,6 +155,9 @@ export class KeyEndpoint {
           error = e
         }
         failure = { kind: 'network' }
+      } finally {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', forward)
       }
       if (classifyEndpointFailure(failure, operation) === 'fail') throw error
       if (attempt >= retries && clock.now() - startedAt >= retryWindow) {

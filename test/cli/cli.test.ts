@@ -5,54 +5,27 @@
  *
  * Runs `packages/cli/dist/bin.js`: `pnpm test` builds first (run `pnpm run build` by hand otherwise).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClients } from '../../packages/server/src/azure/client.js'
 import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
 import { generate } from '../support/key-endpoint.js'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
+import { BIN, runValet, sleep, until, type Run } from './run-cli.js'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const MiB = 1024 * 1024
 // The well-known Azurite development key (public; not a secret).
 const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-interface Run {
-  child: ChildProcess
-  stdout: () => string
-  stderr: () => string
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
 
 function valet(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Run {
-  // Own process group, so teardown can reach Azurite too if `valet dev` dies badly.
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
-  return { child, stdout: () => out, stderr: () => err, exit }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, run?: Run): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (run && run.child.exitCode !== null) throw new Error(`${what}: the process exited first.\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`)
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms.${run ? `\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}` : ''}`)
-    await sleep(50)
-  }
+  return runValet(args, { ...options, detached: true })
 }
 
 function jsonLines(text: string): Record<string, any>[] {

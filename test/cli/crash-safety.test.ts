@@ -22,13 +22,11 @@
  * Reproduce a run's random choices with CRASH_SEED=<seed printed in the table header>.
  * Runs `packages/cli/dist/bin.js`: build first (`pnpm run build`).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AwsClient } from 'aws4fetch'
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest'
 import { createUploader, isValetError } from '@valet/client'
@@ -37,8 +35,8 @@ import { generate, sha256 } from '../support/key-endpoint.js'
 import { swiftCase } from '../support/storages.js'
 import { startCrashEndpoint, type Call, type CrashEndpoint, type HoldAt } from './crash-endpoint.js'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
+import { BIN, runValet, sleep, until as untilOf, type Run } from './run-cli.js'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const MiB = 1024 * 1024
 const SIZE = 40 * MiB
 const PART = 5 * MiB
@@ -58,38 +56,16 @@ const random = (() => {
   }
 })()
 const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // ---------------------------------------------------------------------------------------------
 // The CLI as a subprocess
 
-interface Run {
-  child: ChildProcess
-  stdout: () => string
-  stderr: () => string
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
 function valet(args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
-  return { child, stdout: () => out, stderr: () => err, exit }
+  return runValet(args, { cwd, env })
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, run?: Run): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (run && run.child.exitCode !== null) throw new Error(`${what}: the CLI exited first.\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`)
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms.${run ? `\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}` : ''}`)
-    await sleep(10)
-  }
-}
+// Kills land within milliseconds of what they wait for: poll often.
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, run?: Run) => untilOf(what, probe, timeoutMs, run, 10)
 
 /** Resolves with `promise`, or rejects if the CLI exits first. */
 async function beforeExit<T>(what: string, promise: Promise<T>, run: Run, timeoutMs = 20_000): Promise<T> {

@@ -21,6 +21,7 @@ import {
   writeFileSpec,
   type FileSpec,
 } from './page-tools.js'
+import { uploadAcrossReload } from './reload-scenario.js'
 
 const storage = azuriteCase()
 let server: PageServer
@@ -80,18 +81,10 @@ describe('Chromium → Azurite', () => {
     const path = join(dir, spec.name)
     const expected = await writeFileSpec(path, spec)
     const concurrency = 2
-    const page = await openExample(browser.context, server.url({ concurrency, partSize: 3 * MiB }))
-    const puts = new PartPuts(page)
-    await throttleUploads(page, 6 * MiB)
-    await page.setInputFiles('#file', path)
-    await page.waitForFunction(() => Number(document.getElementById('upload-1')?.dataset.partsDone) >= 3, undefined, { timeout: 60_000 })
-    await page.reload()
-    await page.waitForSelector('body[data-ready="true"]')
-    await page.setInputFiles('#file', path)
-    const row = await waitForStatus(page, 'upload-1', ['done'])
-    console.log(`[browser] azurite after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${puts.repeated().join(', ')}]`)
+    const { page, row, repeated } = await uploadAcrossReload(browser.context, server.url({ concurrency, partSize: 3 * MiB }), path, 6 * MiB)
+    console.log(`[browser] azurite after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
     expect(row.resumedParts).toBeGreaterThanOrEqual(3)
-    expect(puts.repeated().length).toBeLessThan(concurrency + 1)
+    expect(repeated.length).toBeLessThan(concurrency + 1)
     await expectStored(row.key, spec.size, expected)
     await page.close()
   })

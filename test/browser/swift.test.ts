@@ -25,6 +25,7 @@ import {
   writeFileSpec,
   type FileSpec,
 } from './page-tools.js'
+import { uploadAcrossReload } from './reload-scenario.js'
 import { startMainThreadProbe, startTaskTrace, stopMainThreadProbe, summarizeTasks } from './main-thread.js'
 import { deleteObject, presignPut, spoilFirstKey } from './swift-tools.js'
 
@@ -220,18 +221,10 @@ describe('Chromium → Swift s3api', () => {
     const path = join(dir, spec.name)
     const expected = await writeFileSpec(path, spec)
     const concurrency = 2
-    const page = await openExample(browser.context, server.url({ concurrency, partSize: 5 * MiB }))
-    const puts = new PartPuts(page)
-    await throttleUploads(page, 8 * MiB)
-    await page.setInputFiles('#file', path)
-    await page.waitForFunction(() => Number(document.getElementById('upload-1')?.dataset.partsDone) >= 3, undefined, { timeout: 60_000 })
-    await page.reload()
-    await page.waitForSelector('body[data-ready="true"]')
-    await page.setInputFiles('#file', path)
-    const row = await waitForStatus(page, 'upload-1', ['done'])
-    console.log(`[browser] after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${puts.repeated().join(', ')}]`)
+    const { page, row, repeated } = await uploadAcrossReload(browser.context, server.url({ concurrency, partSize: 5 * MiB }), path, 8 * MiB)
+    console.log(`[browser] after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
     expect(row.resumedParts).toBeGreaterThanOrEqual(3)
-    expect(puts.repeated().length).toBeLessThan(concurrency + 1)
+    expect(repeated.length).toBeLessThan(concurrency + 1)
     await expectStored(row.key, spec.size, expected)
     await page.close()
   })

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm bench`: Valet's Node client against a raw presigned PUT (the ceiling) and
-// @aws-sdk/lib-storage, on real OpenStack Swift (s3api) on 127.0.0.1. See docs/benchmarks.md.
+// @aws-sdk/lib-storage, on real OpenStack Swift (s3api) on 127.0.0.1; then the browser client in
+// Chromium (MD5 engines, and an upload vs a raw fetch PUT of the same Blob). See docs/benchmarks.md.
 //
 // Each upload runs in a child process of its own (bench/child.mjs) so its peak RSS is the
 // client's; variants alternate within every round so slow drift on a shared box hits all alike.
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startSwift } from '../scripts/swift/start.mjs'
 import { generateFile } from './support/data.mjs'
+import { browserBench, CHROMIUM, renderBrowser } from './support/browser.mjs'
 import { hashingBench } from './support/hashing.mjs'
 import { startKeyServer } from './support/key-server.mjs'
 import { renderRounds, renderSummary, renderTargets, renderTraces, summarize, targets } from './support/report.mjs'
@@ -51,6 +53,10 @@ const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [options
   --big-variants L  variants on the big file (default ${DEFAULT_BIG_VARIANTS.join(',')})
   --profile         run every child under --cpu-prof; prints where the .cpuprofile files are
                     (summarize with: node bench/profile-summary.mjs FILE.cpuprofile)
+  --browser         run the browser part (default: when ${CHROMIUM} exists)
+  --no-browser      skip it
+  --browser-size M  size of the page-made Blob, MiB (default 256)
+  --browser-rounds  rounds of the browser part (default: --rounds)
   --no-trace        skip the timelines (PUTs in flight, MD5 time, key calls) of multipart runs;
                     they are recorded by default and cost next to nothing
   --json FILE       also write every record as JSON
@@ -73,6 +79,10 @@ function options() {
       'big-variants': { type: 'string' },
       profile: { type: 'boolean' },
       'no-trace': { type: 'boolean' },
+      browser: { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
+      'browser-size': { type: 'string' },
+      'browser-rounds': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -93,8 +103,12 @@ function options() {
     return names
   }
   const envBig = process.env.BENCH_BIG
+  const rounds = int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3)
   return {
-    rounds: int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3),
+    rounds,
+    browser: values['no-browser'] ? false : values.browser ? true : fs.existsSync(CHROMIUM),
+    browserSize: int(values['browser-size'], 'browser-size', 256),
+    browserRounds: int(values['browser-rounds'], 'browser-rounds', rounds),
     size: int(values.size, 'size', 512) * MiB,
     big: values['no-big'] ? false : values.big ? true : envBig === '1' ? true : envBig === '0' ? false : 'auto',
     bigSize: int(values['big-size'], 'big-size', 2048) * MiB,
@@ -275,6 +289,18 @@ async function main() {
       fs.rmSync(s.file, { force: true })
     }
 
+    let browser
+    if (opts.browser) {
+      console.log('\n## Browser (Chromium)\n')
+      try {
+        browser = await browserBench(swift, { sizeMiB: opts.browserSize, rounds: opts.browserRounds })
+        errors += browser.uploads.filter((u) => u.error).length
+      } catch (e) {
+        errors++
+        console.log(`browser bench: ERROR ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+
     const rows = summarize(records, VARIANTS)
     const verdicts = targets(records, rows, { mainSet: sets[0].set })
     const minutes = ((Date.now() - t0) / 60_000).toFixed(1)
@@ -284,11 +310,12 @@ async function main() {
     console.log('\n## Summary (medians over rounds; × raw = median of per-round ratios; peak RSS = worst round)\n')
     console.log(renderSummary(rows))
     console.log(`\n${hashLine}\n`)
+    if (browser) console.log(`${renderBrowser(browser)}\n`)
     console.log(renderTargets(verdicts))
     console.log(`\n${records.length} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
     if (profileDir) console.log(`CPU profiles: ${profileDir}`)
     if (opts.json) {
-      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts }, null, 2))
+      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser }, null, 2))
     }
   } finally {
     await cleanup()

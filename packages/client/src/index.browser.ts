@@ -51,5 +51,5 @@ export {
   type IndexedDbResumeStoreOptions,
 } from './browser/indexeddb-resume-store.js'
 export { createLocalStorageResumeStore, type LocalStorageResumeStoreOptions } from './browser/local-storage-resume-store.js'
-export { createMd5Hasher, type Md5Hasher, type Md5HasherOptions } from './browser/workers.js'
+export { createMd5Hasher, type Md5Engine, type Md5Hasher, type Md5HasherOptions } from './browser/workers.js'
 export type { BrowserSource } from './browser/prepare-browser-source.js'

@@ -30,7 +30,7 @@ class FakeWorker implements WorkerLike {
       const body = message.body
       const blob = isRangeBody(body) ? body.file.slice(body.start, body.end) : body
       const bytes = blob instanceof ArrayBuffer ? blob : await blob.arrayBuffer()
-      this.onmessage?.({ data: { kind: 'md5', id: message.id, md5: md5OfBytes(bytes) } } as MessageEvent<WorkerReply>)
+      this.onmessage?.({ data: { kind: 'md5', id: message.id, engine: 'spark-md5', md5: md5OfBytes(bytes) } } as MessageEvent<WorkerReply>)
     }
     if (this.hold) this.held.push(() => void run())
     else void run()
@@ -62,7 +62,10 @@ describe('md5 worker pool', () => {
     expect(results).toEqual([md5(bytes.subarray(0, 1 << 20)), md5(bytes.subarray(1 << 20, 2 << 20)), md5(bytes.subarray(2 << 20))])
     expect(FakeWorker.all).toHaveLength(2)
     expect(pool.mode).toBe('workers')
+    expect(pool.engine).toBe('spark-md5')
     const posted = FakeWorker.all.flatMap((w) => w.received)
+    // The engine option travels with every hash (default: WebAssembly where the worker can).
+    expect(posted.every((m) => m.kind === 'hash' && m.engine === 'auto')).toBe(true)
     // A reference travels as a range: the worker slices, not this thread.
     expect(posted.some((m) => m.kind === 'hash' && isRangeBody(m.body) && m.body.start === 1 << 20)).toBe(true)
     // Bytes travel as a transferred copy; the caller's view is untouched.
@@ -89,6 +92,14 @@ describe('md5 worker pool', () => {
     expect(await pool.md5(new Blob([bytes]), live)).toBe(md5(bytes))
     expect(await pool.md5(asPartBody(new PartRef(new Blob([bytes]), 10, 150_000)), live)).toBe(md5(bytes.subarray(10, 150_000)))
     expect(pool.mode).toBe('main-thread')
+    expect(pool.engine).toBe('spark-md5')
+  })
+
+  it('passes a forced engine to its workers', async () => {
+    const pool = createMd5Pool({ size: 1, createWorker: () => new FakeWorker(), engine: 'spark-md5' })
+    await pool.md5(new Blob([testBytes(100_000)]), live)
+    expect(FakeWorker.all[0]!.received).toMatchObject([{ kind: 'hash', engine: 'spark-md5' }])
+    pool.close()
   })
 
   it('re-runs on the main thread what a worker had when it failed to load', async () => {

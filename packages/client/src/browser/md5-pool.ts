@@ -8,7 +8,7 @@ import { ValetError } from '@valet/protocol'
 import type { Hasher, PartBody } from '../ports.js'
 import { md5InChunks, md5OfBytes } from './md5-of.js'
 import { isPartRef, materialize, type PartRef } from './part-ref.js'
-import type { WorkerBody, WorkerReply, WorkerRequest } from './worker-protocol.js'
+import type { Md5Engine, WorkerBody, WorkerReply, WorkerRequest } from './worker-protocol.js'
 
 /** What the pool needs of a `Worker`: tests pass fakes. */
 export interface WorkerLike {
@@ -29,12 +29,16 @@ export interface Md5PoolOptions {
   createWorker: (() => WorkerLike) | undefined
   /** Idle workers are stopped after this long, ms; a page that uploads once keeps no threads. */
   idleTimeout?: number
+  /** The MD5 workers may use (the main-thread fallback is always spark-md5). Default `auto`. */
+  engine?: Md5Engine
 }
 
 /** A {@link Hasher} that can say where it runs and be shut down. */
 export interface Md5Hasher extends Hasher {
   /** `workers` until workers prove unusable, then `main-thread` for good. */
   readonly mode: 'workers' | 'main-thread'
+  /** The MD5 code that hashed the last part: `undefined` before the first one. */
+  readonly engine: 'hash-wasm' | 'spark-md5' | undefined
   /** Stops the workers; queued and running hashes reject. */
   close(): void
 }
@@ -71,6 +75,7 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
   const queue: Task[] = []
   let nextId = 1
   let broken = options.createWorker === undefined
+  let lastEngine: 'hash-wasm' | 'spark-md5' | undefined
   let closed = false
 
   const settle = (task: Task, outcome: { md5: string } | { error: unknown }): void => {
@@ -84,7 +89,10 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
   const runOnMainThread = (task: Task): void => {
     if (task.settled) return
     md5InChunks(materialize(task.source), task.signal).then(
-      (md5) => settle(task, { md5 }),
+      (md5) => {
+        lastEngine = 'spark-md5'
+        settle(task, { md5 })
+      },
       (error: unknown) => settle(task, { error }),
     )
   }
@@ -127,6 +135,7 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
       const task = slot.task
       slot.task = undefined
       if (task !== undefined && task.id === reply.id) {
+        if (reply.kind === 'md5') lastEngine = reply.engine
         settle(task, reply.kind === 'md5' ? { md5: reply.md5 } : { error: readError(reply) })
       }
       pump()
@@ -158,7 +167,7 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
       body = source
     }
     try {
-      slot.worker.postMessage({ kind: 'hash', id: task.id, body }, transfer)
+      slot.worker.postMessage({ kind: 'hash', id: task.id, body, engine: options.engine ?? 'auto' }, transfer)
     } catch {
       breakPool()
     }
@@ -178,6 +187,9 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
   return {
     get mode() {
       return broken ? 'main-thread' : 'workers'
+    },
+    get engine() {
+      return lastEngine
     },
     md5(body: PartBody | PartRef, signal: AbortSignal) {
       if (signal.aborted) return Promise.reject(signal.reason)

@@ -1,11 +1,13 @@
 /**
  * The Valet worker script: built by rollup into a string (`virtual:valet-worker`) and started
  * from a `blob:` URL, so users' bundlers need no worker configuration. One script, two jobs:
- * the hashing pool's workers get `hash` messages; one more instance gets `put` messages and
+ * the hashing pool's workers get `hash` messages (MD5 in WebAssembly where allowed, else
+ * spark-md5); one more instance gets `put` messages and
  * sends parts with XHR (upload progress included) so slicing and sending stay off the page.
  */
 import { md5OfBlob, md5OfBytes } from './md5-of.js'
-import { isRangeBody, parseHeaders, type WorkerBody, type WorkerReply, type WorkerRequest } from './worker-protocol.js'
+import { loadWasmMd5 } from './md5-wasm.js'
+import { isRangeBody, parseHeaders, type Md5Engine, type WorkerBody, type WorkerReply, type WorkerRequest } from './worker-protocol.js'
 
 const scope = self as unknown as DedicatedWorkerGlobalScope
 /** The engine reports progress every 100 ms by default: finer messages would only cost the page. */
@@ -17,10 +19,15 @@ function blobOf(body: WorkerBody): Blob | ArrayBuffer {
   return isRangeBody(body) ? body.file.slice(body.start, body.end) : body
 }
 
-async function hash(id: number, body: WorkerBody): Promise<void> {
+async function hash(id: number, body: WorkerBody, engine: Md5Engine): Promise<void> {
   try {
     const data = blobOf(body)
-    post({ kind: 'md5', id, md5: data instanceof ArrayBuffer ? md5OfBytes(data) : await md5OfBlob(data) })
+    const wasm = engine === 'auto' ? await loadWasmMd5() : undefined
+    if (wasm !== undefined) {
+      post({ kind: 'md5', id, engine: 'hash-wasm', md5: data instanceof ArrayBuffer ? await wasm.bytes(data) : await wasm.blob(data) })
+      return
+    }
+    post({ kind: 'md5', id, engine: 'spark-md5', md5: data instanceof ArrayBuffer ? md5OfBytes(data) : await md5OfBlob(data) })
   } catch (e) {
     const error = e as Error
     post({ kind: 'read-error', id, name: String(error?.name ?? 'Error'), message: String(error?.message ?? e) })
@@ -61,7 +68,7 @@ function put(request: Extract<WorkerRequest, { kind: 'put' }>): void {
 
 scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
   const message = event.data
-  if (message.kind === 'hash') void hash(message.id, message.body)
+  if (message.kind === 'hash') void hash(message.id, message.body, message.engine)
   else if (message.kind === 'put') put(message)
   else if (message.kind === 'abort') {
     const xhr = inFlight.get(message.id)

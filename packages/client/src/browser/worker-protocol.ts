@@ -9,8 +9,14 @@ export interface RangeBody {
 
 export type WorkerBody = Blob | ArrayBuffer | RangeBody
 
+/**
+ * Which MD5 a worker may use: `auto` is WebAssembly (hash-wasm) where it runs, else spark-md5;
+ * `spark-md5` forces the portable pure-JS path (comparisons, or a page that wants no WebAssembly).
+ */
+export type Md5Engine = 'auto' | 'spark-md5'
+
 export type WorkerRequest =
-  | { kind: 'hash'; id: number; body: WorkerBody }
+  | { kind: 'hash'; id: number; body: WorkerBody; engine: Md5Engine }
   | {
       kind: 'put'
       id: number
@@ -23,7 +29,7 @@ export type WorkerRequest =
   | { kind: 'abort'; id: number }
 
 export type WorkerReply =
-  | { kind: 'md5'; id: number; md5: string }
+  | { kind: 'md5'; id: number; md5: string; engine: 'hash-wasm' | 'spark-md5' }
   | { kind: 'read-error'; id: number; name: string; message: string }
   | { kind: 'progress'; id: number; loaded: number }
   | { kind: 'response'; id: number; status: number; headers: Record<string, string>; body: string }

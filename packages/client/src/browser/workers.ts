@@ -7,9 +7,11 @@ import workerSource from 'virtual:valet-worker'
 import type { Transport } from '../ports.js'
 import { mainThreadTransport } from './browser-platform.js'
 import { createMd5Pool, type Md5Hasher, type WorkerLike } from './md5-pool.js'
+import type { Md5Engine } from './worker-protocol.js'
 import { createWorkerTransport } from './worker-transport.js'
 
 export type { Md5Hasher } from './md5-pool.js'
+export type { Md5Engine } from './worker-protocol.js'
 
 export interface Md5HasherOptions {
   /**
@@ -23,6 +25,13 @@ export interface Md5HasherOptions {
    * @default false
    */
   mainThread?: boolean
+  /**
+   * The workers' MD5: `auto` is WebAssembly (hash-wasm, ~4× spark-md5) where the page allows it
+   * (a CSP needs `'wasm-unsafe-eval'`), else spark-md5; `spark-md5` always uses the pure-JS path.
+   * The main-thread fallback is always spark-md5.
+   * @default 'auto'
+   */
+  engine?: Md5Engine
 }
 
 let workerUrl: string | undefined
@@ -47,8 +56,8 @@ export function defaultWorkers(): number {
 }
 
 /**
- * Creates the MD5 hasher the uploader uses: spark-md5 in a few Web Workers, falling back to the
- * main thread when workers are blocked. Exported for measuring hashing speed and for custom
+ * Creates the MD5 hasher the uploader uses: MD5 in a few Web Workers (WebAssembly, or spark-md5
+ * where WebAssembly is refused), falling back to the main thread when workers are blocked. Exported for measuring hashing speed and for custom
  * pipelines; `createUploader` has its own.
  *
  * @example
@@ -63,6 +72,7 @@ export function createMd5Hasher(options: Md5HasherOptions = {}): Md5Hasher {
   return createMd5Pool({
     size: options.workers ?? defaultWorkers(),
     createWorker: options.mainThread ? undefined : () => startWorker('valet-md5'),
+    engine: options.engine ?? 'auto',
   })
 }
 

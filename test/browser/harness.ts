@@ -29,6 +29,13 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 }
 
+const CSP: Record<string, string> = {
+  // No workers at all: hashing and sending fall back to the main thread.
+  'no-workers': "worker-src 'none'",
+  // Scripts and blob: workers, but no `'wasm-unsafe-eval'`: the workers can't compile WebAssembly.
+  'no-wasm': "script-src 'self' blob:; worker-src 'self' blob:",
+}
+
 /** One call a key endpoint answered. */
 export interface KeyCall {
   endpoint: string
@@ -111,9 +118,9 @@ export async function startPageServer(storage: StorageCase, endpoints: Record<st
       res.writeHead(404).end()
       return
     }
-    // `?csp=no-workers`: a page whose policy forbids workers, as strict sites have.
-    const strict = path === '/' && new URL(req.url ?? '/', 'http://x').searchParams.get('csp') === 'no-workers'
-    void serveFile(res, file, strict ? { 'content-security-policy': "worker-src 'none'" } : {})
+    // `?csp=...`: pages with the strict policies some sites have.
+    const policy = path === '/' ? CSP[new URL(req.url ?? '/', 'http://x').searchParams.get('csp') ?? ''] : undefined
+    void serveFile(res, file, policy ? { 'content-security-policy': policy } : {})
   }
   const server: Server = createServer(handler)
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))

@@ -3,6 +3,7 @@
  * example page: large verified uploads, keys shorter than a part, pause, reload, cancel, and
  * what the page's main thread goes through meanwhile.
  */
+import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -239,6 +240,40 @@ describe('Chromium → Swift s3api', () => {
     expect(workers).toEqual([])
     await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
+  })
+
+  it('hashes with WebAssembly (hash-wasm) in workers, and with spark-md5 where a CSP refuses WebAssembly', async () => {
+    const spec: FileSpec = { name: 'wasm.bin', size: 12 * MiB, seed: 44, lastModified: 1_700_000_700_000 }
+    const expected = sha256Of(makeChunks(spec.size, spec.seed))
+    const engines: Record<string, { engine: string; mode: string; md5: string }> = {}
+    for (const csp of ['', 'no-wasm']) {
+      const page = await openExample(browser.context, server.url({ ...(csp ? { csp } : {}), concurrency: 2, partSize: 5 * MiB }))
+      const workers: string[] = []
+      page.on('worker', (w) => workers.push(w.url()))
+      await makeFileInPage(page, spec)
+      // The page's own copy of the client (same module URL as the example's import); a string,
+      // so the test runner doesn't rewrite the dynamic import.
+      await page.evaluate("import('/valet-client.js').then((m) => { window.__valet = m })")
+      engines[csp || 'default'] = await page.evaluate(async (name) => {
+        const valet = (window as unknown as { __valet: { createMd5Hasher(o: object): { md5(b: Blob, s: AbortSignal): Promise<string>; engine: string; mode: string; close(): void } } }).__valet
+        const file = (window as unknown as { __files: Record<string, File> }).__files[name]!
+        const hasher = valet.createMd5Hasher({ workers: 1 })
+        const md5 = await hasher.md5(file, new AbortController().signal)
+        const out = { engine: hasher.engine, mode: hasher.mode, md5 }
+        hasher.close()
+        return out
+      }, spec.name)
+      const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+      expect(workers.length).toBeGreaterThan(0)
+      await expectStored(row.key, spec.size, expected)
+      await page.close()
+    }
+    const md5 = createHash('md5')
+    for (const chunk of makeChunks(spec.size, spec.seed)) md5.update(chunk)
+    expect(engines).toEqual({
+      default: { engine: 'hash-wasm', mode: 'workers', md5: md5.copy().digest('base64') },
+      'no-wasm': { engine: 'spark-md5', mode: 'workers', md5: md5.digest('base64') },
+    })
   })
 
   it('uploads a 4 GiB file from disk without reading it into the page: the JS heap stays small', async () => {

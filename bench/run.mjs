@@ -55,6 +55,7 @@ const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [options
                     (summarize with: node bench/profile-summary.mjs FILE.cpuprofile)
   --browser         run the browser part (default: when ${CHROMIUM} exists)
   --no-browser      skip it
+  --browser-only    only the browser part (no Node uploads)
   --browser-size M  size of the page-made Blob, MiB (default 256)
   --browser-rounds  rounds of the browser part (default: --rounds)
   --no-trace        skip the timelines (PUTs in flight, MD5 time, key calls) of multipart runs;
@@ -81,6 +82,7 @@ function options() {
       'no-trace': { type: 'boolean' },
       browser: { type: 'boolean' },
       'no-browser': { type: 'boolean' },
+      'browser-only': { type: 'boolean' },
       'browser-size': { type: 'string' },
       'browser-rounds': { type: 'string' },
       json: { type: 'string' },
@@ -106,7 +108,8 @@ function options() {
   const rounds = int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3)
   return {
     rounds,
-    browser: values['no-browser'] ? false : values.browser ? true : fs.existsSync(CHROMIUM),
+    browser: values['no-browser'] ? false : values.browser || values['browser-only'] ? true : fs.existsSync(CHROMIUM),
+    browserOnly: values['browser-only'] ?? false,
     browserSize: int(values['browser-size'], 'browser-size', 256),
     browserRounds: int(values['browser-rounds'], 'browser-rounds', rounds),
     size: int(values.size, 'size', 512) * MiB,
@@ -193,13 +196,13 @@ async function main() {
     const bigNeeds = 3 * opts.bigSize + 2 * 1024 * MiB
     const free = freeBytes(work)
     let big = opts.big
-    if (big === 'auto') {
+    if (big === 'auto' && !opts.browserOnly) {
       big = free >= bigNeeds
       if (!big) console.log(`skipping the ${label(opts.bigSize)} run: ${label(free)} free in ${work}, want ${label(bigNeeds)} (--big forces it)`)
     }
 
-    const sets = [{ set: label(opts.size), size: opts.size, rounds: opts.rounds, variants: opts.variants }]
-    if (big && opts.bigVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigVariants })
+    const sets = opts.browserOnly ? [] : [{ set: label(opts.size), size: opts.size, rounds: opts.rounds, variants: opts.variants }]
+    if (big && !opts.browserOnly && opts.bigVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigVariants })
     for (const s of sets) {
       s.file = path.join(work, `data-${s.set.replace(/\s/g, '')}.bin`)
       const t = Date.now()
@@ -302,17 +305,20 @@ async function main() {
     }
 
     const rows = summarize(records, VARIANTS)
-    const verdicts = targets(records, rows, { mainSet: sets[0].set })
+    const verdicts = sets.length ? targets(records, rows, { mainSet: sets[0].set }) : []
     const minutes = ((Date.now() - t0) / 60_000).toFixed(1)
-    console.log('\n## Per round\n')
-    console.log(renderRounds(records, VARIANTS))
-    if (opts.trace) console.log(`\n## Timelines of the multipart runs\n\n${renderTraces(records, VARIANTS)}`)
-    console.log('\n## Summary (medians over rounds; × raw = median of per-round ratios; peak RSS = worst round)\n')
-    console.log(renderSummary(rows))
+    if (records.length) {
+      console.log('\n## Per round\n')
+      console.log(renderRounds(records, VARIANTS))
+      if (opts.trace) console.log(`\n## Timelines of the multipart runs\n\n${renderTraces(records, VARIANTS)}`)
+      console.log('\n## Summary (medians over rounds; × raw = median of per-round ratios; peak RSS = worst round)\n')
+      console.log(renderSummary(rows))
+    }
     console.log(`\n${hashLine}\n`)
     if (browser) console.log(`${renderBrowser(browser)}\n`)
     console.log(renderTargets(verdicts))
-    console.log(`\n${records.length} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
+    const browserUploads = browser?.uploads.length ?? 0
+    console.log(`\n${records.length + browserUploads} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
     if (profileDir) console.log(`CPU profiles: ${profileDir}`)
     if (opts.json) {
       fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser }, null, 2))

@@ -113,47 +113,6 @@ describe('Chromium → Swift s3api', () => {
     await page.close()
   })
 
-  it('hashes parts in workers (spark-md5): figures for one worker, two, and the main thread', async () => {
-    const page = await openExample(browser.context, server.url())
-    await makeFileInPage(page, { name: 'hash.bin', size: 64 * MiB, seed: 3, lastModified: 1 })
-    // A string, so the test runner's transform leaves the page's dynamic import alone.
-    await page.evaluate('import("/valet-client.js").then((m) => { window.__valet = m })')
-    const figures = await page.evaluate(async () => {
-      const { createMd5Hasher } = (window as unknown as { __valet: typeof import('../../packages/client/src/index.browser.js') }).__valet
-      const file = (window as unknown as { __files: Record<string, File> }).__files['hash.bin']!
-      const part = 8 * 1024 * 1024
-      const signal = new AbortController().signal
-      const rate = async (options: Parameters<typeof createMd5Hasher>[0], parallel: boolean) => {
-        const hasher = createMd5Hasher(options)
-        await hasher.md5(file.slice(0, part), signal) // start the worker, warm the JIT
-        const t0 = performance.now()
-        const all: Promise<string>[] = []
-        for (let at = 0; at < file.size; at += part) {
-          const md5 = hasher.md5(file.slice(at, at + part), signal)
-          if (!parallel) await md5
-          all.push(md5)
-        }
-        await Promise.all(all)
-        const mode = hasher.mode
-        hasher.close()
-        return { mibps: Math.round(file.size / 1048576 / ((performance.now() - t0) / 1000)), mode }
-      }
-      return {
-        cores: navigator.hardwareConcurrency,
-        oneWorker: await rate({ workers: 1 }, false),
-        pool: await rate({ workers: 2 }, true),
-        mainThread: await rate({ mainThread: true }, false),
-      }
-    })
-    console.log(
-      `[browser] MD5 (spark-md5, 8 MiB parts, ${figures.cores} cores): one worker ${figures.oneWorker.mibps} MiB/s, ` +
-        `two workers ${figures.pool.mibps} MiB/s, main thread in 512 KiB steps ${figures.mainThread.mibps} MiB/s`,
-    )
-    expect(figures.oneWorker.mode).toBe('workers')
-    expect(figures.mainThread.mode).toBe('main-thread')
-    await page.close()
-  })
-
   it('re-signs and retries a part whose PUT failed as a network error (a Swift 403 without CORS headers)', async () => {
     const spec: FileSpec = { name: 'spoiled.bin', size: 16 * MiB, seed: 11, lastModified: 1_700_000_100_000 }
     const page = await openExample(browser.context, server.url({ endpoint: '/api/spoiled', concurrency: 2, partSize: 5 * MiB }))

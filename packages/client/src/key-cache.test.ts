@@ -3,7 +3,7 @@ import type { PartToSign } from '@valet/protocol'
 import { KeyCache } from './key-cache.js'
 
 /** A KeyCache over a fake clock and a fake sign call that takes `rtt` ms of that clock. */
-function harness({ concurrency = 2, lifetime = 4000, rtt = 20, parts = 20 } = {}) {
+function harness({ concurrency = 2, lifetime = 4000, rtt = 20, parts = 20, serverOffset = 0 } = {}) {
   const clock = { t: 1_000_000, now: () => clock.t }
   const calls: number[][] = []
   const notStarted = new Set(Array.from({ length: parts }, (_, i) => i + 1))
@@ -19,7 +19,7 @@ function harness({ concurrency = 2, lifetime = 4000, rtt = 20, parts = 20 } = {}
       calls.push(toSign.map((p) => p.partNumber))
       const sentAt = clock.t
       clock.t += rtt
-      const serverTime = sentAt + rtt / 2
+      const serverTime = sentAt + rtt / 2 + serverOffset
       return {
         parts: toSign.map((p) => ({ partNumber: p.partNumber, url: `u${p.partNumber}`, method: 'PUT' as const, headers: {}, expiresAt: new Date(serverTime + lifetime).toISOString() })),
         timing: { sentAt, receivedAt: clock.t, serverTime },
@@ -100,4 +100,20 @@ describe('KeyCache', () => {
     await short.cache.keyFor(1, new AbortController().signal)
     expect(short.calls[1]).toEqual([1])
   })
+
+  for (const [label, serverOffset] of [['10 min fast', -600_000], ['10 min slow', 600_000]] as const) {
+    it(`with a local clock ${label}: keys last their lifetime on the local clock, serverNow() reads the server's`, async () => {
+      const h = harness({ lifetime: 4000, rtt: 100, parts: 1, serverOffset })
+      expect(h.cache.serverNow()).toBe(h.clock.t) // nothing measured yet
+      const key = await h.start(1)
+      // Server time was read mid-round-trip: serverNow is exact here, and the key has its
+      // lifetime less the half round trip of uncertainty left, on the local clock.
+      expect(h.cache.serverNow() - h.clock.t).toBe(serverOffset)
+      expect(key.expiresAt - h.clock.t).toBe(4000 - 50 - 50)
+      expect(h.cache.nearExpiry(key)).toBe(false)
+      h.clock.t += 1900
+      expect(h.cache.nearExpiry(key)).toBe(true) // 4 s key: 2 s margin
+      expect(h.cache.serverNow() - h.clock.t).toBe(serverOffset)
+    })
+  }
 })

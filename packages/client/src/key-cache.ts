@@ -5,7 +5,7 @@
 import { ValetError, type PartToSign } from '@valet/protocol'
 import { raceSignal } from './abort.js'
 import type { SignResult } from './key-endpoint.js'
-import { isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
+import { clockSkew, isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
 import type { Clock } from './ports.js'
 
 export interface KeyCacheOptions {
@@ -31,6 +31,8 @@ export class KeyCache {
   private readonly batches = new Map<number, Promise<void>>()
   private readonly partTimes: number[] = []
   private lifetime: number | undefined
+  /** Server clock minus local clock, from the latest sign call (0 before the first). */
+  private skew = 0
   /** Sign calls made: for tests and diagnostics. */
   signCalls = 0
 
@@ -39,6 +41,16 @@ export class KeyCache {
   /** The slowest of the last few part PUTs, ms (0 before the first). */
   partTime(): number {
     return this.partTimes.length === 0 ? 0 : Math.max(...this.partTimes)
+  }
+
+  /**
+   * The key server's clock now: the local clock corrected by the skew the last sign call
+   * measured. Absolute times storage sends (an HTTP-date `Retry-After`) are read against this,
+   * not the local clock, which may be minutes off; keys only work at all when storage's clock
+   * agrees with the key server's.
+   */
+  serverNow(): number {
+    return this.options.clock.now() + this.skew
   }
 
   recordPartTime(ms: number): void {
@@ -141,6 +153,7 @@ export class KeyCache {
     const toSign: PartToSign[] = parts.map((m, i) => ({ partNumber: m, size: this.options.partSize(m), md5: hashed[i] as string }))
     this.signCalls++
     const { parts: signed, timing } = await this.options.sign(toSign, signal)
+    this.skew = clockSkew(timing)
     const md5ByPart = new Map(toSign.map((p) => [p.partNumber, p.md5]))
     for (const part of signed) {
       const md5 = md5ByPart.get(part.partNumber)

@@ -145,7 +145,8 @@ async function putPart(ctx: PartContext, key: ValetKey, body: PartBody, n: numbe
     return {
       failure: { kind: 'status', status: res.status, body: res.body },
       error,
-      retryAfter: parseRetryAfter(res.headers['retry-after'], ctx.clock.now()),
+      // An HTTP-date is storage's clock: compare it with the server's, not a local clock that may be off.
+      retryAfter: parseRetryAfter(res.headers['retry-after'], ctx.keys.serverNow()),
     }
   } catch (e) {
     if (signal.aborted) throw signal.reason

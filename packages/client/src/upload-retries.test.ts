@@ -59,6 +59,25 @@ describe('part retries', () => {
     expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(950)
   })
 
+  for (const [label, clockOffsetMs] of [['10 min slow', 600_000], ['10 min fast', -600_000]] as const) {
+    it(`reads an HTTP-date Retry-After on 503 against the server's clock, with the local clock ${label}`, async () => {
+      const fake = setup({ clockOffsetMs })
+      const at: number[] = []
+      fake.options.onPut = ({ partNumber, attempt }) => {
+        if (partNumber !== 1) return undefined
+        at.push(Date.now())
+        // 2 s from now on storage's clock (the server's), in whole seconds: a wait of 1-2 s.
+        const retryAt = new Date(Date.now() + clockOffsetMs + 2000).toUTCString()
+        return attempt === 1 ? new HttpResponse('slow down', { status: 503, headers: { 'Retry-After': retryAt } }) : undefined
+      }
+      await upload(testBytes(1500))
+      // Read against the local clock it would be 10 min (capped at 5) or nothing at all.
+      const waited = (at[1] ?? 0) - (at[0] ?? 0)
+      expect(waited).toBeGreaterThanOrEqual(900)
+      expect(waited).toBeLessThan(3000)
+    }, 10_000)
+  }
+
   it('re-uploads a part whose ETag is not the MD5 it sent (checksum_mismatch), and a BadDigest', async () => {
     const fake = setup()
     fake.options.onPut = ({ partNumber, attempt }) => {

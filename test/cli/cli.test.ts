@@ -46,10 +46,12 @@ async function readBack(key: string): Promise<Uint8Array> {
   return new Uint8Array(await container().getBlobClient(key).downloadToBuffer())
 }
 
+/** The saved state of a created upload; a pending create (saved before create answers) is none yet. */
 async function stateFile(dir: string): Promise<{ uploadId: string; token: string; partCount: number } | undefined> {
   const names = existsSync(dir) ? (await readdir(dir)).filter((n) => n.endsWith('.json')) : []
   if (names.length === 0) return undefined
-  return JSON.parse(await readFile(join(dir, names[0]!), 'utf8'))
+  const state = JSON.parse(await readFile(join(dir, names[0]!), 'utf8')) as { pending?: true; uploadId: string; token: string; partCount: number }
+  return state.pending ? undefined : state
 }
 
 async function listedParts(state: { uploadId: string; token: string }): Promise<number> {

@@ -26,6 +26,8 @@ export interface Call {
   key?: string
   /** Part numbers a sign request asked keys for. */
   parts?: number[]
+  /** The `requestId` a create carried. */
+  requestId?: string
   /** The `x-user` header: which principal (and so which key prefix) the call is for. */
   user?: string
   arrivedAt: number
@@ -93,6 +95,10 @@ export async function startCrashEndpoint(storage: StorageProvider, defaultUser: 
         if (call.op === 'sign') {
           const body = (await request.clone().json().catch(() => undefined)) as { parts?: { partNumber: number }[] } | undefined
           call.parts = body?.parts?.map((p) => p.partNumber)
+        }
+        if (call.op === 'create') {
+          const body = (await request.clone().json().catch(() => undefined)) as { requestId?: string } | undefined
+          if (typeof body?.requestId === 'string') call.requestId = body.requestId
         }
         const i = holds.findIndex((h) => h.op === call.op)
         const hold = i >= 0 ? holds.splice(i, 1)[0] : undefined

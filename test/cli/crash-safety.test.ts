@@ -5,16 +5,17 @@
  * state dir; then one run without a kill. Every run that finds resume state must continue that
  * upload, never re-send a part storage holds, and every completed object must be the file.
  * Storage must hold no multipart upload for this test's prefix that a client could still
- * continue or that nobody knows about — except, precisely, the known gap below.
+ * continue or that nobody knows about.
  *
  * The key endpoint is real (createValet + toNodeListener on node:http) and logs every call; it
  * holds a create or complete response (before or after its storage call) while the test kills
  * the CLI, so those phases are really hit rather than hoped for. Part PUTs go through a
  * throttling forward proxy (`http_proxy`) so a run lasts long enough to be cut mid-way.
  *
- * Known gap (the `it.fails` below): a CLI killed after the server created the storage upload
- * but before the create response reached it never learns the uploadId; the server keeps no
- * state; nothing can abort that upload later. Each such kill leaves one open multipart upload.
+ * A kill inside create: the client saved a pending create (its `requestId`) before sending it,
+ * so the rerun sends the same create again and the server (ListMultipartUploads at the key the
+ * requestId derives) hands back the upload the lost answer named: a kill after storage created
+ * the upload but before the client heard of it leaves no orphan (it used to leave one each).
  *
  * Abort after a crash: the upload a killed CLI left is aborted with DELETE and its saved token,
  * or picked up by the client API (same state dir) and abort()ed; no upload may stay open.
@@ -88,6 +89,9 @@ function jsonLines(text: string): Record<string, any>[] {
 }
 
 interface State {
+  /** A pending create: saved before create is sent; only `requestId` means anything then. */
+  pending?: true
+  requestId?: string
   uploadId: string
   key: string
   token: string
@@ -170,8 +174,13 @@ interface Row {
   uploadId: string
   /** Parts storage held for the state's upload after the kill; undefined: no resume state. */
   stored: number | undefined
-  /** How the next run started: 'resumed' the state's upload or created a 'new' one. */
-  next?: 'resumed' | 'new'
+  /** The kill left a pending create (it came inside create). */
+  pending: boolean
+  /**
+   * How the next run started: 'resumed' the state's upload, created a 'new' one, or sent a
+   * pending create again and got the 'same upload' the killed run's create had started.
+   */
+  next?: 'resumed' | 'new' | 'same upload'
   /** Part PUTs storage accepted during the next run. */
   resent?: number
   note: string
@@ -185,7 +194,7 @@ function printTable(rows: Row[], extra: string[]): void {
     r.phase,
     String(r.ms),
     r.uploadId,
-    r.stored === undefined ? '- (no state)' : `${r.stored}/${PARTS}`,
+    r.stored === undefined ? (r.pending ? '- (pending create)' : '- (no state)') : `${r.stored}/${PARTS}`,
     r.next ?? '',
     r.resent === undefined ? '' : String(r.resent),
     r.note,
@@ -206,7 +215,7 @@ let proxy: ThrottleProxy
 let keys: CrashEndpoint
 let file: string
 let fileSha: string
-/** Orphans the crash loop found (uploadIds), for the known-gap check and for cleanup. */
+/** Orphans the crash loop found (uploadIds; there should be none), for cleanup. */
 let orphans: { uploadId: string; key: string }[] = []
 /** Uploads the abort tests started: aborted again at the end, whatever the tests found. */
 const abortCases: { uploadId: string; key: string }[] = []
@@ -224,7 +233,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  // Leave Swift as we found it: abort what the known gap left behind.
+  // Leave Swift as we found it, whatever a failed run left behind.
   for (const o of [...orphans, ...abortCases]) await provider.abort({ uploadId: o.uploadId, key: o.key }).catch(() => {})
   await keys?.close()
   await proxy?.close()
@@ -232,15 +241,27 @@ afterAll(async () => {
 })
 
 describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', () => {
-  it('20 kills on the same file (during create, parts, complete, after success), then a clean run: right object, same upload resumed, no unknown orphans', async () => {
+  it('20 kills on the same file (during create, parts, complete, after success), then a clean run: right object, same upload resumed, no orphans', async () => {
     const t0 = Date.now()
     const stateDir = join(work, 'state')
     const args = ['upload', file, '--endpoint', keys.endpoint, '--state-dir', stateDir, '--json', '--part-size', '5MiB', '--concurrency', '2']
     const rows: Row[] = []
     onTestFailed(() => printTable(rows, ['(the test failed: rows up to the failure)']))
 
-    /** Checks one run's calls against the resume state it started from; returns how it started. */
-    const checkRun = (calls: Call[], before: State | undefined, storedBefore: Set<number>, label: string): 'resumed' | 'new' => {
+    /**
+     * Checks one run's calls against the resume state it started from; returns how it started.
+     * `lost`: the killed run's create that storage carried out but whose answer the kill cut off.
+     */
+    const checkRun = (calls: Call[], before: State | undefined, storedBefore: Set<number>, label: string, lost: Call | undefined): NonNullable<Row['next']> => {
+      if (before?.pending) {
+        // Killed inside create: the pending create goes out again, as the same create.
+        expect(calls[0], `${label}: a pending create is sent again first`).toMatchObject({ op: 'create', requestId: before.requestId, status: 201 })
+        expect(calls.filter((c) => c.op === 'create'), `${label}: one create`).toHaveLength(1)
+        if (lost === undefined) return 'new'
+        expect(calls[0]!.uploadId, `${label}: the create sent again got the upload the lost answer named`).toBe(lost.uploadId)
+        expect(calls[0]!.key).toBe(lost.key)
+        return 'same upload'
+      }
       if (before !== undefined) {
         // State existed: the run continues that upload — no create, a list first, same id throughout.
         expect(calls.filter((c) => c.op === 'create'), `${label}: created a new upload although state existed`).toEqual([])
@@ -254,9 +275,11 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
       return 'new'
     }
 
-    // What the last kill left: resume state, and the parts storage held for it once settled.
+    // What the last kill left: resume state, and the parts storage held for it once settled; and
+    // its create whose answer the kill cut off after storage had carried it out.
     let before: State | undefined
     let storedBefore = new Set<number>()
+    let lostBefore: Call | undefined
     for (let i = 0; i < PLAN.length; i++) {
       const target = PLAN[i]!
       const label = `kill ${i + 1} (${target.phase}${'hold' in target ? `/${target.hold}` : ''})`
@@ -310,23 +333,29 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
       hold?.release()
       await Promise.race([keys.idle(), sleep(15_000).then(() => Promise.reject(new Error(`${label}: the key endpoint never finished its calls`)))])
 
-      const how = checkRun(calls(), before, storedBefore, label)
+      const how = checkRun(calls(), before, storedBefore, label, lostBefore)
       if (rows.length > 0) Object.assign(rows.at(-1)!, { next: how, resent: proxy.partsStored })
       if (phase === 'after success') {
         const [line] = jsonLines(run.stdout())
         expect(line, label).toMatchObject({ size: SIZE })
-        if (before) expect(line!.uploadId, `${label}: completed another upload than its state's`).toBe(before.uploadId)
+        if (before && !before.pending) expect(line!.uploadId, `${label}: completed another upload than its state's`).toBe(before.uploadId)
       }
       if (target.phase === 'complete' && target.hold === 'after') {
         expect(calls().filter((c) => c.op === 'complete').at(-1)?.status, `${label}: the held complete committed`).toBe(200)
       }
       const after = await stateFile(stateDir)
       const made = calls().find((c) => c.op === 'create')
-      const uploadId = (after?.uploadId ?? made?.uploadId ?? before?.uploadId ?? '-').slice(0, 8)
+      const named = (s: State | undefined) => (s && !s.pending ? s.uploadId : undefined)
+      const uploadId = (named(after) ?? made?.uploadId ?? named(before) ?? '-').slice(0, 8)
+      if (after?.pending) {
+        expect(phase, `${label}: a pending create is left only by a kill inside create`).toBe('create')
+        expect(after.requestId, `${label}: the pending create holds the requestId the create carried`).toBe(made?.requestId)
+      }
       before = after
-      storedBefore = after ? await settledParts(after) : new Set<number>()
-      const stored = after ? storedBefore.size : undefined
-      rows.push({ kill: i + 1, aim: `${target.phase}${'hold' in target ? ` (hold ${target.hold})` : ''}`, phase, ms: Date.now() - started, uploadId, stored, note })
+      lostBefore = made?.status === 201 && made.cutOff ? made : undefined
+      storedBefore = after && !after.pending ? await settledParts(after) : new Set<number>()
+      const stored = after && !after.pending ? storedBefore.size : undefined
+      rows.push({ kill: i + 1, aim: `${target.phase}${'hold' in target ? ` (hold ${target.hold})` : ''}`, phase, ms: Date.now() - started, uploadId, stored, pending: after?.pending === true, note })
     }
 
     // The run nobody kills.
@@ -338,11 +367,11 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
     const exit = await last.exit
     expect(exit.code, last.stderr()).toBe(0)
     await keys.idle()
-    const how = checkRun(keys.calls.slice(callsFrom), before, storedBefore, 'final run')
+    const how = checkRun(keys.calls.slice(callsFrom), before, storedBefore, 'final run', lostBefore)
     Object.assign(rows.at(-1)!, { next: how, resent: proxy.partsStored })
     const [line] = jsonLines(last.stdout())
     expect(line).toMatchObject({ size: SIZE, key: expect.stringMatching(new RegExp(`^${PRINCIPAL}/`)) })
-    if (before) {
+    if (before && !before.pending) {
       expect(line!.uploadId).toBe(before.uploadId)
       expect(line!.partsResumed).toBe(storedBefore.size)
       expect(proxy.partsStored, 'the final run sends exactly the parts storage lacked').toBe(PARTS - storedBefore.size)
@@ -359,21 +388,24 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
     const created = keys.calls.filter((c) => c.op === 'create' && c.status === 201)
     const used = new Set(keys.calls.filter((c) => c.op !== 'create').map((c) => c.uploadId))
     const unknown = created.filter((c) => !used.has(c.uploadId))
-    // Each is a create whose answer was held after storage created the upload, and cut off by the kill.
-    expect(unknown.map((c) => [c.held, c.delivered, c.cutOff])).toEqual(unknown.map(() => ['after', false, true]))
-    expect(unknown.length, 'one orphan per kill during a create that storage had carried out').toBe(PLAN.filter((t) => t.phase === 'create' && t.hold === 'after').length)
+    orphans = unknown.map((c) => ({ uploadId: c.uploadId!, key: c.key! }))
+    expect(unknown.map((c) => `${c.uploadId} (held ${c.held}, cut off ${c.cutOff})`), 'uploads storage created that no client call named again').toEqual([])
+    // The kills that used to leak one each: a create storage carried out, its answer cut off.
+    // Each such upload was handed out again by the next run's create (checked per run above).
+    const lost = created.filter((c) => c.held === 'after' && c.cutOff)
+    expect(lost.length, 'creates carried out by storage whose answer a kill cut off').toBe(PLAN.filter((t) => t.phase === 'create' && t.hold === 'after').length)
+    const recovered = lost.filter((c) => created.some((d) => d.seq > c.seq && d.uploadId === c.uploadId && d.requestId === c.requestId))
+    expect(recovered.length, 'each handed out again to the same requestId').toBe(lost.length)
     // A create cut off before storage was called created nothing.
     for (const c of keys.calls.filter((c) => c.op === 'create' && c.held === 'before')) expect(c.status, 'create held before storage').not.toBe(201)
-    orphans = unknown.map((c) => ({ uploadId: c.uploadId!, key: c.key! }))
     const open = await openUploadIds(PREFIX)
-    expect(open, 'open multipart uploads under the prefix are exactly the lost creates').toEqual(orphans.map((o) => o.uploadId).sort())
-    expect(await swift.openUploads(PREFIX)).toBe(orphans.length)
+    expect(open, 'open multipart uploads under the prefix').toEqual([])
 
     // The kills really landed in every phase.
     const count = (p: Phase) => rows.filter((r) => r.phase === p).length
     printTable(rows, [
       `phases: create ${count('create')}, parts ${count('parts')}, complete ${count('complete')}, after success ${count('after success')}, other ${rows.length - count('create') - count('parts') - count('complete') - count('after success')}`,
-      `objects completed: ${completedKeys.length}, all sha256 = file; open uploads under ${PREFIX}: ${open.length} (lost creates: ${orphans.map((o) => o.uploadId.slice(0, 8)).join(', ') || 'none'})`,
+      `objects completed: ${completedKeys.length}, all sha256 = file; creates whose answer a kill cut off after storage created the upload: ${lost.length}, handed out again: ${recovered.length} (${lost.map((c) => c.uploadId!.slice(0, 8)).join(', ') || 'none'}); open uploads under ${PREFIX}: ${open.length}`,
       `crash loop + final run: ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     ])
     expect(count('create')).toBe(PLAN.filter((t) => t.phase === 'create').length)
@@ -382,11 +414,10 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
     expect(count('parts')).toBeGreaterThanOrEqual(6)
   }, 180_000)
 
-  // Known gap, asserted precisely above (open uploads === the lost creates). Storage creates the
-  // upload before the client can save its id; a kill in between loses the id for good: the server
-  // keeps no state and no client call ever names that upload again. Flip to `it` once creates
-  // are recoverable (pending-create marker + idempotent create, or a sweep of stale uploads).
-  it.fails('no orphaned multipart upload is left under the prefix after success (fails: kills during create leak one each)', async () => {
+  // Once a known gap: storage creates the upload before the client can save its id, and a kill in
+  // between used to lose the id for good. The pending create (requestId saved first) and the
+  // idempotent create (same requestId → same key → the upload ListMultipartUploads finds) close it.
+  it('no orphaned multipart upload is left under the prefix after success, kills inside create included', async () => {
     expect(await swift.openUploads(PREFIX)).toBe(0)
   })
 

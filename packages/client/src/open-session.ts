@@ -1,11 +1,14 @@
 /**
  * Starts an upload on the server, or continues one from resume state: the server's part list is
  * the source of truth, and a listed part is kept only if its size and etag match our bytes.
+ * Every create carries a `requestId`, saved (with resume on) before the create is sent, so a
+ * create whose answer was lost is sent again as the same create, never as a second upload.
  */
 import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
 import type { KeyEndpoint } from './key-endpoint.js'
 import { storedPartMatches } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
+import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from './pending-create.js'
 import type { Clock, ResumeState, ResumeStore } from './ports.js'
 
 export interface Session {
@@ -39,7 +42,7 @@ function resumeFailed(what: string, cause: unknown): ValetError {
 }
 
 function usableState(state: ResumeState | undefined, size: number, now: number): state is ResumeState {
-  if (state === undefined || state.version !== 1 || state.size !== size) return false
+  if (state === undefined || state.version !== 1 || state.pending === true || state.size !== size) return false
   if (!(Date.parse(state.expiresAt) - TOKEN_SLACK_MS > now)) return false
   return state.partSize > 0 && state.partCount === Math.ceil(size / state.partSize)
 }
@@ -53,13 +56,26 @@ export async function openSession(ctx: SessionContext, signal: AbortSignal): Pro
     } catch (e) {
       throw resumeFailed('read', e)
     }
-    if (state !== undefined) {
-      const resumed = usableState(state, ctx.request.size, ctx.clock.now()) ? await resume(ctx, state, signal) : undefined
+    if (state?.pending === true) {
+      // A create whose answer never got saved: send it again as the same create. A stale or
+      // foreign one is simply replaced by a fresh pending create.
+      if (usablePending(state, ctx.request.size, ctx.clock.now())) return create(ctx, signal, state)
+    } else if (state !== undefined) {
+      const usable = usableState(state, ctx.request.size, ctx.clock.now())
+      const resumed = usable ? await resume(ctx, state, signal) : undefined
       if (resumed !== undefined) return resumed
+      // Not continued, yet maybe open in storage with a working token: a token close to its
+      // expiry by this machine's clock (which may be fast), or a file whose size changed.
+      // Abort it rather than leave it for a lifecycle rule.
+      if (!usable && state.uploadId !== '' && state.token !== '') await abandonUpload(ctx.api, state)
       await store.remove(fingerprint).catch(() => {})
     }
   }
-  return create(ctx, signal)
+  return create(ctx, signal, undefined)
+}
+
+function usablePending(state: ResumeState, size: number, now: number): state is PendingCreate {
+  return isPendingCreate(state) && state.size === size && Date.parse(state.expiresAt) > now
 }
 
 async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSignal) {
@@ -82,9 +98,34 @@ async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSign
   return { session, reader }
 }
 
-async function create(ctx: SessionContext, signal: AbortSignal) {
-  const { request } = ctx
-  const created = await ctx.api.createUpload(request, signal)
+function refused(error: unknown): boolean {
+  const status = isValetError(error) ? error.context.status : undefined
+  return typeof status === 'number' && status >= 400 && status < 500
+}
+
+/** Aborted while create was in flight: storage may have started the upload anyway. */
+const ABANDON_TIMEOUT_MS = 10_000
+
+async function create(ctx: SessionContext, signal: AbortSignal, pending: PendingCreate | undefined) {
+  const requestId = pending?.requestId ?? newRequestId()
+  if (pending === undefined && ctx.store !== undefined && ctx.fingerprint !== undefined) {
+    try {
+      await ctx.store.set(ctx.fingerprint, pendingCreate(requestId, ctx.request.size, ctx.clock.now()))
+    } catch (e) {
+      throw resumeFailed('save', e) // nothing exists on the server yet
+    }
+  }
+  const request: CreateUploadRequest = { ...ctx.request, requestId }
+  signal.throwIfAborted()
+  let created
+  try {
+    created = await ctx.api.createUpload(request, signal)
+  } catch (e) {
+    if (signal.aborted) await abandonCreate(ctx.api, request)
+    // Refused (4xx): the server stopped before storage, so there is nothing to come back for.
+    else if (ctx.store !== undefined && ctx.fingerprint !== undefined && refused(e)) await ctx.store.remove(ctx.fingerprint).catch(() => {})
+    throw e
+  }
   if (created.partCount !== Math.ceil(request.size / created.partSize)) {
     throw new ValetError('server_error', `the server planned ${created.partCount} parts of ${created.partSize} bytes for ${request.size} bytes`, {
       context: { partSize: created.partSize, partCount: created.partCount, size: request.size },
@@ -120,4 +161,23 @@ async function create(ctx: SessionContext, signal: AbortSignal) {
     resumed: false,
   }
   return { session, reader: ctx.makeReader(plan) }
+}
+
+/** DELETEs a saved upload the client will not continue. Best effort, bounded: the server says 401 at once for a dead token. */
+async function abandonUpload(api: KeyEndpoint, state: ResumeState): Promise<void> {
+  await api.deleteUpload(state.uploadId, state.token, AbortSignal.timeout(ABANDON_TIMEOUT_MS)).catch(() => {})
+}
+
+/**
+ * Removes the upload an aborted create may have started: the same create again (same
+ * `requestId`: that upload, or a new empty one) and a DELETE. Best effort, bounded.
+ */
+async function abandonCreate(api: KeyEndpoint, request: CreateUploadRequest): Promise<void> {
+  const signal = AbortSignal.timeout(ABANDON_TIMEOUT_MS)
+  try {
+    const created = await api.createUpload(request, signal)
+    await api.deleteUpload(created.uploadId, created.token, signal)
+  } catch {
+    // The server or network is gone too: a lifecycle rule is the last resort.
+  }
 }

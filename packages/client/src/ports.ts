@@ -73,9 +73,21 @@ export interface FileSource {
   close(): Promise<void>
 }
 
-/** What the engine remembers about an unfinished upload so another process can continue it. */
+/**
+ * What the engine remembers about an unfinished upload so another process can continue it.
+ *
+ * Before create, the engine saves a *pending create* (`pending: true`): only `requestId`,
+ * `size`, `createdAt` and `expiresAt` mean anything, `uploadId`, `key` and `token` are `''`,
+ * `partSize` and `partCount` 0. A process that finds one sends create again with the same
+ * `requestId`, so the server hands back the upload the lost answer named instead of starting
+ * another. Once create answers, the full state replaces it.
+ */
 export interface ResumeState {
   version: 1
+  /** Set on a pending create (see above); absent on the state of a created upload. */
+  pending?: true
+  /** The create's idempotency id (a pending create's only content). */
+  requestId?: string
   uploadId: string
   /** Object key in storage. */
   key: string
@@ -86,13 +98,17 @@ export interface ResumeState {
   size: number
   /** ISO time the upload was created. */
   createdAt: string
-  /** ISO time the token expires: older state is dropped without asking the server. */
+  /**
+   * ISO time the token expires: older state is dropped without asking the server. For a
+   * pending create, when it stops being worth sending again.
+   */
   expiresAt: string
 }
 
 /**
  * Where resume state lives: a JSON file per upload in Node, IndexedDB or localStorage in
- * browsers, or your own (a database row, say). Keys are fingerprints: hex strings.
+ * browsers, or your own (a database row, say). Keys are fingerprints: hex strings. Store and
+ * return each state as given, pending creates included (`pending: true`, empty `uploadId`).
  *
  * @example
  * ```ts

@@ -200,8 +200,10 @@ const ABORT_REPEAT_MS = 1_500
 async function cleanUpAborted(deps: EngineDeps, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
   const store = deps.options.resumeStore
   // Aborted while resuming (listing or re-hashing stored parts): no session is open yet, but the
-  // saved state names the upload, and forgetting it without a DELETE would orphan it.
-  const saved = session ?? (store !== undefined && fingerprint !== undefined ? await store.get(fingerprint).catch(() => undefined) : undefined)
+  // saved state names the upload, and forgetting it without a DELETE would orphan it. A pending
+  // create names none (an aborted create cleans up after itself, in openSession).
+  const stored = session === undefined && store !== undefined && fingerprint !== undefined ? await store.get(fingerprint).catch(() => undefined) : undefined
+  const saved = session ?? (stored?.pending === true ? undefined : stored)
   // The upload's own signal is aborted: cleanup gets its own, bounded one.
   if (saved !== undefined) {
     const { uploadId, token } = saved

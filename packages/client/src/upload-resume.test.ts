@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -87,6 +87,20 @@ describe('resume across processes', () => {
     expect(result.uploadId).toBe('up-2')
   })
 
+  it('aborts, rather than leaves open, a saved upload it will not continue (token about to expire by this clock)', async () => {
+    const fake = setup()
+    await crashAfterThreeParts(fake)
+    // A clock 10 minutes fast sees a token with 9 minutes left as too close to its expiry.
+    const [name] = stateFiles()
+    const path = join(stateDir, name!)
+    const state = JSON.parse(readFileSync(path, 'utf8')) as ResumeState
+    writeFileSync(path, JSON.stringify({ ...state, expiresAt: new Date(Date.now() + 30_000).toISOString() }))
+    const result = await createUploader({ endpoint: ENDPOINT, stateDir }).upload(file).done
+    expect(result.uploadId).toBe('up-2')
+    expect(fake.uploads.get('up-1')?.deleted).toBe(true)
+    expect(fake.stats.deletes).toBe(1)
+  })
+
   it('keeps no state for streams (they cannot be read again after a restart)', async () => {
     setup()
     const sets: ResumeState[] = []
@@ -97,7 +111,8 @@ describe('resume across processes', () => {
 
   it('fails with resume_failed when the store cannot save, and aborts the orphan upload', async () => {
     const fake = setup()
-    const store: ResumeStore = { get: async () => undefined, set: async () => { throw new Error('disk full') }, remove: async () => {} }
+    // The pending create (before create) still fits; the full state (after) does not.
+    const store: ResumeStore = { get: async () => undefined, set: async (_fp, s) => { if (!s.pending) throw new Error('disk full') }, remove: async () => {} }
     await expect(createUploader({ endpoint: ENDPOINT, resume: store }).upload(file).done).rejects.toMatchObject({
       code: 'resume_failed', message: expect.stringContaining('disk full'),
     })

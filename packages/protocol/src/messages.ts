@@ -11,6 +11,12 @@ export interface CreateUploadRequest {
   metadata?: Record<string, string>
   /** A part size the client prefers; the server clamps it to its policy and the provider's limits. */
   partSize?: number
+  /**
+   * Makes create idempotent per principal + requestId + file: the same create sent again (a
+   * retry, or a new process after a crash that lost the answer) gets the same upload back
+   * instead of a second one. A fresh random value per upload, {@link REQUEST_ID_PATTERN}.
+   */
+  requestId?: string
 }
 
 /** `201` answer to `POST /uploads`. */
@@ -96,3 +102,5 @@ export const MAX_BODY_BYTES = 1024 * 1024
 /** Metadata limits, chosen to fit both S3 (2 KiB of user metadata) and Azure identifiers. */
 export const MAX_METADATA_BYTES = 2048
 export const MAX_NAME_LENGTH = 1024
+/** What a `requestId` may be: 16–128 characters of base64url (e.g. 16 random bytes, 22 characters). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{16,128}$/

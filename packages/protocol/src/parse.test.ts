@@ -22,6 +22,20 @@ describe('parsers', () => {
     expect(parseCompleteUploadRequest({ token: 't', parts: [{ partNumber: 1, etag: '"x"' }] }).parts[0]!.etag).toBe('"x"')
   })
 
+  it('keeps a well-formed requestId, and only then', () => {
+    const requestId = 'Zm9vYmFyYmF6cXV4-_0123'
+    expect(parseCreateUploadRequest({ name: 'a', size: 1, requestId })).toEqual({ name: 'a', size: 1, type: 'application/octet-stream', requestId })
+    expect(parseCreateUploadRequest({ name: 'a', size: 1 })).not.toHaveProperty('requestId')
+    const error = (() => {
+      try {
+        parseCreateUploadRequest({ name: 'a', size: 1, requestId: 'a/b'.repeat(8) })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(isValetError(error) && [error.code, error.status, error.context.field]).toEqual(['bad_request', 400, 'requestId'])
+  })
+
   it.each([
     [{ name: '', size: 1 }, /name must not be empty/],
     [{ name: 'a', size: '1' }, /size must be an integer/],
@@ -29,6 +43,10 @@ describe('parsers', () => {
     [{ name: 'a', size: 1, metadata: { 'Bad-Key': 'x' } }, /metadata.Bad-Key/],
     [{ name: 'a', size: 1, metadata: { k: 'é' } }, /printable ASCII/],
     [{ name: 'a', size: 1, metadata: { k: 'x'.repeat(3000) } }, /2048 bytes/],
+    [{ name: 'a', size: 1, requestId: 'short' }, /requestId must be 16–128 characters/],
+    [{ name: 'a', size: 1, requestId: 'has spaces in it, sadly' }, /requestId must be 16–128/],
+    [{ name: 'a', size: 1, requestId: 'x'.repeat(129) }, /requestId must be at most 128/],
+    [{ name: 'a', size: 1, requestId: 42 }, /requestId must be a string/],
     [[], /body must be an object/],
   ])('names the field at fault %#', (input, message) => {
     expect(() => parseCreateUploadRequest(input)).toThrow(message)
@@ -59,7 +77,7 @@ describe('parsers', () => {
 
   it('never throws anything but a ValetError, whatever the JSON (property)', () => {
     // Bias generation towards the protocol's field names so parsers get past their first checks.
-    const key = fc.constantFrom('name', 'size', 'type', 'metadata', 'token', 'parts', 'partNumber', 'md5', 'etag', 'url', 'method', 'headers', 'expiresAt', 'serverTime', 'uploadId', 'key', 'partSize', 'partCount', 'location', '__proto__', 'constructor')
+    const key = fc.constantFrom('name', 'size', 'type', 'metadata', 'token', 'parts', 'partNumber', 'md5', 'etag', 'url', 'method', 'headers', 'expiresAt', 'serverTime', 'uploadId', 'key', 'partSize', 'partCount', 'location', 'requestId', '__proto__', 'constructor')
     const value = fc.letrec((tie) => ({
       node: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(key, tie('node'), { maxKeys: 6 })),
     })).node

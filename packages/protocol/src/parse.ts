@@ -7,6 +7,7 @@ import {
   MAX_METADATA_BYTES,
   MAX_NAME_LENGTH,
   MAX_SIGN_BATCH,
+  REQUEST_ID_PATTERN,
   type CompleteUploadRequest,
   type CompleteUploadResponse,
   type CompletedPart,
@@ -113,7 +114,15 @@ export function parseCreateUploadRequest(input: unknown): CreateUploadRequest {
   if (o.lastModified !== undefined) out.lastModified = integer(o.lastModified, 'lastModified', 0)
   if (o.metadata !== undefined) out.metadata = metadata(o.metadata, 'metadata')
   if (o.partSize !== undefined) out.partSize = integer(o.partSize, 'partSize', 1)
+  if (o.requestId !== undefined) out.requestId = requestId(o.requestId, 'requestId')
   return out
+}
+
+/** A create's idempotency id: it becomes part of an HMAC, never of a key or header, but stays strict. */
+function requestId(value: unknown, field: string): string {
+  const s = string(value, field, 128)
+  if (!REQUEST_ID_PATTERN.test(s)) fail(field, 'must be 16–128 characters of A–Z, a–z, 0–9, "_" or "-"')
+  return s
 }
 
 export function parseCreateUploadResponse(input: unknown): CreateUploadResponse {

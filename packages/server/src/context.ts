@@ -2,6 +2,7 @@ import { ValetError } from '@valet/protocol'
 import type { Principal } from './object-key.js'
 import type { NormalizedOptions } from './options.js'
 import type { TokenSigner, UploadClaim } from './token.js'
+import type { UniqueIds } from './unique-ids.js'
 
 /** What every route handler gets: the request, its principal, options and the token signer. */
 export interface RouteContext<P extends Principal = Principal> {
@@ -9,6 +10,7 @@ export interface RouteContext<P extends Principal = Principal> {
   principal: P
   options: NormalizedOptions<P>
   signer: TokenSigner
+  uniqueIds: UniqueIds
   /** Upload id from the path, for routes under `/uploads/:id`. */
   uploadId: string
 }

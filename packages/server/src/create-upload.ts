@@ -1,9 +1,35 @@
-import { parseCreateUploadRequest, planParts, ValetError, type CreateUploadResponse } from '@valet/protocol'
+import { isValetError, parseCreateUploadRequest, planParts, ValetError, type CreateUploadResponse } from '@valet/protocol'
 import { json, readJson } from './http.js'
 import { checkObjectKey } from './object-key.js'
 import type { RouteContext } from './context.js'
+import type { StorageProvider } from './storage.js'
 
-/** `POST /uploads`: policy checks, then a multipart upload in storage and its token. */
+/**
+ * The one upload a key keeps when several are open there; the rest, `ours` included if it lost,
+ * are aborted. The oldest wins, so an upload already handed to a client is never displaced by a
+ * later duplicate; ties (stores with whole-second times) go to the smaller id, so every replica
+ * picks the same one.
+ */
+async function keepOne(storage: StorageProvider, key: string, signal: AbortSignal, ours?: string): Promise<string | undefined> {
+  const found = (await storage.findUploads!({ key, signal })).sort(
+    (a, b) => a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0),
+  )
+  const kept = found[0]?.uploadId
+  const losers = found.slice(1).map((u) => u.uploadId)
+  // Not listed yet (a store with lagging listings) but beaten all the same.
+  if (ours !== undefined && kept !== undefined && kept !== ours && !losers.includes(ours)) losers.push(ours)
+  // Best effort: an extra left open is what would have happened without a requestId.
+  await Promise.all(losers.map((uploadId) => storage.abort({ uploadId, key, signal }).catch(() => {})))
+  return kept
+}
+
+/**
+ * `POST /uploads`: policy checks, then a multipart upload in storage and its token.
+ *
+ * With a `requestId` (and a key built from `uniqueId`, and a provider that can list uploads),
+ * create is idempotent: the same create sent again finds the upload its earlier attempt started
+ * (whose answer was lost: a killed process, a timeout) and answers with a fresh token for it.
+ */
 export async function createUpload(ctx: Omit<RouteContext, 'uploadId'>): Promise<Response> {
   const { options, principal } = ctx
   const body = parseCreateUploadRequest(await readJson(ctx.request))
@@ -17,11 +43,42 @@ export async function createUpload(ctx: Omit<RouteContext, 'uploadId'>): Promise
   }
   const plan = planParts(body.size, body.partSize ?? options.partSize, options.storage.limits)
   const metadata = body.metadata ?? {}
-  const key = await options.objectKey({ principal, file: { name: body.name, size: body.size, type: body.type, metadata } })
+  const file = { name: body.name, size: body.size, type: body.type, metadata }
+  const uniqueId = await ctx.uniqueIds.make({ principal: principal.id, requestId: body.requestId, file })
+  const key = await options.objectKey({ principal, file, uniqueId })
   const problem = checkObjectKey(key)
   if (problem) throw new Error(`objectKey() returned an unusable key: it ${problem}`)
 
-  const { uploadId } = await options.storage.create({ key, type: body.type, metadata, signal: ctx.request.signal })
+  const { storage } = options
+  const signal = ctx.request.signal
+  // Only a key that contains the HMAC-derived id is this principal's own: a custom objectKey
+  // that ignores uniqueId could share a key with another principal, whose upload must never be
+  // handed out here.
+  const idempotent = body.requestId !== undefined && storage.findUploads !== undefined && key.includes(uniqueId)
+  // Credentials without the right to list uploads (S3 `s3:ListBucketMultipartUploads`) cost the
+  // orphan protection, not the upload: say so through onError, once per create, and go on.
+  let lookUp = idempotent
+  const find = async (ours?: string): Promise<string | undefined> => {
+    if (!lookUp) return ours
+    try {
+      return (await keepOne(storage, key, signal, ours)) ?? ours
+    } catch (e) {
+      if (!isValetError(e) || e.code !== 'storage_error' || e.context?.status !== 403) throw e
+      lookUp = false
+      options.onError(
+        new ValetError('storage_error', `cannot list unfinished uploads (${e.message}): creates are not idempotent, and an interrupted one can leave an empty multipart upload; grant the list permission (S3: s3:ListBucketMultipartUploads)`, { cause: e }),
+        ctx.request,
+      )
+      return ours
+    }
+  }
+  let uploadId = await find()
+  if (uploadId === undefined) {
+    uploadId = (await storage.create({ key, type: body.type, metadata, signal })).uploadId
+    // An earlier attempt still in flight at storage may have created one meanwhile: settle on
+    // one now rather than leave the other open.
+    uploadId = (await find(uploadId)) ?? uploadId
+  }
   const exp = Math.floor(Date.now() / 1000) + options.tokenTtl
   const token = await ctx.signer.sign({
     uploadId,

@@ -1,21 +1,28 @@
 import { describe, expect, it } from 'vitest'
-import { s3Limits, MiB, type SignedPart, type StoredPart } from '@valet/protocol'
+import { s3Limits, MiB, ValetError, type SignedPart, type StoredPart } from '@valet/protocol'
 import { createValet } from './create-valet.js'
 import type { StorageProvider } from './storage.js'
 
 /** A storage fake that records calls; real storage is exercised in test/. */
 function fakeStorage() {
   const uploads = new Map<string, Map<number, StoredPart>>()
+  /** Where each open upload is and when it started, for findUploads. */
+  const open = new Map<string, { key: string; initiated: Date }>()
   const calls: string[] = []
   let n = 0
   const storage: StorageProvider = {
     name: 'fake',
     limits: s3Limits,
-    async create() {
+    async create({ key }) {
       calls.push('create')
       const uploadId = `up-${++n}`
       uploads.set(uploadId, new Map())
+      open.set(uploadId, { key, initiated: new Date(Date.now() + n) })
       return { uploadId }
+    },
+    async findUploads({ key }) {
+      calls.push('find')
+      return [...open].filter(([, u]) => u.key === key).map(([uploadId, u]) => ({ uploadId, initiated: u.initiated }))
     },
     async signPart(input): Promise<SignedPart> {
       calls.push(`sign:${input.partNumber}`)
@@ -35,10 +42,11 @@ function fakeStorage() {
     async abort({ uploadId }) {
       calls.push('abort')
       uploads.delete(uploadId)
+      open.delete(uploadId)
     },
   }
   const put = (uploadId: string, part: StoredPart) => uploads.get(uploadId)!.set(part.partNumber, part)
-  return { storage, calls, put }
+  return { storage, calls, put, open }
 }
 
 const secret = 'x'.repeat(32)
@@ -67,7 +75,8 @@ function setup(extra: Record<string, unknown> = {}) {
     const text = await res.text()
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
   }
-  const create = (size = 20 * MiB, more: Record<string, unknown> = {}) => call('POST', '/uploads', { name: 'clip.mp4', size, type: 'video/mp4', ...more })
+  const create = (size = 20 * MiB, more: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    call('POST', '/uploads', { name: 'clip.mp4', size, type: 'video/mp4', ...more }, headers)
   return { ...fake, valet, call, create }
 }
 
@@ -128,6 +137,125 @@ describe('create', () => {
     const res = await call('GET', '/uploads')
     expect(res.status).toBe(405)
     expect(res.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('create with a requestId (idempotent)', () => {
+  const requestId = 'rq_0123456789abcdefXYZ-'
+  const uuidV8 = /^alice\/[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\/clip\.mp4$/
+
+  it('answers the same create again with the same upload and key, and a token for it', async () => {
+    const { create, calls, call } = setup()
+    const first = await create(20 * MiB, { requestId })
+    const again = await create(20 * MiB, { requestId })
+    expect([first.status, again.status]).toEqual([201, 201])
+    expect(first.body.key).toMatch(uuidV8)
+    expect(again.body).toMatchObject({ uploadId: first.body.uploadId, key: first.body.key, partSize: first.body.partSize, partCount: first.body.partCount })
+    expect(calls.filter((c) => c === 'create')).toHaveLength(1)
+    const listed = await call('GET', `/uploads/${again.body.uploadId}/parts`, undefined, { 'valet-token': again.body.token })
+    expect(listed.status).toBe(200)
+  })
+
+  it('gives another principal, or another file, another key (the id is an HMAC of both)', async () => {
+    const { create, calls } = setup()
+    const alice = await create(20 * MiB, { requestId })
+    const bob = await create(20 * MiB, { requestId }, { 'x-user': 'bob' })
+    expect(bob.body.key).toMatch(/^bob\//)
+    expect(bob.body.key.split('/')[1]).not.toBe(alice.body.key.split('/')[1])
+    expect(bob.body.uploadId).not.toBe(alice.body.uploadId)
+    const others = [
+      await create(20 * MiB + 1, { requestId }),
+      await create(20 * MiB, { requestId, name: 'other.mp4' }),
+      await create(20 * MiB, { requestId, type: 'video/webm' }),
+      await create(20 * MiB, { requestId, metadata: { album: 'x' } }),
+      await create(20 * MiB, { requestId: `${requestId}2` }),
+    ]
+    const ids = new Set([alice, bob, ...others].map((r) => r.body.key.split('/')[1]))
+    expect(ids.size).toBe(7)
+    expect(calls.filter((c) => c === 'create')).toHaveLength(7)
+  })
+
+  it('keeps the oldest of several open uploads at the key and aborts the rest', async () => {
+    const { create, open, calls } = setup()
+    const first = await create(20 * MiB, { requestId })
+    const key = first.body.key as string
+    open.set('up-older', { key, initiated: new Date(Date.now() - 60_000) })
+    open.set('up-newer', { key, initiated: new Date(Date.now() + 60_000) })
+    const again = await create(20 * MiB, { requestId })
+    expect(again.body.uploadId).toBe('up-older')
+    expect([...open.keys()]).toEqual(['up-older'])
+    expect(calls.filter((c) => c === 'abort')).toHaveLength(2)
+  })
+
+  it('settles on the older upload when an earlier attempt created one while this one did', async () => {
+    const fake = fakeStorage()
+    const { storage, open } = fake
+    const find = storage.findUploads!.bind(storage)
+    let finds = 0
+    storage.findUploads = async (input) => {
+      // Between this create's check and its own storage call, the first attempt's upload lands.
+      if (++finds === 2) open.set('up-first', { key: input.key, initiated: new Date(0) })
+      return find(input)
+    }
+    const valet = createValet({ storage, secret, authorize: () => ({ id: 'alice' }), onError: () => {} })
+    const res = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    expect(((await res.json()) as { uploadId: string }).uploadId).toBe('up-first')
+    expect([...open.keys()]).toEqual(['up-first']) // ours (up-1) aborted
+  })
+
+  it('never looks for uploads at a custom key that ignores uniqueId, and hands custom keys a stable uniqueId', async () => {
+    const seen: string[] = []
+    const shared = setup({ objectKey: ({ file }: { file: { name: string } }) => `shared/${file.name}` })
+    const a = await shared.create(MiB, { requestId })
+    const b = await shared.create(MiB, { requestId }, { 'x-user': 'bob' })
+    expect(b.body.key).toBe(a.body.key)
+    expect(b.body.uploadId, 'bob never gets alice\'s upload').not.toBe(a.body.uploadId)
+    expect(shared.calls).not.toContain('find')
+
+    const custom = setup({ objectKey: ({ uniqueId }: { uniqueId: string }) => (seen.push(uniqueId), `files/${uniqueId}`) })
+    const c = await custom.create(MiB, { requestId })
+    const d = await custom.create(MiB, { requestId })
+    expect(d.body.uploadId).toBe(c.body.uploadId)
+    await custom.create(MiB)
+    expect(seen[0]).toBe(seen[1])
+    expect(seen[2]).not.toBe(seen[0])
+  })
+
+  it('accepts requestId on a provider without findUploads (Azure: create stores nothing) and keeps the key stable', async () => {
+    const fake = fakeStorage()
+    delete fake.storage.findUploads
+    const valet = createValet({ storage: fake.storage, secret, authorize: () => ({ id: 'alice' }), onError: () => {} })
+    const make = async () => (await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))).json() as Promise<{ key: string; uploadId: string }>
+    const [one, two] = [await make(), await make()]
+    expect(two.key).toBe(one.key)
+    expect(fake.calls.filter((c) => c === 'create')).toHaveLength(2)
+  })
+
+  it('still creates when storage refuses to list uploads (403), and reports it through onError', async () => {
+    const fake = fakeStorage()
+    fake.storage.findUploads = async () => {
+      throw new ValetError('storage_error', 'S3 ListMultipartUploads failed: AccessDenied (HTTP 403)', { context: { status: 403 } })
+    }
+    const errors: unknown[] = []
+    const valet = createValet({ storage: fake.storage, secret, authorize: () => ({ id: 'alice' }), onError: (e) => errors.push(e) })
+    const res = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    expect(res.status).toBe(201)
+    expect(fake.calls.filter((c) => c === 'create')).toHaveLength(1)
+    expect(errors).toHaveLength(1)
+    expect(String((errors[0] as Error).message)).toMatch(/s3:ListBucketMultipartUploads/)
+    // Other storage failures still fail the create: nothing is hidden but the missing permission.
+    fake.storage.findUploads = async () => {
+      throw new ValetError('storage_error', 'S3 ListMultipartUploads failed: HTTP 500', { context: { status: 500 } })
+    }
+    const failed = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    expect(failed.status).toBe(502)
+  })
+
+  it('refuses a malformed requestId', async () => {
+    const { create } = setup()
+    const res = await create(MiB, { requestId: 'not/valid/at/all/!' })
+    expect([res.status, res.body.error.code]).toEqual([400, 'bad_request'])
+    expect(res.body.error.message).toMatch(/requestId/)
   })
 })
 

@@ -6,6 +6,7 @@ import { errorResponse } from './http.js'
 import { normalizeOptions, type ValetOptions } from './options.js'
 import { signParts } from './sign-parts.js'
 import { TokenSigner } from './token.js'
+import { UniqueIds } from './unique-ids.js'
 import type { RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
 import type { Operation } from './rate-limit.js'
@@ -69,6 +70,7 @@ function match(pathname: string, method: string): { route: Route; uploadId: stri
 export function createValet<P extends Principal = Principal>(options: ValetOptions<P>): Valet {
   const normalized = normalizeOptions(options)
   const signer = new TokenSigner(normalized.secret)
+  const uniqueIds = new UniqueIds(normalized.secret)
   return {
     async fetch(request: Request): Promise<Response> {
       try {
@@ -82,7 +84,7 @@ export function createValet<P extends Principal = Principal>(options: ValetOptio
         if (typeof wait === 'number' && wait > 0) {
           throw new ValetError('rate_limited', `too many ${route.operation} requests; retry in ${Math.ceil(wait)} s`, { context: { retryAfter: wait } })
         }
-        return await route.handler({ request, principal, options: normalized as never, signer, uploadId })
+        return await route.handler({ request, principal, options: normalized as never, signer, uniqueIds, uploadId })
       } catch (error) {
         const response = errorResponse(error, (e) => normalized.onError(e, request))
         if (error instanceof ValetError && error.code === 'method_not_allowed') {

@@ -3,6 +3,14 @@
 export interface ObjectKeyInput<P extends Principal = Principal> {
   principal: P
   file: { name: string; size: number; type: string; metadata: Record<string, string> }
+  /**
+   * Unique per upload, stable when the same create is retried: a UUID, random, or derived from
+   * the client's `requestId` with the server's secret and the principal's id (so no other
+   * principal can ever get it). Put it in your keys rather than randomness of your own: a
+   * create reuses the upload an unanswered earlier attempt started only when the key contains
+   * this value.
+   */
+  uniqueId: string
 }
 
 export interface Principal {
@@ -29,11 +37,14 @@ export function safeSegment(text: string, fallback = 'file'): string {
   return cleaned === '' ? fallback : cleaned
 }
 
-/** `${principal.id}/${uuid}/${safe(name)}`: unique per upload, so uploads never overwrite. */
-export function defaultObjectKey({ principal, file }: ObjectKeyInput): string {
+/**
+ * `${principal.id}/${uniqueId}/${safe(name)}`: unique per upload, so uploads never overwrite.
+ * Without a `uniqueId` (a direct call), a random UUID stands in.
+ */
+export function defaultObjectKey({ principal, file, uniqueId }: Omit<ObjectKeyInput, 'uniqueId'> & { uniqueId?: string }): string {
   // Keep only the last path component: browsers send a base name, but Node callers may not.
   const base = file.name.split(/[/\\]/).pop() ?? ''
-  return `${safeSegment(principal.id, 'anonymous')}/${crypto.randomUUID()}/${safeSegment(base)}`
+  return `${safeSegment(principal.id, 'anonymous')}/${uniqueId ?? crypto.randomUUID()}/${safeSegment(base)}`
 }
 
 /** Rejects keys that a custom `objectKey` produced but storage or other tenants would regret. */

@@ -30,8 +30,10 @@ export interface ValetOptions<P extends Principal = Principal> {
    */
   authorize: (request: Request) => P | null | undefined | Promise<P | null | undefined>
   /**
-   * The object key of a new upload. Keys must be unique per upload unless you want overwrites.
-   * @default `${principal.id}/${uuid}/${safe(name)}`
+   * The object key of a new upload. Keys must be unique per upload unless you want overwrites:
+   * build them from `uniqueId`, which also keeps a retried create on the same key (a create
+   * finds the upload its unanswered first attempt started only if the key contains `uniqueId`).
+   * @default `${principal.id}/${uniqueId}/${safe(name)}`
    */
   objectKey?: (input: ObjectKeyInput<P>) => string | Promise<string>
   /**

@@ -37,6 +37,25 @@ export interface StorageProvider {
    * first answer was lost can still succeed.
    */
   stat?(input: UploadRef): Promise<{ etag: string; size: number; location: string } | undefined>
+
+  /**
+   * Unfinished uploads at exactly `key` (not keys it is a prefix of), in any order. Optional:
+   * providers whose `create` leaves something in storage (S3) implement it so that a create
+   * carrying a `requestId` finds the upload an earlier, unanswered attempt started instead of
+   * starting another that nobody could ever name.
+   */
+  findUploads?(input: FindUploadsInput): Promise<FoundUpload[]>
+}
+
+export interface FindUploadsInput {
+  key: string
+  signal?: AbortSignal
+}
+
+export interface FoundUpload {
+  uploadId: string
+  /** When storage started the upload (S3 `Initiated`; whole seconds on some stores). */
+  initiated: Date
 }
 
 export interface UploadRef {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryResumeStore } from '../memory-resume-store.js'
+import { pendingCreate } from '../pending-create.js'
 import type { ResumeState, ResumeStore } from '../ports.js'
 import { createBrowserResumeStore, createFallbackResumeStore } from './browser-resume-store.js'
 import { createIndexedDbResumeStore } from './indexeddb-resume-store.js'
@@ -74,6 +75,28 @@ describe('browser resume stores', () => {
     expect(isResumeState({ ...state(), partSize: '5' })).toBe(false)
     expect(isResumeState({ ...state(), token: '' })).toBe(false)
     expect(isResumeState(null)).toBe(false)
+  })
+
+  it('round-trips a pending create (saved before create: empty upload fields) and sweeps it only once stale', async () => {
+    const storage = fakeStorage()
+    const pending = pendingCreate('AAAAAAAAAAAAAAAAAAAAAA', 10, Date.now())
+    await createLocalStorageResumeStore({ storage }).set('fp', pending)
+    storage.setItem('valet.upload.stale', JSON.stringify(pendingCreate('BBBBBBBBBBBBBBBBBBBBBB', 10, Date.now() - 25 * 3600_000)))
+    const store = createLocalStorageResumeStore({ storage })
+    expect(await store.get('fp')).toEqual(pending)
+    expect([...storage.map.keys()]).toEqual(['valet.upload.fp'])
+    // A full state then replaces it, as after create.
+    const full = state()
+    await store.set('fp', full)
+    expect(await store.get('fp')).toEqual(full)
+  })
+
+  it('checks the shape of a pending create too', () => {
+    const pending = pendingCreate('AAAAAAAAAAAAAAAAAAAAAA', 10, Date.now())
+    expect(isResumeState(pending)).toBe(true)
+    expect(isResumeState({ ...pending, requestId: 'short' })).toBe(false)
+    expect(isResumeState({ ...pending, size: 0 })).toBe(false)
+    expect(isResumeState({ ...state(), pending: 'yes' })).toBe(false)
   })
 
   it('falls back to the next store when one fails, and stays there', async () => {

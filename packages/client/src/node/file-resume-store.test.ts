@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ResumeState } from '../ports.js'
 import { createFileResumeStore } from './file-resume-store.js'
+import { pendingCreate } from '../pending-create.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -32,6 +33,17 @@ describe('createFileResumeStore', () => {
     expect(statSync(join(dir, `${fp}.json`)).mode & 0o777).toBe(0o600)
     await s.remove(fp)
     await s.remove(fp)
+    expect(await s.get(fp)).toBeUndefined()
+  })
+
+  it('round-trips a pending create, then the state that replaces it', async () => {
+    const { store: s } = store()
+    const pending = pendingCreate('AAAAAAAAAAAAAAAAAAAAAA', 10, Date.parse('2030-01-01T00:00:00.000Z'))
+    await s.set(fp, pending)
+    expect(await s.get(fp)).toEqual(pending)
+    await s.set(fp, state)
+    expect(await s.get(fp)).toEqual(state)
+    await s.set(fp, { ...pending, requestId: 'bad id' })
     expect(await s.get(fp)).toBeUndefined()
   })
 

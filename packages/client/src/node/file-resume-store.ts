@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { ValetError } from '@valet/protocol'
+import { isPendingCreate } from '../pending-create.js'
 import type { ResumeState, ResumeStore } from '../ports.js'
 
 /** Where `resume: true` keeps state in Node unless `stateDir` says otherwise. */
@@ -11,9 +12,10 @@ export function defaultStateDir(): string {
 }
 
 function isState(value: unknown): value is ResumeState {
+  if (isPendingCreate(value)) return true
   const s = value as ResumeState
   return (
-    typeof s === 'object' && s !== null && s.version === 1 &&
+    typeof s === 'object' && s !== null && s.version === 1 && s.pending === undefined &&
     [s.uploadId, s.key, s.token, s.createdAt, s.expiresAt].every((v) => typeof v === 'string') &&
     [s.partSize, s.partCount, s.size].every((v) => Number.isSafeInteger(v) && v > 0)
   )

@@ -59,6 +59,8 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
   const uploads = new Map<string, FakeUpload>()
   const stats = {
     creates: 0,
+    /** Every create body, in order (`requestId` included). */
+    createBodies: [] as { name: string; size: number; requestId?: string }[],
     signCalls: 0,
     signBatches: [] as number[][],
     lists: 0,
@@ -74,6 +76,8 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
   }
   const serverNow = (): number => Date.now() + options.clockOffsetMs
   let nextId = 1
+  /** Like the real server with S3: a create with a known requestId gets that upload back while it is open. */
+  const byRequestId = new Map<string, string>()
 
   const byToken = (id: string, token: string | null): FakeUpload | Response => {
     const u = uploads.get(id)
@@ -91,9 +95,17 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
 
   const handlers: HttpHandler[] = [
     http.post(`${ENDPOINT}/uploads`, endpoint('create', async (request) => {
+      const body = (await request.json()) as { name: string; size: number; requestId?: string }
+      stats.createBodies.push(body)
+      const known = body.requestId === undefined ? undefined : uploads.get(byRequestId.get(body.requestId) ?? '')
+      if (known && !known.deleted && !known.completed) {
+        const expiresAt = new Date(serverNow() + 86_400_000).toISOString()
+        const { id, partSize, partCount, token } = known
+        return HttpResponse.json({ uploadId: id, key: `objects/${id}`, partSize, partCount, token, expiresAt }, { status: 201 })
+      }
       stats.creates++
-      const body = (await request.json()) as { size: number }
       const id = `up-${nextId++}`
+      if (body.requestId !== undefined) byRequestId.set(body.requestId, id)
       const u: FakeUpload = {
         id, size: body.size, partSize: options.partSize, partCount: Math.ceil(body.size / options.partSize),
         token: `tok-${id}`, parts: new Map(), deleted: false, completed: false,

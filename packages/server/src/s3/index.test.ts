@@ -244,6 +244,71 @@ describe('s3 provider', () => {
     })
   })
 
+  describe('findUploads', () => {
+    const BUCKET = `${ENDPOINT}/bucket/`
+    const upload = (k: string, id: string, at = '2024-01-01T00:00:05.000Z') =>
+      `<Upload><Key>${k}</Key><UploadId>${id}</UploadId><Initiator><ID>x</ID></Initiator><StorageClass>STANDARD</StorageClass><Initiated>${at}</Initiated></Upload>`
+    const page = (truncated: boolean, uploads: string, markers = '') =>
+      xml(`<ListMultipartUploadsResult><Bucket>bucket</Bucket>${markers}<Prefix>u1/a b.bin</Prefix><MaxUploads>2</MaxUploads><IsTruncated>${truncated}</IsTruncated>${uploads}</ListMultipartUploadsResult>`)
+
+    it('lists with prefix = key at the bucket, signed, and keeps only uploads at exactly that key', async () => {
+      const { seen, record } = recorder()
+      server.use(
+        http.get(BUCKET, async ({ request }) => {
+          await record(request)
+          return page(false, upload('u1/a b.bin', 'id&amp;1', '2024-01-01T00:00:01.000Z') + upload('u1/a b.bin.more', 'other') + upload('u1/a b.bin', 'id-2'))
+        }),
+      )
+      expect(await provider.findUploads!({ key })).toEqual([
+        { uploadId: 'id&1', initiated: new Date('2024-01-01T00:00:01.000Z') },
+        { uploadId: 'id-2', initiated: new Date('2024-01-01T00:00:05.000Z') },
+      ])
+      const [req] = seen
+      expect(req!.url.pathname).toBe('/bucket/')
+      expect(req!.url.searchParams.get('prefix')).toBe(key)
+      expect(req!.url.searchParams.has('uploads')).toBe(true)
+      expect(req!.headers.get('authorization')).toMatch(/^AWS4-HMAC-SHA256 /)
+    })
+
+    it('returns [] when nothing is open', async () => {
+      server.use(http.get(BUCKET, () => page(false, '')))
+      expect(await provider.findUploads!({ key })).toEqual([])
+    })
+
+    it('follows the next markers, or the last upload listed when a store leaves them empty (Swift)', async () => {
+      const { seen, record } = recorder()
+      server.use(
+        http.get(BUCKET, async ({ request }) => {
+          await record(request)
+          const params = new URL(request.url).searchParams
+          if (!params.has('key-marker')) return page(true, upload(key, 'a'), '<NextKeyMarker>u1/a b.bin</NextKeyMarker><NextUploadIdMarker>a</NextUploadIdMarker>')
+          if (params.get('upload-id-marker') === 'a') return page(true, upload(key, 'b'), '<NextKeyMarker></NextKeyMarker><NextUploadIdMarker></NextUploadIdMarker>')
+          return page(false, upload(key, 'c'))
+        }),
+      )
+      expect((await provider.findUploads!({ key })).map((u) => u.uploadId)).toEqual(['a', 'b', 'c'])
+      expect(seen.map((r) => [r.url.searchParams.get('key-marker'), r.url.searchParams.get('upload-id-marker')])).toEqual([
+        [null, null],
+        [key, 'a'],
+        [key, 'b'],
+      ])
+    })
+
+    it('refuses a truncated page that does not advance, and a malformed upload', async () => {
+      server.use(http.get(BUCKET, () => page(true, '')))
+      expect((await rejection(provider.findUploads!({ key }))).message).toMatch(/does not advance/)
+      server.use(http.get(BUCKET, () => page(false, upload(key, 'a', 'yesterday'))))
+      expect((await rejection(provider.findUploads!({ key }))).message).toMatch(/<Initiated> of upload a is "yesterday"/)
+    })
+
+    it('maps an S3 error (say, no s3:ListBucketMultipartUploads) to storage_error', async () => {
+      server.use(http.get(BUCKET, () => s3Error('AccessDenied', 403)))
+      const e = await rejection(provider.findUploads!({ key }))
+      expect(e.code).toBe('storage_error')
+      expect(e.message).toBe('S3 ListMultipartUploads failed: AccessDenied (HTTP 403): msg for AccessDenied')
+    })
+  })
+
   describe('abort', () => {
     it('sends AbortMultipartUpload', async () => {
       const { seen, record } = recorder()

@@ -4,7 +4,7 @@
  * through presigned UploadPart URLs.
  */
 import { ValetError, s3Limits, type StoredPart } from '@valet/protocol'
-import type { StorageProvider } from '../storage.js'
+import type { FoundUpload, StorageProvider } from '../storage.js'
 import { objectUrl } from './object-url.js'
 import { presignPart } from './presign-part.js'
 import { S3Client, storageError, type S3Response } from './s3-client.js'
@@ -56,7 +56,11 @@ function quoteEtag(etag: string): string {
  * ```
  *
  * The credentials need `s3:PutObject` (create, upload part, complete), `s3:ListMultipartUploadParts`,
- * `s3:AbortMultipartUpload` and, for the size check after completion, `s3:GetObject` (HEAD).
+ * `s3:AbortMultipartUpload`, for the size check after completion `s3:GetObject` (HEAD), and
+ * `s3:ListBucketMultipartUploads` on the bucket: a create carrying a `requestId` (every
+ * `@valet/client` create does) lists the unfinished uploads at its key to find the one an
+ * unanswered earlier attempt started (without the permission, creates work but are not
+ * idempotent, and `onError` says so).
  * Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5` header from the
  * app's origin and exposing `ETag`.
  *
@@ -147,6 +151,43 @@ export function s3(options: S3Options): StorageProvider {
       const size = Number(head.headers.get('content-length'))
       if (!Number.isSafeInteger(size) || size < 0) throw malformed(head, 'no Content-Length')
       return { etag: head.headers.get('etag') ?? '', size, location: objectUrl(resolved, key).toString() }
+    },
+
+    async findUploads({ key, signal }) {
+      const found = new Map<string, FoundUpload>()
+      let keyMarker = ''
+      let uploadIdMarker = ''
+      for (let page = 0; page < MAX_LIST_PAGES; page++) {
+        // `prefix` also matches longer keys (`a.bin.2` for `a.bin`): only exact keys count below.
+        const query: Record<string, string> = { uploads: '', prefix: key }
+        if (keyMarker !== '') query['key-marker'] = keyMarker
+        if (uploadIdMarker !== '') query['upload-id-marker'] = uploadIdMarker
+        const res = await client.send({ operation: 'ListMultipartUploads', method: 'GET', key: undefined, query, signal })
+        if (!res.ok) throw storageError(res)
+        let last: { key: string; uploadId: string } | undefined
+        for (const upload of xmlElements(res.text, 'Upload')) {
+          const uploadKey = xmlText(upload, 'Key')
+          const uploadId = xmlText(upload, 'UploadId')
+          if (uploadKey === undefined || !uploadId) throw malformed(res, 'an <Upload> without <Key> or <UploadId>')
+          last = { key: uploadKey, uploadId }
+          if (uploadKey !== key) continue
+          const text = xmlText(upload, 'Initiated')
+          const initiated = new Date(text?.trim() ?? '')
+          if (Number.isNaN(initiated.getTime())) throw malformed(res, `<Initiated> of upload ${uploadId} is ${text === undefined ? 'missing' : `"${text}"`}`)
+          found.set(uploadId, { uploadId, initiated })
+        }
+        if (xmlText(res.text, 'IsTruncated')?.trim() !== 'true') return [...found.values()]
+        // Swift s3api leaves NextKeyMarker and NextUploadIdMarker empty on a truncated page; the
+        // last upload listed is the same position.
+        const nextKey = xmlText(res.text, 'NextKeyMarker') || last?.key || ''
+        const nextId = xmlText(res.text, 'NextUploadIdMarker') || last?.uploadId || ''
+        if (nextKey === '' || (nextKey === keyMarker && nextId === uploadIdMarker)) throw malformed(res, 'a truncated page whose next marker does not advance')
+        keyMarker = nextKey
+        uploadIdMarker = nextId
+      }
+      throw new ValetError('storage_error', `S3 ListMultipartUploads failed: more than ${MAX_LIST_PAGES} pages`, {
+        context: { operation: 'ListMultipartUploads', status: 200, s3Code: undefined },
+      })
     },
 
     async abort({ uploadId, key, signal }) {

@@ -1,7 +1,7 @@
 /** Signed S3 REST calls over the global `fetch`, with storage failures turned into `ValetError`s. */
 import { AwsClient } from 'aws4fetch'
 import { ValetError } from '@valet/protocol'
-import { objectUrl } from './object-url.js'
+import { bucketUrl, objectUrl } from './object-url.js'
 import type { ResolvedS3Options } from './s3-options.js'
 import { parseS3Error } from './s3-xml.js'
 
@@ -9,7 +9,8 @@ export interface S3Request {
   /** S3 action name, for error messages: `CreateMultipartUpload`. */
   operation: string
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'
-  key: string
+  /** Object key; `undefined` addresses the bucket itself (ListMultipartUploads). */
+  key: string | undefined
   /** Query parameters; `''` gives a bare flag such as `?uploads`. */
   query?: Record<string, string>
   headers?: Record<string, string>
@@ -73,7 +74,7 @@ export class S3Client {
    * failures and aborts (the `signal`, e.g. a timeout) throw `ValetError('storage_error')`.
    */
   async send(req: S3Request): Promise<S3Response> {
-    const url = objectUrl(this.#options, req.key)
+    const url = req.key === undefined ? new URL(bucketUrl(this.#options)) : objectUrl(this.#options, req.key)
     url.search = Object.entries(req.query ?? {})
       .map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
       .join('&')

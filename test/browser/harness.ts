@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { createValet, type ValetOptions } from '@valet/server'
+import { createValet, type StorageProvider, type ValetOptions } from '@valet/server'
 import { toNodeListener } from '@valet/server/node'
 import { SECRET } from '../support/key-endpoint.js'
 import type { StorageCase } from '../support/storages.js'
@@ -41,13 +41,20 @@ export interface KeyCall {
   endpoint: string
   method: string
   path: string
+  /** `Date.now()` when the call arrived. */
+  at: number
   status: number
+  /** A POST's JSON body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request?: any
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   response: any
 }
 
 export interface EndpointSpec {
   options?: Partial<ValetOptions>
+  /** Storage for this endpoint instead of the server's (e.g. a provider signing URLs that name a fault proxy). */
+  provider?: () => StorageProvider
   /** Rewrites a JSON answer before it leaves (e.g. to spoil one signed URL). */
   rewrite?: (path: string, method: string, body: unknown) => unknown
 }
@@ -84,7 +91,7 @@ export async function startPageServer(storage: StorageCase, endpoints: Record<st
   const calls: KeyCall[] = []
   const listeners = Object.entries(endpoints).map(([base, spec]) => {
     const valet = createValet({
-      storage: storage.provider(),
+      storage: spec.provider?.() ?? storage.provider(),
       secret: SECRET,
       authorize: () => ({ id: PRINCIPAL }),
       onError: (error) => console.error('[valet browser test] unexpected', error),
@@ -92,12 +99,20 @@ export async function startPageServer(storage: StorageCase, endpoints: Record<st
     })
     const recording = {
       async fetch(request: Request): Promise<Response> {
+        const at = Date.now()
         const path = new URL(request.url).pathname
+        const requestText = request.method === 'POST' ? await request.clone().text() : ''
         const response = await valet.fetch(request)
         const text = await response.text()
         let body: unknown = text === '' ? undefined : JSON.parse(text)
         if (spec.rewrite && body !== undefined) body = spec.rewrite(path, request.method, body)
-        calls.push({ endpoint: base, method: request.method, path, status: response.status, response: body })
+        let requestBody: unknown
+        try {
+          requestBody = requestText === '' ? undefined : JSON.parse(requestText)
+        } catch {
+          requestBody = requestText
+        }
+        calls.push({ endpoint: base, method: request.method, path, at, status: response.status, request: requestBody, response: body })
         const headers = new Headers(response.headers)
         headers.delete('content-length')
         return new Response(body === undefined ? null : JSON.stringify(body), { status: response.status, headers })

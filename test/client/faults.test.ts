@@ -8,7 +8,9 @@
  *   - it fails with a typed ValetError, no object exists, the resume state is kept, and a second
  *     upload of the same source with the same store continues that upload and completes;
  *   - and in every case, every complete call the key endpoint saw named all parts 1..partCount.
- * A table of bytes re-sent per fault (from the proxy's counters) is printed at the end.
+ * One row per run goes to test-output/fault-matrix/node-storage.json (scripts/fault-table.mjs
+ * renders them). `pnpm test:soak` (VALET_SOAK=1) runs more parts, each scenario several times.
+ * Faults between the client and the key endpoint: key-faults.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
@@ -16,45 +18,32 @@ import { createUploader, isValetError, type ResumeState, type ResumeStore, type 
 import { generate, sha256 } from '../support/key-endpoint.js'
 import { azuriteCase, swiftCase } from '../support/storages.js'
 import type { FaultKind, PartPutRecord } from '../support/fault-proxy.js'
+import {
+  ALWAYS_FAILS_LABEL,
+  FAILURE_CODES,
+  FAULT_CONCURRENCY,
+  FAULT_PARTS,
+  FAULT_REPEAT,
+  KEY_EXPIRY,
+  MatrixRecorder,
+  STORAGE_FAULTS,
+} from '../support/fault-matrix.js'
 import { AUTH, completeCallsNameEveryPart, proxiedStack } from './harness.js'
 
 const PART = 5 * MiB
-/** 4 equal parts, so every fault costs the same and the table is comparable run to run. */
-const PARTS = 4
+/** Equal parts, so every fault costs the same and the table is comparable run to run. */
+const PARTS = FAULT_PARTS
 const SIZE = PARTS * PART
 /** One source for every run (each run is its own upload to its own key). */
 const DATA = generate(SIZE, 300)
 const DATA_SHA256 = sha256(DATA)
 /** The stall fault's answer never comes: the client's own stall timer must give up. */
 const STALL_TIMEOUT = 1500
-/** Every 2nd part PUT of 4 parts: PUTs 2, 4 and 6 of 7. */
-const FAULTS_PER_RUN = 3
+/** Every 2nd part PUT of N parts: PUTs 2, 4 ... 2N − 2 of 2N − 1. */
+const FAULTS_PER_RUN = PARTS - 1
 
-interface Row {
-  storage: string
-  fault: string
-  injected: number
-  partPuts: number
-  outcome: string
-  resent: number
-  ms: number
-}
-const rows: Row[] = []
-
-afterAll(() => {
-  if (rows.length === 0) return
-  const mib = (n: number) => (n / MiB).toFixed(1)
-  const lines = [
-    `Fault matrix: ${(SIZE / MiB).toFixed(1)} MiB in ${PARTS} parts of 5 MiB, 3 in flight, fault on every 2nd part PUT`,
-    '| storage | fault | faults injected | part PUTs | outcome | bytes re-sent (MiB) | re-sent per fault (MiB) | time (s) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.storage} | ${r.fault} | ${r.injected} | ${r.partPuts} | ${r.outcome} | ${mib(r.resent)} | ${r.injected ? mib(r.resent / r.injected) : '-'} | ${(r.ms / 1000).toFixed(1)} |`,
-    ),
-  ]
-  console.log(lines.join('\n'))
-})
+const recorder = new MatrixRecorder('node-storage', { partSize: PART, parts: PARTS, concurrency: FAULT_CONCURRENCY, repeat: FAULT_REPEAT })
+afterAll(() => recorder.write())
 
 /** A resume store the test can look into. */
 function inspectableStore(): ResumeStore & { states: Map<string, ResumeState> } {
@@ -73,31 +62,6 @@ function inspectableStore(): ResumeStore & { states: Map<string, ResumeState> } 
     },
   }
 }
-
-/**
- * `mustComplete`: faults the upload must ride out, per the design's retry rules (design.md,
- * client engine §5): network errors (resets, dropped answers, stalls once the stall timer
- * fires), 5xx, 429/503 honouring Retry-After. Damaged bytes (storage refuses them: BadDigest,
- * Md5Mismatch) and an answer whose ETag is not our MD5 may end either way: completed, or a
- * typed failure with resumable state (which the test then resumes). The table shows which.
- *
- * `storages`: the proxy answers status faults and stalls itself, so storage plays no part and
- * the client sees the same thing whatever is behind the proxy: those run against Swift only.
- * Faults that involve storage (a truncated body, damaged bytes, its ETag or Content-MD5, a
- * part stored but never acknowledged) run against both.
- */
-const BOTH = ['swift', 'azurite'] as const
-const SWIFT = ['swift'] as const
-const MATRIX: { kind: FaultKind; mustComplete: boolean; storages: readonly string[] }[] = [
-  { kind: 'reset-mid-body', mustComplete: true, storages: BOTH },
-  { kind: 'status-500', mustComplete: true, storages: SWIFT },
-  { kind: 'status-503-retry-after', mustComplete: true, storages: SWIFT },
-  { kind: 'status-429-retry-after', mustComplete: true, storages: SWIFT },
-  { kind: 'stall', mustComplete: true, storages: SWIFT },
-  { kind: 'flip-bytes', mustComplete: false, storages: BOTH },
-  { kind: 'wrong-etag', mustComplete: false, storages: BOTH },
-  { kind: 'drop-response', mustComplete: true, storages: BOTH },
-]
 
 /**
  * The client waited as told before sending a faulted part again: `Retry-After: 1` on 503/429,
@@ -120,20 +84,21 @@ function expectRetryTiming(kind: FaultKind, parts: PartPutRecord[]): void {
   }
 }
 
-/** Codes a part failure may end in: typed, and the state says what to do next. */
-const FAILURE_CODES = ['retries_exhausted', 'storage_rejected', 'checksum_mismatch', 'network_error']
-
 describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as const))('%s: fault matrix', (name, makeCase) => {
   const storage = makeCase()
 
-  it.each(MATRIX.filter((m) => m.storages.includes(name)).map((m) => [m.kind, m] as const))('%s on every 2nd part PUT', async (kind, { mustComplete }) => {
+  it.each(STORAGE_FAULTS.filter((m) => m.storages.includes(name)).map((m) => [m.kind, m] as const))('%s on every 2nd part PUT', async (kind, { mustComplete, label }) => {
+    for (let run = 0; run < FAULT_REPEAT; run++) await faultRun(kind, label, mustComplete)
+  })
+
+  async function faultRun(kind: FaultKind, label: string, mustComplete: boolean): Promise<void> {
     const stack = await proxiedStack(name, { rules: [{ kind, every: 2 }] })
     try {
       const data = DATA
       const store = inspectableStore()
       const options: UploaderOptions = {
         endpoint: stack.keys.endpoint,
-        concurrency: 3,
+        concurrency: FAULT_CONCURRENCY,
         partSize: PART,
         headers: AUTH,
         resume: store,
@@ -143,21 +108,22 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       const outcome = await createUploader(options)
         .upload(data, { name: `${kind}.bin` })
         .done.then((result) => ({ result }), (error: unknown) => ({ error }))
-      const ms = Date.now() - t0
       const { stats } = stack.proxy
       const created = stack.keys.of('create')[0]!
       expect(created.response).toMatchObject({ partCount: PARTS, partSize: PART })
       const key: string = created.response.key
-      const row: Row = {
+      const row = recorder.add({
         storage: name,
-        fault: kind,
-        injected: stats.faults[kind],
+        client: 'node',
+        between: 'client and storage',
+        fault: label,
+        faults: stats.faults[kind],
         partPuts: stats.partPuts,
+        parts: PARTS,
         outcome: 'error' in outcome ? `failed: ${isValetError(outcome.error) ? outcome.error.code : String(outcome.error)}` : 'complete',
-        resent: stack.proxy.partBytesIn() - SIZE,
-        ms,
-      }
-      rows.push(row)
+        bytesResent: stack.proxy.partBytesIn() - SIZE,
+        ms: Date.now() - t0,
+      })
 
       // Never a complete call with a missing part.
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
@@ -171,6 +137,8 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
         expect(outcome.result.size).toBe(SIZE)
         expect(await storage.openUploads(key)).toBe(0)
         expect(store.states.size).toBe(0)
+        row.outcome += ', sha256 ok'
+        row.passed = true
         return
       }
 
@@ -191,21 +159,29 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       expect(stack.keys.of('create')).toHaveLength(1)
       const object = await storage.read(resumed.key)
       expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
+      expect(await storage.openUploads(key)).toBe(0)
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
-      row.outcome += ', resumed: complete'
-      row.resent = stack.proxy.partBytesIn() - SIZE // both runs
+      row.outcome += '; resumed: complete, sha256 ok'
+      row.bytesResent = stack.proxy.partBytesIn() - SIZE // both runs
+      row.partPuts = stats.partPuts
+      row.ms = Date.now() - t0
+      row.passed = true
     } finally {
       await stack.close()
     }
-  })
+  }
 
   it('a part that always fails: typed retries_exhausted, resumable state; resume sends only what is missing', async () => {
+    for (let run = 0; run < FAULT_REPEAT; run++) await alwaysFailsRun()
+  })
+
+  async function alwaysFailsRun(): Promise<void> {
     const stack = await proxiedStack(name, { rules: [{ kind: 'status-500', match: (r) => r.partNumber === 3 }] })
     try {
       const store = inspectableStore()
       // One PUT at a time, so the outcome is exact: parts 1-2 stored, part 3 refused retries + 1
-      // times, part 4 never started.
+      // times, the later parts never started.
       const options: UploaderOptions = { endpoint: stack.keys.endpoint, concurrency: 1, partSize: PART, headers: AUTH, resume: store, retries: 2, retryDelay: 50 }
       const t0 = Date.now()
       const error = await createUploader(options).upload(DATA, { name: 'always-fails.bin' }).done.then(
@@ -229,85 +205,63 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       const result = await createUploader(options).upload(DATA, { name: 'always-fails.bin' }).done
       expect(result.uploadId).toBe(created.response.uploadId)
       // Only what storage didn't have: parts 1-2 were listed, checked against our MD5s, kept.
-      expect(stack.proxy.stats.parts.map((p) => p.partNumber).sort()).toEqual([3, 4])
+      expect(stack.proxy.stats.parts.map((p) => p.partNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: PARTS - 2 }, (_, i) => i + 3))
       const object = await storage.read(result.key)
       expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
       expect(await storage.openUploads(result.key)).toBe(0)
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
-      rows.push({
+      recorder.add({
         storage: name,
-        fault: 'status-500 on every PUT of part 3 (retries: 2, concurrency 1)',
-        injected: attempts,
+        client: 'node',
+        between: 'client and storage',
+        fault: ALWAYS_FAILS_LABEL,
+        faults: attempts,
         partPuts: firstRunPuts + stack.proxy.stats.partPuts,
-        outcome: `failed: retries_exhausted, resumed: complete (${storedBefore.size} stored parts skipped)`,
-        resent: firstRunBytes + stack.proxy.partBytesIn() - SIZE,
+        parts: PARTS,
+        outcome: `failed: retries_exhausted; resumed: ${storedBefore.size} stored parts skipped, complete, sha256 ok`,
+        bytesResent: firstRunBytes + stack.proxy.partBytesIn() - SIZE,
         ms: Date.now() - t0,
-      })
+      }).passed = true
     } finally {
       await stack.close()
     }
-  })
-})
+  }
 
-describe('swift: the key endpoint goes away for 5 s mid-upload', () => {
-  const storage = swiftCase()
-
-  it('completes once it is back, without sending a PUT on an expired key', async () => {
-    // 4 s keys (usable for half their life) and a slow link (3 parts share 5 MiB/s: 3 s each):
-    // part 4 must be signed again mid-upload.
-    // The server goes down the moment that second sign call arrives (its connection is cut
-    // too), so the client needs the server for the whole outage.
-    let signs = 0
-    let downAt = 0
-    let upAt = 0
-    let outage: Promise<void> | undefined
-    const stack = await proxiedStack('swift', { bandwidth: 5 * MiB }, { keyTtl: 4 }, {
-      onCall: (op) => {
-        if (op !== 'sign' || ++signs !== 2) return
-        outage = (async () => {
-          await stack.keys.down()
-          downAt = Date.now()
-          await new Promise((r) => setTimeout(r, 5000))
-          await stack.keys.up()
-          upAt = Date.now()
-        })()
-      },
-    })
-    try {
-      const t0 = Date.now()
-      const outcome = await createUploader({ endpoint: stack.keys.endpoint, concurrency: 3, partSize: PART, headers: AUTH, resume: false })
-        .upload(DATA, { name: 'outage.bin' })
-        .done.then((result) => ({ result }), (error: unknown) => ({ error }))
-      await outage
-      rows.push({
-        storage: 'swift',
-        fault: 'key endpoint down 5 s at a sign call (keyTtl 4)',
-        injected: downAt > 0 ? 1 : 0,
-        partPuts: stack.proxy.stats.partPuts,
-        outcome: 'error' in outcome ? `failed: ${isValetError(outcome.error) ? outcome.error.code : String(outcome.error)}` : 'complete',
-        resent: stack.proxy.partBytesIn() - SIZE,
-        ms: Date.now() - t0,
-      })
-      expect(downAt, 'the outage happened mid-upload').toBeGreaterThan(0)
-      if ('error' in outcome) {
-        const e = outcome.error
-        expect.fail(`the upload failed during a 5 s key endpoint outage: ${isValetError(e) ? `${e.code}: ${e.message}` : String(e)}`)
+  it(`${KEY_EXPIRY.label}: no PUT starts on an expired key, nothing is sent twice`, async () => {
+    for (let run = 0; run < FAULT_REPEAT; run++) {
+      const stack = await proxiedStack(name, { bandwidth: KEY_EXPIRY.bandwidth }, { keyTtl: KEY_EXPIRY.keyTtl })
+      try {
+        const t0 = Date.now()
+        const result = await createUploader({ endpoint: stack.keys.endpoint, concurrency: FAULT_CONCURRENCY, partSize: PART, headers: AUTH, resume: false })
+          .upload(DATA, { name: 'key-expiry.bin' }).done
+        const { parts } = stack.proxy.stats
+        const expiredMidBody = parts.filter((p) => p.endedAt! > p.keyExpiresAt!).length
+        const row = recorder.add({
+          storage: name,
+          client: 'node',
+          between: 'client and storage',
+          fault: KEY_EXPIRY.label,
+          faults: expiredMidBody,
+          partPuts: parts.length,
+          parts: PARTS,
+          outcome: 'complete',
+          bytesResent: stack.proxy.partBytesIn() - SIZE,
+          ms: Date.now() - t0,
+        })
+        for (const p of parts) expect(p.arrivedAt, `part ${p.partNumber} attempt ${p.attempt} started on an expired key`).toBeLessThan(p.keyExpiresAt!)
+        // 3 parts share the link at first: the last of them streams for ≥ 5 s, past its key (≤ 4 s).
+        expect(expiredMidBody, 'a key expired while its part was on the wire').toBeGreaterThanOrEqual(1)
+        expect(parts.map((p) => p.partNumber).sort((a, b) => a - b), 'each part sent once').toEqual(Array.from({ length: PARTS }, (_, i) => i + 1))
+        const object = await storage.read(result.key)
+        expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
+        expect(await storage.openUploads(result.key)).toBe(0)
+        expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+        row.outcome += ', no PUT on an expired key, sha256 ok'
+        row.passed = true
+      } finally {
+        await stack.close()
       }
-      const { result } = outcome as { result: { key: string } }
-      expect(upAt - downAt).toBeGreaterThanOrEqual(5000)
-      // The keys it needed came after the outage.
-      expect(stack.keys.of('sign').some((c) => c.at >= upAt && c.status === 200)).toBe(true)
-      for (const p of stack.proxy.stats.parts) {
-        expect(p.arrivedAt, `part ${p.partNumber} attempt ${p.attempt} on an expired key`).toBeLessThan(p.keyExpiresAt!)
-      }
-      const object = await storage.read(result.key)
-      expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
-      expect(await storage.openUploads(result.key)).toBe(0)
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
-    } finally {
-      await outage
-      await stack.close()
     }
   })
 })

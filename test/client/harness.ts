@@ -176,3 +176,25 @@ export function completeCallsNameEveryPart(keys: KeyServer): { ok: boolean; deta
   }
   return { ok: true, detail: '' }
 }
+
+/**
+ * {@link proxiedStack} plus a second fault proxy in front of the key server: the client's
+ * `endpoint` names that proxy, so key-endpoint calls can be refused, reset, stalled or answered
+ * 5xx on the way, and the key server taken away altogether (`keyProxy.down(ms)`).
+ */
+export async function keyProxiedStack(
+  storage: StorageCase['name'],
+  options: { storageProxy?: Omit<FaultProxyOptions, 'target'>; valet?: Partial<ValetOptions> } = {},
+): Promise<{ proxy: FaultProxy; keyProxy: FaultProxy; keys: KeyServer; endpoint: string; close(): Promise<void> }> {
+  const inner = await proxiedStack(storage, options.storageProxy, options.valet)
+  const keyProxy = await startFaultProxy({ target: `http://127.0.0.1:${inner.keys.port}` })
+  return {
+    ...inner,
+    keyProxy,
+    endpoint: `${keyProxy.origin}${new URL(inner.keys.endpoint).pathname}`,
+    async close() {
+      await keyProxy.close()
+      await inner.close()
+    },
+  }
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FaultProxy, keyExpiry, startFaultProxy } from './fault-proxy.js'
+import { FaultProxy, keyExpiry, keyOperation, startFaultProxy } from './fault-proxy.js'
 
 interface Seen {
   host: string | undefined
@@ -61,9 +61,14 @@ interface Answer {
 }
 
 /** One PUT with node:http (no retries, no keep-alive surprises), with an optional timeout. */
-function put(url: string, body: Buffer, timeoutMs = 5000): Promise<Answer> {
+function put(url: string, body: Buffer, timeoutMs = 5000, headers: Record<string, string> = {}): Promise<Answer> {
+  return send('PUT', url, body, timeoutMs, headers)
+}
+
+function send(method: string, url: string, body: Buffer | undefined, timeoutMs = 5000, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve) => {
-    const req = httpRequest(url, { method: 'PUT', headers: { 'content-length': body.length, 'content-md5': 'x' }, agent: false }, (res) => {
+    const head = body === undefined ? headers : { 'content-length': String(body.length), 'content-md5': 'x', ...headers }
+    const req = httpRequest(url, { method, headers: head, agent: false }, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => (text += c))
@@ -190,5 +195,75 @@ describe('fault proxy', () => {
     // 2 MiB at 4 MiB/s: 500 ms.
     expect(ms).toBeGreaterThanOrEqual(450)
     expect(ms).toBeLessThan(1500)
+  })
+
+  it('cors: the proxy\'s own answers carry CORS headers for the request\'s origin only when asked to', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'status-503-retry-after' }] })
+    const bare = await put(partUrl(1), body, 5000, { origin: 'http://127.0.0.1:1' })
+    expect([bare.status, bare.headers?.['access-control-allow-origin']]).toEqual([503, undefined])
+    await proxy.close()
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'status-503-retry-after' }], cors: { exposeHeaders: ['ETag', 'Retry-After'] } })
+    const res = await put(partUrl(1), body, 5000, { origin: 'http://127.0.0.1:1' })
+    expect(res.status).toBe(503)
+    expect(res.headers?.['access-control-allow-origin']).toBe('http://127.0.0.1:1')
+    expect(res.headers?.['access-control-expose-headers']).toBe('ETag, Retry-After')
+    // No Origin, no CORS headers: not a browser.
+    expect((await put(partUrl(2), body)).headers?.['access-control-allow-origin']).toBeUndefined()
+  })
+
+  it('forwards any HTTP (GET, POST, DELETE) and matches key-endpoint calls by route', async () => {
+    const calls: string[] = []
+    proxy = await startFaultProxy({
+      target: originUrl,
+      rules: [{ kind: 'status-500', match: (r) => (calls.push(`${keyOperation(r)}`), keyOperation(r) === 'complete') }],
+    })
+    const api = `${proxy.origin}/api/valet/uploads`
+    expect((await send('POST', api, Buffer.from('{"name":"a"}'))).status).toBe(200)
+    expect((await send('POST', `${api}/u1/parts`, Buffer.from('{}'))).status).toBe(200)
+    expect((await send('GET', `${api}/u1/parts`, undefined)).status).toBe(200)
+    expect((await send('POST', `${api}/u1/complete`, Buffer.from('{}'))).status).toBe(500)
+    expect((await send('DELETE', `${api}/u1`, undefined)).status).toBe(200)
+    expect((await send('GET', `${proxy.origin}/valet-client.js`, undefined)).status).toBe(200)
+    expect(calls).toEqual(['create', 'sign', 'list', 'complete', 'delete', 'undefined'])
+    expect(seen.map((s) => s.url)).toEqual(['/api/valet/uploads', '/api/valet/uploads/u1/parts', '/api/valet/uploads/u1/parts', '/api/valet/uploads/u1', '/valet-client.js'])
+    expect(proxy.stats.partPuts).toBe(0)
+  })
+
+  it('reset-mid-body on a request without a body resets it before the target sees it', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'reset-mid-body', match: (r) => r.method === 'GET', times: 1 }] })
+    const res = await send('GET', `${proxy.origin}/api/valet/uploads/u1/parts`, undefined)
+    expect(res.error).toMatch(/ECONNRESET|socket hang up/)
+    expect(seen).toEqual([])
+    expect((await send('GET', `${proxy.origin}/api/valet/uploads/u1/parts`, undefined)).status).toBe(200)
+  })
+
+  it('outage: cuts open connections, refuses new ones for outageMs, then listens on the same port again', async () => {
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'outage', match: (r) => keyOperation(r) === 'sign', outageMs: 800, times: 1 }] })
+    // An exchange in progress (a stall) is cut by the outage too.
+    proxy.rules.push({ kind: 'stall', match: (r) => r.method === 'GET' })
+    const inFlight = send('GET', `${proxy.origin}/x`, undefined, 10_000)
+    await new Promise((r) => setTimeout(r, 100))
+    const t0 = Date.now()
+    const cut = await send('POST', `${proxy.origin}/api/valet/uploads/u1/parts`, Buffer.from('{}'))
+    expect(cut.error).toMatch(/ECONNRESET|socket hang up/)
+    expect((await inFlight).error).toMatch(/ECONNRESET|socket hang up/)
+    expect((await send('POST', `${proxy.origin}/api/valet/uploads`, Buffer.from('{}'))).error).toBe('ECONNREFUSED')
+    await expect.poll(async () => (await send('POST', `${proxy!.origin}/api/valet/uploads`, Buffer.from('{}'))).status, { timeout: 5000, interval: 100 }).toBe(200)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(790)
+    expect(proxy.stats.faults.outage).toBe(1)
+    expect(proxy.stats.outages).toHaveLength(1)
+    expect(proxy.stats.outages[0]!.to! - proxy.stats.outages[0]!.from).toBeGreaterThanOrEqual(790)
+    expect(seen.map((s) => s.url)).toEqual(['/api/valet/uploads'])
+  })
+
+  it('close() during an outage ends it without listening again', async () => {
+    proxy = await startFaultProxy({ target: originUrl })
+    const port = new URL(proxy.origin).port
+    const outage = proxy.down(60_000)
+    await new Promise((r) => setTimeout(r, 50))
+    await proxy.close()
+    await outage
+    expect((await send('GET', `http://127.0.0.1:${port}/x`, undefined)).error).toBe('ECONNREFUSED')
+    proxy = undefined
   })
 })

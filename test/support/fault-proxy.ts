@@ -16,6 +16,14 @@
  * ```
  * `match` defaults to "is a part PUT" (S3 `PUT ?partNumber=`, Azure `PUT ?comp=block`).
  *
+ * It forwards any HTTP, so it also stands in front of a key endpoint (or a whole app: page,
+ * bundle and `/api/valet`): match those calls with {@link keyOperation}, e.g.
+ * `{ kind: 'stall', match: (r) => keyOperation(r) === 'sign' }`, and take the endpoint away
+ * with the `outage` fault or {@link FaultProxy.down} (the port refuses connections meanwhile).
+ *
+ * The proxy's own answers (the status faults) carry no CORS headers unless `cors` is given: a
+ * browser then sees them as network errors, as it would a storage error without CORS headers.
+ *
  * What happened is counted in {@link FaultProxy.stats} (requests, faults injected, body bytes
  * received and forwarded per part number, one record per part PUT with its key's expiry and
  * arrival time), so tests assert on what crossed the wire, not on what the client says it did.
@@ -26,7 +34,10 @@ import type { AddressInfo, Socket } from 'node:net'
 import { decodeBlockId } from '../../packages/server/src/azure/block-id.js'
 
 export type FaultKind =
-  /** Forward about half the request body to storage, then reset both connections; no answer. */
+  /**
+   * Forward about half the request body to storage, then reset both connections; no answer.
+   * A request without a body is reset before anything is forwarded.
+   */
   | 'reset-mid-body'
   /** Read the body, answer 500 InternalError; storage never sees the request. */
   | 'status-500'
@@ -42,6 +53,11 @@ export type FaultKind =
   | 'wrong-etag'
   /** Forward, so storage stores the part, then reset the client connection instead of answering. */
   | 'drop-response'
+  /**
+   * The server behind the proxy goes away: this connection and every open one are cut, and the
+   * port refuses connections for the rule's `outageMs` (default 5 s); then it listens again.
+   */
+  | 'outage'
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'reset-mid-body',
@@ -52,6 +68,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'flip-bytes',
   'wrong-etag',
   'drop-response',
+  'outage',
 ]
 
 /** What the proxy knows about a request when it arrives (what rules match on). */
@@ -83,6 +100,28 @@ export interface FaultRule {
   every?: number
   /** Fire at most this many times. @default unlimited */
   times?: number
+  /** `outage` only: how long the port refuses connections, ms. @default 5000 */
+  outageMs?: number
+}
+
+/** The key-endpoint call a request is (routes match the end of the path, as the server's do), or undefined. */
+export type KeyOperation = 'create' | 'sign' | 'list' | 'complete' | 'delete'
+
+export function keyOperation(request: Pick<ProxiedRequest, 'method' | 'url'>): KeyOperation | undefined {
+  const path = request.url.split('?')[0] ?? ''
+  const { method } = request
+  if (method === 'POST' && /\/uploads$/.test(path)) return 'create'
+  if (method === 'POST' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'sign'
+  if (method === 'GET' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'list'
+  if (method === 'POST' && /\/uploads\/[^/]+\/complete$/.test(path)) return 'complete'
+  if (method === 'DELETE' && /\/uploads\/[^/]+$/.test(path)) return 'delete'
+  return undefined
+}
+
+/** One `outage`: when the port closed and when it listened again (undefined while still down). */
+export interface Outage {
+  from: number
+  to: number | undefined
 }
 
 /** One part PUT as the proxy saw it. */
@@ -114,6 +153,7 @@ export interface FaultProxyStats {
   /** Part number → request body bytes forwarded to storage, over all attempts. */
   bytesForwarded: Map<number, number>
   parts: PartPutRecord[]
+  outages: Outage[]
 }
 
 export interface FaultProxyOptions {
@@ -125,6 +165,14 @@ export interface FaultProxyOptions {
    * no limit. Headers are forwarded at once, so storage sees a request when the proxy does.
    */
   bandwidth?: number
+  /**
+   * CORS headers on the proxy's own answers (status faults, 502), for requests with an `Origin`:
+   * `Access-Control-Allow-Origin` echoing it and `Access-Control-Expose-Headers` as given, as a
+   * storage whose CORS rule allows the page would send them (AWS S3 does on its 5xx). Without
+   * this option those answers have no CORS headers. Answers forwarded from the target keep the
+   * target's own headers either way.
+   */
+  cors?: { exposeHeaders: string[] }
 }
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']
@@ -137,6 +185,7 @@ function emptyStats(): FaultProxyStats {
     bytesIn: new Map(),
     bytesForwarded: new Map(),
     parts: [],
+    outages: [],
   }
 }
 
@@ -212,12 +261,19 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>()
   private readonly attempts = new Map<string, number>()
   private readonly fired = new Map<FaultRule, { seen: number; injected: number }>()
+  private readonly cors: FaultProxyOptions['cors']
   private port = 0
+  private closed = false
+  /** The end of the outage in progress (resolves once listening again). */
+  private outage: Promise<void> | undefined
+  private outageTimer: ReturnType<typeof setTimeout> | undefined
+  private endOutage: (() => void) | undefined
 
   constructor(options: FaultProxyOptions) {
     this.target = new URL(options.target)
     if (this.target.hostname !== '127.0.0.1') throw new Error('FaultProxy only forwards to 127.0.0.1')
     this.rules = options.rules ?? []
+    this.cors = options.cors
     this.throttle = options.bandwidth === undefined ? undefined : new Throttle(options.bandwidth)
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
@@ -266,11 +322,44 @@ export class FaultProxy {
 
   /** Stops listening and destroys every open connection, stalled ones included. */
   async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.outageTimer)
+    this.endOutage?.()
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     for (const socket of this.sockets) socket.destroy()
     this.server.closeAllConnections()
     this.agent.destroy()
     await closed
+  }
+
+  /**
+   * Takes the proxied server away for `ms`: every open connection is cut and the port refuses
+   * connections (ECONNREFUSED), then it listens again on the same port. Resolves when it is
+   * back; a call during an outage joins it.
+   */
+  down(ms: number): Promise<void> {
+    if (this.outage !== undefined) return this.outage
+    const record: Outage = { from: Date.now(), to: undefined }
+    this.stats.outages.push(record)
+    this.outage = (async () => {
+      const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()))
+      for (const socket of this.sockets) socket.destroy()
+      this.server.closeAllConnections()
+      await stopped
+      await new Promise<void>((resolve) => {
+        this.endOutage = resolve
+        this.outageTimer = setTimeout(resolve, ms)
+      })
+      this.endOutage = undefined
+      if (!this.closed) {
+        this.server.listen(this.port, '127.0.0.1')
+        await once(this.server, 'listening')
+      }
+      record.to = Date.now()
+    })()
+      .catch((error: unknown) => console.error('[fault-proxy] could not listen again after an outage', error))
+      .finally(() => (this.outage = undefined))
+    return this.outage
   }
 
   private describe(req: IncomingMessage): ProxiedRequest {
@@ -309,7 +398,7 @@ export class FaultProxy {
     }
   }
 
-  private pick(request: ProxiedRequest): FaultKind | undefined {
+  private pick(request: ProxiedRequest): FaultRule | undefined {
     for (const rule of this.rules) {
       const matches = rule.match ? rule.match(request) : request.isPartPut
       if (!matches) continue
@@ -319,14 +408,26 @@ export class FaultProxy {
       if (rule.every !== undefined && rule.every > 1 && state.seen % rule.every !== 0) continue
       if (rule.times !== undefined && state.injected >= rule.times) continue
       state.injected++
-      return rule.kind
+      return rule
     }
     return undefined
   }
 
+  /** CORS headers for the proxy's own answers (see the `cors` option). */
+  private corsHeaders(request: ProxiedRequest): Record<string, string> {
+    const origin = request.headers.origin
+    if (this.cors === undefined || origin === undefined) return {}
+    return {
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': this.cors.exposeHeaders.join(', '),
+      vary: 'Origin',
+    }
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = this.describe(req)
-    const fault = this.pick(request)
+    const rule = this.pick(request)
+    const fault = rule?.kind
     if (fault !== undefined) this.stats.faults[fault]++
     let record: PartPutRecord | undefined
     if (request.isPartPut) {
@@ -373,6 +474,7 @@ export class FaultProxy {
           'content-type': 'application/xml',
           'content-length': Buffer.byteLength(body),
           ...(status === 500 ? {} : { 'retry-after': '1' }),
+          ...this.corsHeaders(request),
         })
         res.end(body)
         return
@@ -380,6 +482,18 @@ export class FaultProxy {
       case 'stall':
         // Accepted: the body is read (so the client finishes sending), the answer never comes.
         await this.drain(req, countIn)
+        return
+      case 'outage':
+        // Cuts this connection with the others; nothing reaches the server.
+        void this.down(rule?.outageMs ?? 5000)
+        return
+      case 'reset-mid-body':
+        // No body to cut in half (a GET, a DELETE): reset before the server sees anything.
+        if (!(request.contentLength! > 0) && req.headers['transfer-encoding'] === undefined) {
+          req.socket.destroy()
+          return
+        }
+        await this.forward(req, res, request, fault, countIn, countForwarded, record)
         return
       default:
         await this.forward(req, res, request, fault, countIn, countForwarded, record)
@@ -474,7 +588,7 @@ export class FaultProxy {
     const upstreamRes = await response
     if (upstreamRes === undefined) {
       if (!res.headersSent && !res.destroyed) {
-        res.writeHead(502, { 'content-type': 'text/plain' })
+        res.writeHead(502, { 'content-type': 'text/plain', ...this.corsHeaders(request) })
         res.end('fault-proxy: storage did not answer')
       }
       return

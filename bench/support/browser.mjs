@@ -12,7 +12,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createValet } from '../../packages/server/dist/index.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
-import { s3 } from '../../packages/server/dist/s3.js'
+import { swiftProvider } from './key-server.mjs'
 import { median } from './report.mjs'
 import { deleteObject, headObject, presignPut, sha256Object } from './storage.mjs'
 
@@ -29,15 +29,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>valet bench</title>
 </script><body></body>`
 
 function startPageServer(swift) {
-  const storage = s3({
-    endpoint: swift.endpoint,
-    region: swift.region,
-    bucket: swift.bucket,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-    forcePathStyle: true,
-  })
   const valet = createValet({
-    storage,
+    storage: swiftProvider(swift),
     secret: 'bench-browser-secret-0123456789abcdef0123456789',
     authorize: () => ({ id: 'bench-browser' }),
   })

@@ -8,15 +8,20 @@ import { toNodeListener } from '../../packages/server/dist/node.js'
 
 const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0 })
 
-export async function startKeyServer(swift) {
-  let counts = zero()
-  const storage = s3({
+/** The s3 provider for the bench's Swift. */
+export function swiftProvider(swift) {
+  return s3({
     endpoint: swift.endpoint,
     region: swift.region,
     bucket: swift.bucket,
     credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
     forcePathStyle: true,
   })
+}
+
+export async function startKeyServer(swift) {
+  let counts = zero()
+  const storage = swiftProvider(swift)
   const valet = createValet({
     // Counting keys apart from calls shows re-signing (keys thrown away before use), which
     // calls alone would hide inside batches.

@@ -14,7 +14,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
-import { createUploader, isValetError, type ResumeState, type ResumeStore, type UploaderOptions } from '@valet/client'
+import { createUploader, isValetError, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
 import { azuriteCase, swiftCase } from '../support/storages.js'
 import type { FaultKind, PartPutRecord } from '../support/fault-proxy.js'
@@ -28,7 +28,7 @@ import {
   MatrixRecorder,
   STORAGE_FAULTS,
 } from '../support/fault-matrix.js'
-import { AUTH, completeCallsNameEveryPart, proxiedStack } from './harness.js'
+import { AUTH, completeCallsNameEveryPart, inspectableStore, proxiedStack } from './harness.js'
 
 const PART = 5 * MiB
 /** Equal parts, so every fault costs the same and the table is comparable run to run. */
@@ -44,24 +44,6 @@ const FAULTS_PER_RUN = PARTS - 1
 
 const recorder = new MatrixRecorder('node-storage', { partSize: PART, parts: PARTS, concurrency: FAULT_CONCURRENCY, repeat: FAULT_REPEAT })
 afterAll(() => recorder.write())
-
-/** A resume store the test can look into. */
-function inspectableStore(): ResumeStore & { states: Map<string, ResumeState> } {
-  const states = new Map<string, ResumeState>()
-  return {
-    states,
-    async get(fp) {
-      const s = states.get(fp)
-      return s && { ...s }
-    },
-    async set(fp, s) {
-      states.set(fp, { ...s })
-    },
-    async remove(fp) {
-      states.delete(fp)
-    },
-  }
-}
 
 /**
  * The client waited as told before sending a faulted part again: `Retry-After: 1` on 503/429,

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { inject } from 'vitest'
+import type { ResumeState, ResumeStore } from '@valet/client'
 import { createValet, type StorageProvider, type ValetOptions } from '@valet/server'
 import { toNodeListener } from '@valet/server/node'
 import { s3 } from '@valet/server/s3'
@@ -195,6 +196,24 @@ export async function keyProxiedStack(
     async close() {
       await keyProxy.close()
       await inner.close()
+    },
+  }
+}
+
+/** A resume store the test can look into. */
+export function inspectableStore(): ResumeStore & { states: Map<string, ResumeState> } {
+  const states = new Map<string, ResumeState>()
+  return {
+    states,
+    async get(fp) {
+      const s = states.get(fp)
+      return s && { ...s }
+    },
+    async set(fp, s) {
+      states.set(fp, { ...s })
+    },
+    async remove(fp) {
+      states.delete(fp)
     },
   }
 }

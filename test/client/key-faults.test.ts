@@ -11,11 +11,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
-import { createUploader, isValetError, type ResumeState, type ResumeStore, type UploaderOptions } from '@valet/client'
+import { createUploader, isValetError, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
 import { swiftCase } from '../support/storages.js'
 import { FAULT_CONCURRENCY, FAULT_PARTS, FAULT_REPEAT, MatrixRecorder, keyFaultScenarios, type KeyFaultScenario } from '../support/fault-matrix.js'
-import { AUTH, completeCallsNameEveryPart, keyProxiedStack } from './harness.js'
+import { AUTH, completeCallsNameEveryPart, inspectableStore, keyProxiedStack } from './harness.js'
 
 const PART = 5 * MiB
 const PARTS = FAULT_PARTS
@@ -25,23 +25,6 @@ const DATA_SHA256 = sha256(DATA)
 
 const recorder = new MatrixRecorder('node-key-server', { partSize: PART, parts: PARTS, concurrency: FAULT_CONCURRENCY, repeat: FAULT_REPEAT })
 afterAll(() => recorder.write())
-
-function inspectableStore(): ResumeStore & { states: Map<string, ResumeState> } {
-  const states = new Map<string, ResumeState>()
-  return {
-    states,
-    async get(fp) {
-      const s = states.get(fp)
-      return s && { ...s }
-    },
-    async set(fp, s) {
-      states.set(fp, { ...s })
-    },
-    async remove(fp) {
-      states.delete(fp)
-    },
-  }
-}
 
 const sum = (values: Record<string, number>): number => Object.values(values).reduce((a, b) => a + b, 0)
 

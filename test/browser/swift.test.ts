@@ -8,6 +8,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { StorageProvider } from '@valet/server'
 import { swiftCase } from '../support/storages.js'
 import { launchChromium, openExample, outputDir, startPageServer, type Chromium, type PageServer } from './harness.js'
 import {
@@ -36,6 +37,23 @@ let browser: Chromium
 let dir: string
 /** The first sign call on /api/spoiled gets part 1's signature spoiled: Swift says 403. */
 const spoiler = spoilFirstKey()
+/**
+ * /api/held-create: storage creates the upload, then the answer is held while `held` is set
+ * (a page reloaded, a tab closed, a lost response: the client never learns the upload id).
+ */
+const heldCreate = { held: false, created: [] as string[], release: [] as (() => void)[] }
+function holdingProvider(): StorageProvider {
+  const inner = storage.provider()
+  return {
+    ...inner,
+    async create(input) {
+      const created = await inner.create(input)
+      heldCreate.created.push(created.uploadId)
+      if (heldCreate.held) await new Promise<void>((resolve) => heldCreate.release.push(resolve))
+      return created
+    },
+  }
+}
 
 beforeAll(async () => {
   ;[server, browser, dir] = await Promise.all([
@@ -43,12 +61,14 @@ beforeAll(async () => {
       '/api/valet': {},
       '/api/short': { options: { keyTtl: 4 } },
       '/api/spoiled': { rewrite: spoiler.rewrite },
+      '/api/held-create': { provider: holdingProvider },
     }),
     launchChromium(),
     mkdtemp(join(tmpdir(), 'valet-browser-files-')),
   ])
 })
 afterAll(async () => {
+  for (const release of heldCreate.release.splice(0)) release()
   await browser?.close()
   await server?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
@@ -186,6 +206,29 @@ describe('Chromium → Swift s3api', () => {
     expect(row.resumedParts).toBeGreaterThanOrEqual(3)
     expect(repeated.length).toBeLessThan(concurrency + 1)
     await expectStored(row.key, spec.size, expected)
+    await page.close()
+  })
+
+  it('reload while create is unanswered, pick the same file: the pending create (IndexedDB) gets the same upload back, none left open', async () => {
+    const spec: FileSpec = { name: 'held-create.bin', size: 12 * MiB, seed: 45, lastModified: 1_700_000_800_000 }
+    const url = server.url({ endpoint: '/api/held-create', concurrency: 2, partSize: 5 * MiB })
+    heldCreate.held = true
+    const page = await openExample(browser.context, url)
+    await makeFileInPage(page, spec)
+    await addMadeFile(page, spec.name)
+    await expect.poll(() => heldCreate.created.length, { timeout: 30_000 }).toBe(1)
+    await page.reload()
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' })
+    heldCreate.held = false
+    for (const release of heldCreate.release.splice(0)) release()
+    await makeFileInPage(page, spec)
+    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    const creates = server.calls.filter((c) => c.endpoint === '/api/held-create' && c.method === 'POST' && c.path.endsWith('/uploads'))
+    // The held answer went to a reloaded page; the second create was answered with the same upload.
+    expect(creates.at(-1)?.response.uploadId).toBe(heldCreate.created[0])
+    expect(heldCreate.created).toHaveLength(1)
+    expect(await storage.openUploads(row.key!)).toBe(0)
+    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 

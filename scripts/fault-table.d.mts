@@ -1,22 +1,7 @@
-export interface SuiteFile {
-  suite: string
-  finishedAt: string
-  soak: boolean
-  setup: { partSize: number; parts: number; concurrency: number; repeat: number; note?: string }
-  rows: {
-    storage: string
-    client: string
-    between: string
-    fault: string
-    faults: number
-    partPuts: number
-    parts: number
-    outcome: string
-    bytesResent: number
-    ms: number
-    passed: boolean
-  }[]
-}
+// The file format is the recorder's (test/support/fault-matrix.ts): one definition, typed there.
+import type { SuiteFile } from '../test/support/fault-matrix.js'
+
+export type { SuiteFile }
 export function readSuites(dir: string): SuiteFile[]
 export function render(suites: SuiteFile[], options?: { soak?: boolean }): string
 export function replaceSection(text: string, name: string, body: string): string

@@ -52,13 +52,31 @@ export interface MatrixRow {
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const MATRIX_DIR = join(ROOT, 'test-output', SOAK ? 'fault-matrix-soak' : 'fault-matrix')
 
+/** How a suite's uploads were shaped, printed above its table. */
+export interface MatrixSetup {
+  partSize: number
+  parts: number
+  concurrency: number
+  repeat: number
+  note?: string
+}
+
+/** One `MATRIX_DIR/<suite>.json`, what scripts/fault-table.mjs reads. */
+export interface SuiteFile {
+  suite: string
+  finishedAt: string
+  soak: boolean
+  setup: MatrixSetup
+  rows: MatrixRow[]
+}
+
 /** Collects a suite's rows; `write()` (in `afterAll`) puts them in `MATRIX_DIR/<suite>.json`. */
 export class MatrixRecorder {
   readonly rows: MatrixRow[] = []
 
   constructor(
     readonly suite: string,
-    readonly setup: { partSize: number; parts: number; concurrency: number; repeat: number; note?: string },
+    readonly setup: MatrixSetup,
   ) {}
 
   /** Adds a row (not yet passed) and returns it, to fill in and mark passed as the run goes. */
@@ -72,7 +90,7 @@ export class MatrixRecorder {
     if (this.rows.length === 0) return
     await mkdir(MATRIX_DIR, { recursive: true })
     const file = join(MATRIX_DIR, `${this.suite}.json`)
-    const body = { suite: this.suite, finishedAt: new Date().toISOString(), soak: SOAK, setup: this.setup, rows: this.rows }
+    const body: SuiteFile = { suite: this.suite, finishedAt: new Date().toISOString(), soak: SOAK, setup: this.setup, rows: this.rows }
     await writeFile(file, `${JSON.stringify(body, null, 2)}\n`)
     const mib = (n: number) => (n / 2 ** 20).toFixed(1)
     console.log(

@@ -62,7 +62,7 @@ const createOnServer = (body: object) =>
 describe('pending create (idempotent create across crashes)', () => {
   it('saves a pending create with a fresh requestId before create is sent, and sends that requestId', async () => {
     const fake = setup()
-    const { store, sets, now } = recordingStore()
+    const { store, now } = recordingStore()
     let atCreate: ResumeState | undefined
     fake.options.onEndpoint = (op) => {
       if (op === 'create') atCreate = now()

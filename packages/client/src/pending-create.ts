@@ -3,7 +3,7 @@
  * and the process die before the answer is saved; the next run then sends the same `requestId`
  * and the server answers with that upload instead of starting another nobody could name.
  */
-import { REQUEST_ID_PATTERN } from '@valet/protocol'
+import { REQUEST_ID_PATTERN, toBase64Url } from '@valet/protocol'
 import type { ResumeState } from './ports.js'
 
 /**
@@ -17,10 +17,7 @@ export type PendingCreate = ResumeState & { pending: true; requestId: string }
 
 /** 16 random bytes, base64url (22 characters): what `requestId` is. */
 export function newRequestId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
-  let bin = ''
-  for (const b of bytes) bin += String.fromCharCode(b)
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
 }
 
 export function pendingCreate(requestId: string, size: number, now: number): PendingCreate {

@@ -2,6 +2,7 @@
  * @module @valet/protocol — the wire contract between `@valet/client` and `@valet/server`:
  * message types, parsers, the error-code → HTTP-status table, and provider limits.
  */
+export * from './base64.js'
 export * from './errors.js'
 export * from './limits.js'
 export * from './messages.js'

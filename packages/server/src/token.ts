@@ -1,4 +1,4 @@
-import { ValetError } from '@valet/protocol'
+import { ValetError, toBase64Url } from '@valet/protocol'
 
 /**
  * What an upload token claims. The server keeps no session: every later call carries the token,
@@ -22,12 +22,6 @@ const VERSION = 'v1'
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-function base64url(bytes: Uint8Array): string {
-  let bin = ''
-  for (const b of bytes) bin += String.fromCharCode(b)
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url')
   const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
@@ -46,9 +40,9 @@ export class TokenSigner {
   }
 
   async sign(claim: UploadClaim): Promise<string> {
-    const payload = `${VERSION}.${base64url(encoder.encode(JSON.stringify(claim)))}`
+    const payload = `${VERSION}.${toBase64Url(encoder.encode(JSON.stringify(claim)))}`
     const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, encoder.encode(payload)))
-    return `${payload}.${base64url(mac)}`
+    return `${payload}.${toBase64Url(mac)}`
   }
 
   /** Returns the claim of a genuine, unexpired token; throws `token_invalid` / `token_expired`. */

@@ -4,6 +4,7 @@
  * without `'wasm-unsafe-eval'`, an old engine): then {@link loadWasmMd5} resolves `undefined`
  * and the worker keeps spark-md5, the portable path.
  */
+import { toBase64 } from '@valet/protocol'
 import { createMD5, type IHasher } from 'hash-wasm'
 
 /** Read in steps of this size, so a worker never holds more than a step of a huge part. */
@@ -16,12 +17,6 @@ export interface WasmMd5 {
   bytes(data: ArrayBuffer): Promise<string>
   /** Base64 MD5 of a Blob, read in steps. */
   blob(blob: Blob): Promise<string>
-}
-
-function base64(digest: Uint8Array): string {
-  let text = ''
-  for (const byte of digest) text += String.fromCharCode(byte)
-  return btoa(text)
 }
 
 let loading: Promise<WasmMd5 | undefined> | undefined
@@ -44,7 +39,7 @@ function wrap(first: IHasher): WasmMd5 {
     async bytes(data) {
       const hasher = await take()
       try {
-        return base64(hasher.init().update(new Uint8Array(data)).digest('binary'))
+        return toBase64(hasher.init().update(new Uint8Array(data)).digest('binary'))
       } finally {
         free.push(hasher)
       }
@@ -55,7 +50,7 @@ function wrap(first: IHasher): WasmMd5 {
         hasher.init()
         if (blob.size <= WHOLE_READ_MAX) hasher.update(new Uint8Array(await blob.arrayBuffer()))
         else for (let at = 0; at < blob.size; at += STEP) hasher.update(new Uint8Array(await blob.slice(at, Math.min(blob.size, at + STEP)).arrayBuffer()))
-        return base64(hasher.digest('binary'))
+        return toBase64(hasher.digest('binary'))
       } finally {
         free.push(hasher)
       }

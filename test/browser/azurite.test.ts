@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { azuriteCase } from '../support/storages.js'
+import { azuriteCase, expectStored } from '../support/storages.js'
 import { launchChromium, openExample, startPageServer, type Chromium, type PageServer } from './harness.js'
 import {
   MiB,
@@ -14,13 +14,13 @@ import {
   addMadeFile,
   makeChunks,
   makeFileInPage,
-  sha256Bytes,
   sha256Of,
   throttleUploads,
   waitForStatus,
   writeFileSpec,
   type FileSpec,
 } from './page-tools.js'
+import { cancelMidUpload } from './cancel-scenario.js'
 import { uploadAcrossReload } from './reload-scenario.js'
 
 const storage = azuriteCase()
@@ -41,13 +41,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-async function expectStored(key: string | undefined, size: number, sha256: string): Promise<void> {
-  expect(key).toBeTruthy()
-  const stored = await storage.read(key!)
-  expect(stored?.bytes.byteLength).toBe(size)
-  expect(sha256Bytes(stored!.bytes)).toBe(sha256)
-}
-
 describe('Chromium → Azurite', () => {
   it('uploads 64 MiB made in the page, verified by sha256 read back from Azurite', async () => {
     const spec: FileSpec = { name: 'azure-big.bin', size: 64 * MiB, seed: 29, lastModified: 1_700_001_000_000 }
@@ -57,7 +50,7 @@ describe('Chromium → Azurite', () => {
     const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
     console.log(`[browser] azurite 64 MiB: ${row.elapsedMs} ms, ${(64 / ((row.elapsedMs ?? 1) / 1000)).toFixed(1)} MiB/s`)
     expect(puts.total()).toBe(8)
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStored(storage, row.key, { size: spec.size, sha256: sha256Of(makeChunks(spec.size, spec.seed)) })
     await page.close()
   })
 
@@ -72,7 +65,7 @@ describe('Chromium → Azurite', () => {
     expect(Math.max(...puts.durations)).toBeGreaterThan(4000)
     expect(puts.statuses.every((s) => s.status === 201)).toBe(true)
     expect(puts.repeated()).toEqual([])
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStored(storage, row.key, { size: spec.size, sha256: sha256Of(makeChunks(spec.size, spec.seed)) })
     await page.close()
   })
 
@@ -85,24 +78,12 @@ describe('Chromium → Azurite', () => {
     console.log(`[browser] azurite after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
     expect(row.resumedParts).toBeGreaterThanOrEqual(3)
     expect(repeated.length).toBeLessThan(concurrency + 1)
-    await expectStored(row.key, spec.size, expected)
+    await expectStored(storage, row.key, { size: spec.size, sha256: expected })
     await page.close()
   })
 
   it('cancel aborts the upload in storage: no uncommitted blocks, no blob', async () => {
     const spec: FileSpec = { name: 'azure-cancel.bin', size: 24 * MiB, seed: 41, lastModified: 1_700_001_300_000 }
-    const page = await openExample(browser.context, server.url({ concurrency: 2, partSize: 3 * MiB }))
-    await throttleUploads(page, 6 * MiB)
-    await makeFileInPage(page, spec)
-    const id = await addMadeFile(page, spec.name)
-    await page.waitForFunction((id) => Number(document.getElementById(id)?.dataset.partsDone) >= 1, id, { timeout: 60_000 })
-    await page.click(`#${id} button[data-action="cancel"]`)
-    await waitForStatus(page, id, ['canceled'])
-    const created = server.calls.filter((c) => c.endpoint === '/api/valet' && c.status === 201 && c.path.endsWith('/uploads')).at(-1)
-    const key: string = created?.response.key
-    expect(key).toContain(spec.name)
-    await expect.poll(() => storage.openUploads(key), { timeout: 15_000 }).toBe(0)
-    expect(await storage.read(key)).toBeUndefined()
-    await page.close()
+    await cancelMidUpload(browser.context, server, storage, server.url({ concurrency: 2, partSize: 3 * MiB }), spec)
   })
 })

@@ -14,14 +14,14 @@
  * refreshed mid-upload, and the object read back through the storage's own API has the file's
  * sha256.
  */
-import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { Page, Worker } from 'playwright-core'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js'
 import { installSkewedDate } from '../support/skewed-date.mjs'
-import { storageCases, type StorageCase } from '../support/storages.js'
+import { expectStored, storageCases, type StorageCase } from '../support/storages.js'
 import { providerAt, storageEndpoint } from '../client/harness.js'
 import { launchChromium, startPageServer, type Chromium, type PageServer } from './harness.js'
-import { MiB, PartPuts, addMadeFile, makeChunks, makeFileInPage, sha256Bytes, sha256Of, throttleUploads, waitForStatus, type FileSpec } from './page-tools.js'
+import { MiB, PartPuts, addMadeFile, makeChunks, makeFileInPage, sha256Of, throttleUploads, waitForStatus, type FileSpec } from './page-tools.js'
 import { deleteObject } from './swift-tools.js'
 
 const MINUTES_10 = 10 * 60_000
@@ -124,15 +124,6 @@ async function stateCreatedAt(page: Page, id: string): Promise<number | undefine
   }
 }
 
-async function expectStored(expect: ExpectStatic, storage: StorageCase, key: string | undefined, spec: FileSpec): Promise<void> {
-  expect(key).toBeTruthy()
-  const stored = await storage.read(key!)
-  expect(stored?.bytes.byteLength).toBe(spec.size)
-  expect(sha256Bytes(stored!.bytes)).toBe(sha256Of(makeChunks(spec.size, spec.seed)))
-  expect(await storage.openUploads(key!)).toBe(0)
-  if (storage.name === 'swift') await deleteObject(key!) // keep Swift's disk small
-}
-
 describe.concurrent('Chromium with a wrong clock, 4 s keys, CDP-throttled link', () => {
   const cases = storageCases.flatMap((make) => SKEWS.map(([label, offset]) => [make().name, label, offset, make] as const))
   it.for(cases)('%s, clock %s (page and workers): complete, verified, no PUT on an expired key', async ([name, label, offset, make], { expect }) => {
@@ -172,7 +163,8 @@ describe.concurrent('Chromium with a wrong clock, 4 s keys, CDP-throttled link',
       expect(measured.length).toBeGreaterThan(0)
       for (const o of measured) expect(Math.abs(o - offset), `a worker's clock is ${o} ms off`).toBeLessThan(2000)
 
-      await expectStored(expect, real, row.key, spec)
+      await expectStored(real, row.key, { size: spec.size, sha256: sha256Of(makeChunks(spec.size, spec.seed)) }, expect)
+      if (real.name === 'swift') await deleteObject(row.key!) // keep Swift's disk small
 
       // Every part PUT, as storage saw it: on a live key, accepted, once.
       const parts = proxy.stats.parts

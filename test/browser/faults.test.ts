@@ -19,7 +19,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CDPSession, Page } from 'playwright-core'
-import { azuriteCase, swiftCase, type StorageCase } from '../support/storages.js'
+import { azuriteCase, expectStored, swiftCase, type StorageCase } from '../support/storages.js'
 import { startFaultProxy, type FaultKind, type FaultProxy, type PartPutRecord } from '../support/fault-proxy.js'
 import {
   ALWAYS_FAILS_LABEL,
@@ -36,7 +36,7 @@ import {
 } from '../support/fault-matrix.js'
 import { providerAt, storageEndpoint } from '../client/harness.js'
 import { launchChromium, openExample, startPageServer, type Chromium, type KeyCall, type PageServer } from './harness.js'
-import { MiB, makeChunks, makeFileInPage, sha256Bytes, sha256Of, type FileSpec } from './page-tools.js'
+import { MiB, makeChunks, makeFileInPage, sha256Of, type FileSpec } from './page-tools.js'
 
 const PART = 5 * MiB
 const PARTS = FAULT_PARTS
@@ -181,12 +181,8 @@ const createdIn = (calls: KeyCall[]) => calls.filter((c) => c.method === 'POST' 
 const explain = (e: PageOutcome['error']) => (e ? `${e.code ?? 'not a ValetError'}: ${e.message}` : '')
 const sum = (values: Record<string, number>): number => Object.values(values).reduce((a, b) => a + b, 0)
 
-async function expectStored(storage: StorageCase, key: string): Promise<void> {
-  const object = await storage.read(key)
-  expect(object?.bytes.byteLength, `${key} is stored whole`).toBe(SIZE)
-  expect(sha256Bytes(object!.bytes)).toBe(EXPECTED)
-  expect(await storage.openUploads(key)).toBe(0)
-}
+/** The file, whole, at `key` ({@link expectStored}). */
+const expectFile = (storage: StorageCase, key: string) => expectStored(storage, key, { size: SIZE, sha256: EXPECTED })
 
 /**
  * The client waited as told before sending a faulted part again: `Retry-After: 1` on 503/429
@@ -254,7 +250,7 @@ describe.each((['swift', 'azurite'] as const).map((name) => [name] as const))('C
       expect(stats.faults[kind], 'the fault hit several parts or retries').toBeGreaterThanOrEqual(FAULTS_PER_RUN)
       expectRetryTiming(kind, stats.parts)
       expect(out.result.size).toBe(SIZE)
-      await expectStored(storage, out.result.key)
+      await expectFile(storage, out.result.key)
       expect(out.states).toEqual([])
       row.outcome += ', sha256 ok'
       row.passed = true
@@ -274,7 +270,7 @@ describe.each((['swift', 'azurite'] as const).map((name) => [name] as const))('C
     expect(resumed.result!.uploadId).toBe(uploadId)
     expect(createdIn(calls())).toHaveLength(1)
     expect(completeCallsNameEveryPart(calls())).toEqual({ ok: true, detail: '' })
-    await expectStored(storage, resumed.result!.key)
+    await expectFile(storage, resumed.result!.key)
     expect(resumed.states).toEqual([])
     row.outcome += '; resumed: complete, sha256 ok'
     row.partPuts = stats.partPuts
@@ -321,7 +317,7 @@ describe.each((['swift', 'azurite'] as const).map((name) => [name] as const))('C
         expect(parts.map((p) => p.partNumber).sort((a, b) => a - b), 'each part sent once').toEqual(Array.from({ length: PARTS }, (_, i) => i + 1))
         expect(createdIn(calls())).toHaveLength(1)
         expect(completeCallsNameEveryPart(calls())).toEqual({ ok: true, detail: '' })
-        await expectStored(storage, out.result!.key)
+        await expectFile(storage, out.result!.key)
         row.outcome += ', no PUT on an expired key, sha256 ok'
         row.passed = true
       }
@@ -367,7 +363,7 @@ describe.each((['swift', 'azurite'] as const).map((name) => [name] as const))('C
       // Only what storage didn't have: parts 1-2 were listed, checked against our MD5s, kept.
       expect(proxy.stats.parts.map((p) => p.partNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: PARTS - 2 }, (_, i) => i + 3))
       expect(completeCallsNameEveryPart(calls())).toEqual({ ok: true, detail: '' })
-      await expectStored(storage, resumed.result!.key)
+      await expectFile(storage, resumed.result!.key)
       expect(resumed.states).toEqual([])
       storageRows.add({
         storage: 'swift',
@@ -463,7 +459,7 @@ describe('Chromium → fault proxy → key endpoint (Swift behind)', () => {
     }
     expect(result.size).toBe(SIZE)
     expect(completeCallsNameEveryPart(calls())).toEqual({ ok: true, detail: '' })
-    await expectStored(storage, result.key)
+    await expectFile(storage, result.key)
     row.outcome += ', sha256 ok'
     row.passed = true
   }

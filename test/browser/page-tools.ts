@@ -39,10 +39,6 @@ export function sha256Of(chunks: Uint8Array[]): string {
   return hash.digest('hex')
 }
 
-export function sha256Bytes(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
-
 export interface FileSpec {
   name: string
   size: number

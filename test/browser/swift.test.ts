@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StorageProvider } from '@valet/server'
-import { swiftCase } from '../support/storages.js'
+import { expectStored, swiftCase } from '../support/storages.js'
 import { launchChromium, openExample, outputDir, startPageServer, type Chromium, type PageServer } from './harness.js'
 import {
   MiB,
@@ -19,7 +19,6 @@ import {
   makeFileInPage,
   rawPut,
   rowState,
-  sha256Bytes,
   sha256Of,
   throttleUploads,
   waitForProgress,
@@ -27,6 +26,7 @@ import {
   writeFileSpec,
   type FileSpec,
 } from './page-tools.js'
+import { cancelMidUpload } from './cancel-scenario.js'
 import { uploadAcrossReload } from './reload-scenario.js'
 import { startMainThreadProbe, startTaskTrace, stopMainThreadProbe, summarizeTasks } from './main-thread.js'
 import { deleteObject, presignPut, spoilFirstKey } from './swift-tools.js'
@@ -74,12 +74,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-/** Reads the object back from Swift, checks its sha256, and deletes it. */
-async function expectStored(key: string | undefined, size: number, sha256: string): Promise<void> {
-  expect(key).toBeTruthy()
-  const stored = await storage.read(key!)
-  expect(stored?.bytes.byteLength).toBe(size)
-  expect(sha256Bytes(stored!.bytes)).toBe(sha256)
+/** Checks the object read back from Swift ({@link expectStored}), then deletes it: Swift's disk stays small. */
+async function expectStoredThenDelete(key: string | undefined, size: number, sha256: string): Promise<void> {
+  await expectStored(storage, key, { size, sha256 })
   await deleteObject(key!)
 }
 
@@ -126,7 +123,7 @@ describe('Chromium → Swift s3api', () => {
       // the page's code; the two checks above still hold it to the rule.
       if (load <= 3 * cpus().length) expect(probe.longTasks).toEqual([])
       else if (probe.longTasks.length > 0) console.log(`[browser]   long tasks not held against the page: load average ${load.toFixed(1)}`)
-      if (round === 0) await expectStored(row.key, spec.size, expected)
+      if (round === 0) await expectStoredThenDelete(row.key, spec.size, expected)
       else await deleteObject(row.key!)
     }
     console.log(`[browser] valet / raw fetch PUT: ${ratios.map((r) => r.toFixed(2)).join(', ')} (best ${Math.max(...ratios).toFixed(2)})`)
@@ -151,7 +148,7 @@ describe('Chromium → Swift s3api', () => {
     expect(puts.sent.get(1)).toBe(2)
     const signed = server.calls.filter((c) => c.endpoint === '/api/spoiled' && c.path.endsWith('/parts') && c.method === 'POST')
     expect(signed.filter((c) => c.response.parts.some((p: { partNumber: number }) => p.partNumber === 1)).length).toBe(2)
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 
@@ -169,7 +166,7 @@ describe('Chromium → Swift s3api', () => {
     expect(puts.statuses.every((s) => s.status === 200)).toBe(true)
     expect(puts.repeated()).toEqual([])
     expect(signCalls.length).toBeGreaterThan(1)
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 
@@ -192,7 +189,7 @@ describe('Chromium → Swift s3api', () => {
     const row = await waitForStatus(page, id, ['done'])
     // Only parts in flight at the pause go again.
     expect(puts.repeated().length).toBeLessThanOrEqual(2)
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 
@@ -205,7 +202,7 @@ describe('Chromium → Swift s3api', () => {
     console.log(`[browser] after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
     expect(row.resumedParts).toBeGreaterThanOrEqual(3)
     expect(repeated.length).toBeLessThan(concurrency + 1)
-    await expectStored(row.key, spec.size, expected)
+    await expectStoredThenDelete(row.key, spec.size, expected)
     await page.close()
   })
 
@@ -228,7 +225,7 @@ describe('Chromium → Swift s3api', () => {
     expect(creates.at(-1)?.response.uploadId).toBe(heldCreate.created[0])
     expect(heldCreate.created).toHaveLength(1)
     expect(await storage.openUploads(row.key!)).toBe(0)
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 
@@ -240,7 +237,7 @@ describe('Chromium → Swift s3api', () => {
     await makeFileInPage(page, spec)
     const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
     expect(workers).toEqual([])
-    await expectStored(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
     await page.close()
   })
 
@@ -267,7 +264,7 @@ describe('Chromium → Swift s3api', () => {
       }, spec.name)
       const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
       expect(workers.length).toBeGreaterThan(0)
-      await expectStored(row.key, spec.size, expected)
+      await expectStoredThenDelete(row.key, spec.size, expected)
       await page.close()
     }
     const md5 = createHash('md5')
@@ -302,18 +299,6 @@ describe('Chromium → Swift s3api', () => {
 
   it('cancel aborts the upload in storage: no open multipart upload, no object', async () => {
     const spec: FileSpec = { name: 'cancel.bin', size: 30 * MiB, seed: 23, lastModified: 1_700_000_500_000 }
-    const page = await openExample(browser.context, server.url({ concurrency: 2, partSize: 5 * MiB }))
-    await throttleUploads(page, 6 * MiB)
-    await makeFileInPage(page, spec)
-    const id = await addMadeFile(page, spec.name)
-    await page.waitForFunction((id) => Number(document.getElementById(id)?.dataset.partsDone) >= 1, id, { timeout: 60_000 })
-    await page.click(`#${id} button[data-action="cancel"]`)
-    await waitForStatus(page, id, ['canceled'])
-    const created = server.calls.filter((c) => c.endpoint === '/api/valet' && c.status === 201 && c.path.endsWith('/uploads')).at(-1)
-    const key: string = created?.response.key
-    expect(key).toContain(spec.name)
-    await expect.poll(() => storage.openUploads(key), { timeout: 15_000 }).toBe(0)
-    expect(await storage.read(key)).toBeUndefined()
-    await page.close()
+    await cancelMidUpload(browser.context, server, storage, server.url({ concurrency: 2, partSize: 5 * MiB }), spec)
   })
 })

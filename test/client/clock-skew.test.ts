@@ -30,10 +30,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { storageCases, swiftCase, type StorageCase } from '../support/storages.js'
+import { expectStored, storageCases, swiftCase } from '../support/storages.js'
 import { startThrottleProxy } from '../cli/throttle-proxy.js'
 import { BIN, runValet, sleep, until, type Run } from '../cli/run-cli.js'
-import { AUTH, TOKEN, completeCallsNameEveryPart, providerAt, proxiedStack, startKeyServer } from './harness.js'
+import { TOKEN, completeCallsNameEveryPart, providerAt, proxiedStack, startKeyServer } from './harness.js'
 
 const PRELOAD = new URL('../support/skewed-clock.mjs', import.meta.url).href
 const MINUTES_10 = 10 * 60_000
@@ -87,14 +87,6 @@ async function succeeded(expect: ExpectStatic, run: Run) {
   expect(lines).toHaveLength(1)
   expect(lines[0]!.error).toBeUndefined()
   return lines[0]! as { key: string; size: number; uploadId: string; partsResumed: number }
-}
-
-async function expectStored(expect: ExpectStatic, storage: StorageCase, key: string, data: Uint8Array): Promise<void> {
-  const object = await storage.read(key)
-  expect(object, `${key} is stored`).toBeDefined()
-  expect(object!.bytes.length).toBe(data.length)
-  expect(sha256(object!.bytes)).toBe(sha256(data))
-  expect(await storage.openUploads(key)).toBe(0)
 }
 
 /** How far the child's clock was from ours when it wrote its resume state (written right after create). */
@@ -178,7 +170,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
       const skew = observedOffset(state, created[0]!.at)
       expect(Math.abs(skew - offset), `the child's clock was ${skew} ms off, not ${offset}`).toBeLessThan(5000)
       expect(line.size).toBe(SIZE)
-      await expectStored(expect, storage, line.key, data)
+      await expectStored(storage, line.key, { size: data.length, sha256: sha256(data) }, expect)
       expect(await readdir(stateDir)).toEqual([])
 
       // Several key lifetimes: keys had to be refreshed mid-upload.
@@ -250,7 +242,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
       const before = keys.calls.length
       const run2 = upload(dir, keys.endpoint, stateDir, env)
       const line = await succeeded(expect, run2)
-      await expectStored(expect, storage, line.key, data)
+      await expectStored(storage, line.key, { size: data.length, sha256: sha256(data) }, expect)
       expect(await readdir(stateDir)).toEqual([])
       const calls = keys.calls.slice(before)
       const listed = calls.filter((call) => call.op === 'list').map((call) => call.status)

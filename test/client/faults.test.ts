@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { createUploader, isValetError, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { azuriteCase, swiftCase } from '../support/storages.js'
+import { azuriteCase, expectStored, swiftCase } from '../support/storages.js'
 import type { FaultKind, PartPutRecord } from '../support/fault-proxy.js'
 import {
   ALWAYS_FAILS_LABEL,
@@ -114,10 +114,9 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
         // The fault really happened, on several parts or retries.
         expect(stats.faults[kind]).toBeGreaterThanOrEqual(FAULTS_PER_RUN)
         expectRetryTiming(kind, stats.parts)
-        const object = await storage.read(outcome.result.key)
-        expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
+        expect(outcome.result.key).toBe(key)
+        await expectStored(storage, key, { size: SIZE, sha256: DATA_SHA256 })
         expect(outcome.result.size).toBe(SIZE)
-        expect(await storage.openUploads(key)).toBe(0)
         expect(store.states.size).toBe(0)
         row.outcome += ', sha256 ok'
         row.passed = true
@@ -139,9 +138,8 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       const resumed = await createUploader(options).upload(data, { name: `${kind}.bin` }).done
       expect(resumed.uploadId).toBe(created.response.uploadId)
       expect(stack.keys.of('create')).toHaveLength(1)
-      const object = await storage.read(resumed.key)
-      expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
-      expect(await storage.openUploads(key)).toBe(0)
+      expect(resumed.key).toBe(key)
+      await expectStored(storage, key, { size: SIZE, sha256: DATA_SHA256 })
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       row.outcome += '; resumed: complete, sha256 ok'
@@ -188,9 +186,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       expect(result.uploadId).toBe(created.response.uploadId)
       // Only what storage didn't have: parts 1-2 were listed, checked against our MD5s, kept.
       expect(stack.proxy.stats.parts.map((p) => p.partNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: PARTS - 2 }, (_, i) => i + 3))
-      const object = await storage.read(result.key)
-      expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
-      expect(await storage.openUploads(result.key)).toBe(0)
+      await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       recorder.add({
@@ -235,9 +231,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
         // 3 parts share the link at first: the last of them streams for ≥ 5 s, past its key (≤ 4 s).
         expect(expiredMidBody, 'a key expired while its part was on the wire').toBeGreaterThanOrEqual(1)
         expect(parts.map((p) => p.partNumber).sort((a, b) => a - b), 'each part sent once').toEqual(Array.from({ length: PARTS }, (_, i) => i + 1))
-        const object = await storage.read(result.key)
-        expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
-        expect(await storage.openUploads(result.key)).toBe(0)
+        await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
         expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
         row.outcome += ', no PUT on an expired key, sha256 ok'
         row.passed = true

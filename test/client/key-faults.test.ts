@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { createUploader, isValetError, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { swiftCase } from '../support/storages.js'
+import { expectStored, swiftCase } from '../support/storages.js'
 import { FAULT_CONCURRENCY, FAULT_PARTS, FAULT_REPEAT, MatrixRecorder, keyFaultScenarios, type KeyFaultScenario } from '../support/fault-matrix.js'
 import { AUTH, completeCallsNameEveryPart, inspectableStore, keyProxiedStack } from './harness.js'
 
@@ -109,9 +109,7 @@ describe('swift: faults between the Node client and the key endpoint', () => {
           expect(p.arrivedAt, `part ${p.partNumber} attempt ${p.attempt} on an expired key`).toBeLessThan(p.keyExpiresAt!)
         }
       }
-      const object = await storage.read(result.key)
-      expect(object && sha256(object.bytes)).toBe(DATA_SHA256)
-      expect(await storage.openUploads(result.key)).toBe(0)
+      await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
       expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       row.outcome += ', sha256 ok'

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { createUploader, isValetError, type UploadProgress, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { storageCases } from '../support/storages.js'
+import { expectStored, storageCases } from '../support/storages.js'
 import { AUTH, completeCallsNameEveryPart, providerAt, proxiedStack, startKeyServer, type KeyServer } from './harness.js'
 
 const PART = 5 * MiB
@@ -39,14 +39,10 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
     createUploader({ endpoint: keys.endpoint, concurrency: 3, partSize: PART, headers: () => AUTH, resume: false, ...extra })
 
   /** The object is whole, typed, and no multipart upload is left open. */
-  async function expectStored(key: string, data: Uint8Array, type?: string) {
-    const object = await storage.read(key)
-    expect(object, `${key} is stored`).toBeDefined()
-    expect(object!.bytes.length).toBe(data.length)
-    expect(sha256(object!.bytes)).toBe(sha256(data))
-    if (type !== undefined) expect(object!.type).toBe(type)
-    expect(await storage.openUploads(key)).toBe(0)
-    return object!
+  async function expectStoredFile(key: string, data: Uint8Array, type?: string) {
+    const object = await expectStored(storage, key, { size: data.length, sha256: sha256(data) })
+    if (type !== undefined) expect(object.type).toBe(type)
+    return object
   }
 
   it('a file path (24 MiB, 5 MiB parts, 3 in flight): integrity, metadata, progress, resume state removed', async () => {
@@ -61,7 +57,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
     expect(result).toMatchObject({ size: data.length, uploadId: expect.any(String) })
     expect(result.key).toMatch(/^node\/.+\/clip\.mp4$/)
     expect(upload.status).toBe('complete')
-    const object = await expectStored(result.key, data, 'video/mp4')
+    const object = await expectStoredFile(result.key, data, 'video/mp4')
     expect(object.metadata.source).toBe('path')
     // Five parts: 4 × 5 MiB + the rest, signed in batches (not one call per part).
     const mine = keys.calls.slice(before)
@@ -83,7 +79,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
     const data = generate(7 * MiB + 7, 102)
     const result = await uploader().upload(data, { name: 'bytes.bin', type: 'application/x-valet-test' }).done
     expect(result.size).toBe(data.length)
-    await expectStored(result.key, data, 'application/x-valet-test')
+    await expectStoredFile(result.key, data, 'application/x-valet-test')
   })
 
   it('a Blob (type taken from the Blob)', async () => {
@@ -91,7 +87,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
     const blob = new Blob([data as Uint8Array<ArrayBuffer>], { type: 'image/png' })
     const result = await uploader().upload(blob, { name: 'picture.png' }).done
     expect(result.size).toBe(data.length)
-    await expectStored(result.key, data, 'image/png')
+    await expectStoredFile(result.key, data, 'image/png')
   })
 
   it('a Readable of known size, in odd-sized chunks', async () => {
@@ -99,7 +95,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
     const stream = Readable.from(chunks(data, 100_003))
     const result = await uploader().upload(stream, { name: 'stream.bin', size: data.length }).done
     expect(result.size).toBe(data.length)
-    await expectStored(result.key, data)
+    await expectStoredFile(result.key, data)
   })
 
   it('a wrong bearer token fails with a typed unauthorized error and creates nothing', async () => {
@@ -159,7 +155,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
       }).done
       const elapsed = Date.now() - t0
       expect(elapsed).toBeGreaterThan(8000) // several key lifetimes
-      await expectStored(result.key, data)
+      await expectStoredFile(result.key, data)
 
       const parts = stack.proxy.stats.parts
       // Every PUT arrived with its key still valid: storage never refused one, none was retried.

@@ -1,4 +1,4 @@
-import { inject } from 'vitest'
+import { expect, inject, type ExpectStatic } from 'vitest'
 import { AwsClient } from 'aws4fetch'
 import { s3 } from '@valet/server/s3'
 import { azure } from '@valet/server/azure'
@@ -6,6 +6,7 @@ import { azure } from '@valet/server/azure'
 import { createClients } from '../../packages/server/src/azure/client.js'
 import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
 import type { StorageProvider } from '@valet/server'
+import { sha256 } from './key-endpoint.js'
 
 export interface StoredObject {
   bytes: Uint8Array
@@ -83,3 +84,23 @@ export function azuriteCase(): StorageCase {
 }
 
 export const storageCases = [swiftCase, azuriteCase]
+
+/**
+ * Asserts the object at `key` is all there (its size and sha256, read back through the storage's
+ * own API) and that no multipart upload is left open under it; returns it for further checks.
+ * Concurrent tests pass their own `expect`.
+ */
+export async function expectStored(
+  storage: StorageCase,
+  key: string | undefined,
+  expected: { size: number; sha256: string },
+  check: ExpectStatic = expect,
+): Promise<StoredObject> {
+  check(key, 'the object key').toBeTruthy()
+  const object = await storage.read(key!)
+  check(object, `${key} is stored`).toBeDefined()
+  check(object!.bytes.byteLength, `${key} is stored whole`).toBe(expected.size)
+  check(sha256(object!.bytes), `${key} has the file's sha256`).toBe(expected.sha256)
+  check(await storage.openUploads(key!), `multipart uploads left open under ${key}`).toBe(0)
+  return object!
+}

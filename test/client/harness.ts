@@ -57,10 +57,6 @@ export interface KeyServer {
   port: number
   calls: KeyCall[]
   of(op: Operation): KeyCall[]
-  /** Closes the listener and every connection: calls fail with ECONNREFUSED until `up()`. */
-  down(): Promise<void>
-  /** Listens again on the same port. */
-  up(): Promise<void>
   close(): Promise<void>
 }
 
@@ -97,29 +93,20 @@ export async function startKeyServer(storage: StorageProvider, options: Partial<
     res.statusCode = 404
     res.end('not here')
   }
-  let server: Server = createServer(handler)
+  const server: Server = createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
-  const stop = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      if (!server.listening) return resolve()
-      server.close(() => resolve())
-      server.closeAllConnections()
-    })
   return {
     endpoint: `http://127.0.0.1:${port}/api/valet`,
     port,
     calls,
     of: (op) => calls.filter((c) => c.op === op),
-    down: stop,
-    async up() {
-      server = createServer(handler)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, '127.0.0.1', resolve)
-      })
-    },
-    close: stop,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
   }
 }
 

@@ -2,15 +2,24 @@ import type { ProviderLimits, SignedPart, StoredPart } from '@valet/protocol'
 
 /**
  * The port every storage provider implements. The core handler owns policy (who, what size,
- * which part); a provider only talks to its storage and signs what the core already allowed.
- * All methods throw `ValetError('storage_error' | 'upload_not_found', ...)` on storage failures.
+ * which part, whether the upload is still open); a provider only talks to its storage and signs
+ * what the core already allowed. Methods throw `ValetError('storage_error' | 'upload_not_found' |
+ * 'object_exists', ...)` on storage failures.
+ *
+ * Two rules every provider keeps, because the server is stateless and storage is the source of
+ * truth: an object, once committed, is never overwritten or changed (`complete` is write-once),
+ * and {@link StorageProvider.uploadState} tells an upload that ended from one still open.
  */
 export interface StorageProvider {
   /** Short name for logs and errors: `s3`, `azure`. */
   readonly name: string
-  readonly limits: ProviderLimits
+  readonly limits: StorageLimits
 
-  /** Starts a multipart upload (S3 CreateMultipartUpload; Azure: a fresh id, nothing on storage). */
+  /**
+   * Starts an upload (S3 CreateMultipartUpload; Azure: a staging blob). `uniqueId` is the
+   * upload's unique key segment (a UUID, the same when an idempotent create is sent again):
+   * providers that choose their own upload ids may use it.
+   */
   create(input: CreateInput): Promise<{ uploadId: string }>
 
   /**
@@ -19,54 +28,89 @@ export interface StorageProvider {
    */
   signPart(input: SignPartInput): Promise<SignedPart>
 
-  /** Parts storage holds for this upload, sorted by part number. */
+  /** Parts storage holds for this upload, sorted by part number. Ended uploads: `upload_not_found`. */
   listParts(input: UploadRef): Promise<StoredPart[]>
 
   /**
-   * Commits the parts in order. The core has already checked them against `listParts`.
-   * `type` and `metadata` are applied here for providers that set them at commit (Azure).
+   * Whether the upload can still take parts: `completed` once an object exists at its key (the
+   * upload's own, or one that makes it impossible to commit, since commits are write-once),
+   * `aborted` once it was aborted (or expired), `open` otherwise.
    */
-  complete(input: CompleteInput): Promise<{ etag: string; size: number; location: string }>
+  uploadState(input: UploadRef): Promise<UploadState>
 
-  /** Aborts the upload and frees its parts; succeeds if the upload is already gone. */
+  /**
+   * The object at `key` if *this upload* committed it, with exactly the parts named (an earlier
+   * complete whose answer was lost); `undefined` when there is no object at `key`. Throws
+   * `object_exists` when another object is there.
+   */
+  findCommitted(input: CommitRef): Promise<StoredObject | undefined>
+
+  /**
+   * Commits the parts in order, write-once: never over an existing object (`object_exists`),
+   * conditionally where the store supports it. The core has already checked the parts against
+   * `listParts`. Applies `type`, `disposition` and `metadata` where the provider sets them at
+   * commit (Azure) and returns the stored object as storage reports it, for the core to verify.
+   */
+  complete(input: CompleteInput): Promise<StoredObject>
+
+  /**
+   * Aborts the upload and frees its parts; succeeds if the upload is already gone. Never
+   * touches a committed object.
+   */
   abort(input: UploadRef): Promise<void>
 
   /**
-   * The committed object at `key`, or `undefined` if there is none. Optional: providers whose
-   * `listParts` stops working after a commit (S3) implement it so a retried complete whose
-   * first answer was lost can still succeed.
-   */
-  stat?(input: UploadRef): Promise<{ etag: string; size: number; location: string } | undefined>
-
-  /**
    * Unfinished uploads at exactly `key` (not keys it is a prefix of), in any order. Optional:
-   * providers whose `create` leaves something in storage (S3) implement it so that a create
-   * carrying a `requestId` finds the upload an earlier, unanswered attempt started instead of
-   * starting another that nobody could ever name.
+   * providers whose `create` leaves something in storage under a storage-chosen id (S3)
+   * implement it so that a create carrying a `requestId` finds the upload an earlier,
+   * unanswered attempt started instead of starting another that nobody could ever name.
    */
   findUploads?(input: FindUploadsInput): Promise<FoundUpload[]>
+
+  /**
+   * How many uploads of `owner` are open, counting at most `limit` (the caller only needs to
+   * know whether the cap is reached). S3 counts multipart uploads under the key prefix
+   * `${owner}/`; Azure counts the owner's staging blobs.
+   */
+  countOpenUploads(input: CountInput): Promise<number>
+
+  /** Small JSON documents the server keeps beside the objects: completion receipts. */
+  readonly records: RecordStore
 }
 
-export interface FindUploadsInput {
-  key: string
-  signal?: AbortSignal
+/** A provider's limits: the multipart plan's, plus what it accepts as metadata. */
+export interface StorageLimits extends ProviderLimits {
+  /** Most user metadata entries on one object, Valet's own included. */
+  maxMetadataCount: number
+  /** Longest metadata value, in bytes. */
+  maxMetadataValueBytes: number
 }
 
-export interface FoundUpload {
-  uploadId: string
-  /** When storage started the upload (S3 `Initiated`; whole seconds on some stores). */
-  initiated: Date
-}
+export type UploadState = 'open' | 'completed' | 'aborted'
 
 export interface UploadRef {
   uploadId: string
   key: string
+  /**
+   * `principalPrefix(principal.id)` of the upload's owner: Azure keeps staging blobs under it
+   * so that open uploads can be counted per principal.
+   */
+  owner: string
   signal?: AbortSignal
+}
+
+export interface CommitRef extends UploadRef {
+  /** The parts the client names, in part-number order, with the etags it saw. */
+  parts: { partNumber: number; etag: string }[]
 }
 
 export interface CreateInput {
   key: string
+  owner: string
+  uniqueId: string
   type: string
+  /** `Content-Disposition` to store, e.g. `attachment` for script-capable types. */
+  disposition: string | undefined
   metadata: Record<string, string>
   signal?: AbortSignal
 }
@@ -80,8 +124,51 @@ export interface SignPartInput extends UploadRef {
   expiresAt: Date
 }
 
-export interface CompleteInput extends UploadRef {
-  parts: { partNumber: number; etag: string }[]
+export interface CompleteInput extends CommitRef {
   type: string
+  disposition: string | undefined
   metadata: Record<string, string>
+}
+
+/** A committed object as storage describes it. */
+export interface StoredObject {
+  etag: string
+  size: number
+  location: string
+  type: string | undefined
+  disposition: string | undefined
+  /** User metadata, keys lower-case. */
+  metadata: Record<string, string>
+}
+
+export interface FindUploadsInput {
+  key: string
+  signal?: AbortSignal
+}
+
+export interface FoundUpload {
+  uploadId: string
+  /** When storage started the upload (S3 `Initiated`; whole seconds on some stores). */
+  initiated: Date
+}
+
+export interface CountInput {
+  owner: string
+  limit: number
+  signal?: AbortSignal
+}
+
+/**
+ * Named JSON documents under the provider's private prefix (`.valet/`), never reachable with a
+ * key. `create` is the one conditional write: where storage supports create-if-absent it
+ * decides a race between replicas; `conditional` says whether it does.
+ */
+export interface RecordStore {
+  /** `true` when `create` is atomic in storage (S3 If-None-Match, Azure If-None-Match). */
+  readonly conditional: boolean
+  /** Writes `body` only if no record `name` exists; `false` when one does. */
+  create(name: string, body: string, signal?: AbortSignal): Promise<boolean>
+  read(name: string, signal?: AbortSignal): Promise<string | undefined>
+  write(name: string, body: string, signal?: AbortSignal): Promise<void>
+  remove(name: string, signal?: AbortSignal): Promise<void>
 }

@@ -102,5 +102,7 @@ export const MAX_BODY_BYTES = 1024 * 1024
 /** Metadata limits, chosen to fit both S3 (2 KiB of user metadata) and Azure identifiers. */
 export const MAX_METADATA_BYTES = 2048
 export const MAX_NAME_LENGTH = 1024
+/** Metadata keys Valet writes itself (e.g. the part size, for verified downloads): clients can't send them. */
+export const RESERVED_META_PREFIX = 'valet_'
 /** What a `requestId` may be: 16–128 characters of base64url (e.g. 16 random bytes, 22 characters). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{16,128}$/

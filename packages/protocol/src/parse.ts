@@ -8,6 +8,7 @@ import {
   MAX_NAME_LENGTH,
   MAX_SIGN_BATCH,
   REQUEST_ID_PATTERN,
+  RESERVED_META_PREFIX,
   type CompleteUploadRequest,
   type CompleteUploadResponse,
   type CompletedPart,
@@ -73,6 +74,7 @@ function metadata(value: unknown, field: string): Record<string, string> {
   let bytes = 0
   for (const [k, v] of Object.entries(obj)) {
     if (!META_KEY.test(k)) fail(`${field}.${k}`, 'must be a lowercase identifier ([a-z_][a-z0-9_]*, at most 64)')
+    if (k.startsWith(RESERVED_META_PREFIX)) fail(`${field}.${k}`, `is reserved: keys starting with "${RESERVED_META_PREFIX}" are Valet's own`)
     if (typeof v !== 'string' || !PRINTABLE_ASCII.test(v)) fail(`${field}.${k}`, 'must be a string of printable ASCII')
     bytes += k.length + v.length
     out[k] = v

@@ -1,11 +1,20 @@
-import { isValetError, parseCompleteUploadRequest, partSizeOf, ValetError, type CompleteUploadResponse, type CompletedPart } from '@valet/protocol'
-import { sameEtag, verifyClaim, type RouteContext } from './context.js'
+import {
+  RESERVED_META_PREFIX,
+  parseCompleteUploadRequest,
+  partSizeOf,
+  sameEtag,
+  ValetError,
+  type CompleteUploadResponse,
+  type CompletedPart,
+  type StoredPart,
+} from '@valet/protocol'
+import { CompletionReceipt } from './completion-receipt.js'
+import { essence } from './content-types.js'
+import { uploadRef, verifyClaim, type RouteContext } from './context.js'
+import type { Principal } from './object-key.js'
 import { json, readJson } from './http.js'
-import { multipartEtag } from './multipart-etag.js'
+import type { CommitRef, StoredObject } from './storage.js'
 import type { UploadClaim } from './token.js'
-import type { StoredPart } from '@valet/protocol'
-
-type Committed = { etag: string; size: number; location: string }
 
 /** The client's list must name every planned part once, and nothing beyond the plan. */
 function checkCompleteList(claim: UploadClaim, parts: CompletedPart[]): CompletedPart[] {
@@ -39,61 +48,84 @@ function checkStoredParts(claim: UploadClaim, claimed: CompletedPart[], stored: 
 }
 
 /**
- * A complete retried after its first answer was lost finds the upload gone (S3). If the object
- * at the key has the plan's size and the multipart ETag of exactly the claimed parts, the first
- * attempt committed it: answer as if this one had.
+ * The committed object must be exactly what the token planned: size, type, disposition and
+ * metadata (Valet's own `valet_*` keys aside). Anything else — a store that dropped a header,
+ * something a part request slipped in — and `onComplete` does not run.
  */
-async function alreadyCommitted(ctx: RouteContext, claim: UploadClaim, claimed: CompletedPart[]): Promise<Committed | undefined> {
+function checkCommitted(claim: UploadClaim, object: StoredObject): void {
+  const problems: string[] = []
+  if (object.size !== claim.size) problems.push(`${object.size} bytes, not ${claim.size}`)
+  if (essence(object.type ?? '') !== essence(claim.type)) problems.push(`type ${object.type ?? '(none)'}, not ${claim.type}`)
+  if ((object.disposition ?? '').trim() !== (claim.disposition ?? '')) {
+    problems.push(`Content-Disposition ${object.disposition ?? '(none)'}, not ${claim.disposition ?? '(none)'}`)
+  }
+  const stored = Object.entries(object.metadata).filter(([k]) => !k.startsWith(RESERVED_META_PREFIX))
+  const planned = Object.entries(claim.metadata)
+  const same = stored.length === planned.length && planned.every(([k, v]) => object.metadata[k] === v)
+  if (!same) problems.push(`metadata ${JSON.stringify(Object.fromEntries(stored))}, not ${JSON.stringify(claim.metadata)}`)
+  if (problems.length > 0) {
+    const code = object.size !== claim.size ? 'size_mismatch' : 'storage_error'
+    throw new ValetError(code, `the stored object differs from the upload's plan (${problems.join('; ')}): onComplete was not run`, {
+      context: { expected: claim.size, size: object.size, problems },
+    })
+  }
+}
+
+/** Commits (or finds this upload's earlier commit of) the object, checked against the plan. */
+async function commit<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, ref: CommitRef): Promise<StoredObject> {
   const { storage } = ctx.options
-  if (!storage.stat) return undefined
-  const expected = multipartEtag(claimed.map((p) => p.etag))
-  const object = await storage.stat({ uploadId: claim.uploadId, key: claim.key, signal: ctx.request.signal })
-  if (!object || !expected || object.size !== claim.size || !sameEtag(object.etag, expected)) return undefined
+  let object = await storage.findCommitted(ref)
+  if (object === undefined) {
+    const stored = new Map((await storage.listParts(ref)).map((p) => [p.partNumber, p]))
+    checkStoredParts(claim, ref.parts, stored)
+    const parts = ref.parts.map(({ partNumber }) => ({ partNumber, etag: stored.get(partNumber)!.etag }))
+    object = await storage.complete({ ...ref, parts, type: claim.type, disposition: claim.disposition, metadata: claim.metadata })
+  }
+  checkCommitted(claim, object)
   return object
 }
 
+async function completeOnce<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, ref: CommitRef): Promise<CompleteUploadResponse> {
+  const { onComplete, storage } = ctx.options
+  const receipt = onComplete ? await CompletionReceipt.of(storage.records, claim.uploadId, ctx.request.signal) : undefined
+  const earlier = await receipt?.finished()
+  if (earlier) return earlier
+  const object = await commit(ctx, claim, ref)
+  const response: CompleteUploadResponse = { key: claim.key, size: object.size, etag: object.etag, location: object.location }
+  if (!onComplete || !receipt) return response
+  return receipt.runOnce(
+    async () =>
+      onComplete({
+        principal: ctx.principal,
+        key: claim.key,
+        size: object.size,
+        etag: object.etag,
+        type: claim.type,
+        metadata: claim.metadata,
+        location: object.location,
+        uploadId: claim.uploadId,
+        request: ctx.request,
+      }),
+    response,
+  )
+}
+
 /**
- * `POST /uploads/:id/complete`: checks the client's part list against storage, commits, checks
- * the final size, then runs `onComplete`.
+ * `POST /uploads/:id/complete`: checks the client's part list against storage, commits
+ * write-once, checks the committed object against the plan, then runs `onComplete` at most once
+ * per upload. A repeated complete (a lost answer, a concurrent call) gets the same answer and
+ * commits nothing again.
  */
-export async function completeUpload(ctx: RouteContext): Promise<Response> {
+export async function completeUpload<P extends Principal>(ctx: RouteContext<P>): Promise<Response> {
   const body = parseCompleteUploadRequest(await readJson(ctx.request))
   const claim = await verifyClaim(ctx, body.token)
-  const claimed = checkCompleteList(claim, body.parts)
-  const { storage } = ctx.options
-  const ref = { uploadId: claim.uploadId, key: claim.key, signal: ctx.request.signal }
-
-  let done: Committed
-  try {
-    const stored = new Map((await storage.listParts(ref)).map((p) => [p.partNumber, p]))
-    checkStoredParts(claim, claimed, stored)
-    const parts = claimed.map(({ partNumber }) => ({ partNumber, etag: stored.get(partNumber)!.etag }))
-    done = await storage.complete({ ...ref, parts, type: claim.type, metadata: claim.metadata })
-  } catch (error) {
-    const committed = isValetError(error) && error.code === 'upload_not_found' ? await alreadyCommitted(ctx, claim, claimed) : undefined
-    if (!committed) throw error
-    done = committed
+  const ref: CommitRef = { ...uploadRef(ctx, claim), parts: checkCompleteList(claim, body.parts) }
+  // Concurrent completes of one upload in this process share one run.
+  const flight = `${claim.uploadId}\n${JSON.stringify(ref.parts)}`
+  let running = ctx.completions.get(flight)
+  if (!running) {
+    running = completeOnce(ctx, claim, ref).finally(() => ctx.completions.delete(flight))
+    ctx.completions.set(flight, running)
   }
-  if (done.size !== claim.size) {
-    throw new ValetError('size_mismatch', `stored object is ${done.size} bytes, expected ${claim.size}`, {
-      context: { expected: claim.size, size: done.size },
-    })
-  }
-  const response: CompleteUploadResponse = { key: claim.key, size: done.size, etag: done.etag, location: done.location }
-  if (ctx.options.onComplete) {
-    // Runs again on a retried complete: make it idempotent per key (e.g. an upsert).
-    const result = await ctx.options.onComplete({
-      principal: ctx.principal,
-      key: claim.key,
-      size: done.size,
-      etag: done.etag,
-      type: claim.type,
-      metadata: claim.metadata,
-      location: done.location,
-      uploadId: claim.uploadId,
-      request: ctx.request,
-    })
-    if (result !== undefined) response.result = result
-  }
-  return json(response)
+  return json(await running)
 }

@@ -1,8 +1,10 @@
-import { isValetError, parseCreateUploadRequest, planParts, ValetError, type CreateUploadResponse } from '@valet/protocol'
+import { isValetError, parseCreateUploadRequest, planParts, ValetError, type CreateUploadRequest, type CreateUploadResponse } from '@valet/protocol'
+import { isActiveContent } from './content-types.js'
 import { json, readJson } from './http.js'
-import { checkObjectKey } from './object-key.js'
+import { checkObjectKey, principalPrefix, type Principal } from './object-key.js'
 import type { RouteContext } from './context.js'
-import type { StorageProvider } from './storage.js'
+import type { NormalizedOptions } from './options.js'
+import type { StorageLimits, StorageProvider } from './storage.js'
 
 /**
  * The one upload a key keeps when several are open there; the rest, `ours` included if it lost,
@@ -10,7 +12,7 @@ import type { StorageProvider } from './storage.js'
  * later duplicate; ties (stores with whole-second times) go to the smaller id, so every replica
  * picks the same one.
  */
-async function keepOne(storage: StorageProvider, key: string, signal: AbortSignal, ours?: string): Promise<string | undefined> {
+async function keepOne(storage: StorageProvider, key: string, owner: string, signal: AbortSignal, ours?: string): Promise<string | undefined> {
   const found = (await storage.findUploads!({ key, signal })).sort(
     (a, b) => a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0),
   )
@@ -19,49 +21,86 @@ async function keepOne(storage: StorageProvider, key: string, signal: AbortSigna
   // Not listed yet (a store with lagging listings) but beaten all the same.
   if (ours !== undefined && kept !== undefined && kept !== ours && !losers.includes(ours)) losers.push(ours)
   // Best effort: an extra left open is what would have happened without a requestId.
-  await Promise.all(losers.map((uploadId) => storage.abort({ uploadId, key, signal }).catch(() => {})))
+  await Promise.all(losers.map((uploadId) => storage.abort({ uploadId, key, owner, signal }).catch(() => {})))
   return kept
 }
 
-/**
- * `POST /uploads`: policy checks, then a multipart upload in storage and its token.
- *
- * With a `requestId` (and a key built from `uniqueId`, and a provider that can list uploads),
- * create is idempotent: the same create sent again finds the upload its earlier attempt started
- * (whose answer was lost: a killed process, a timeout) and answers with a fresh token for it.
- */
-export async function createUpload(ctx: Omit<RouteContext, 'uploadId'>): Promise<Response> {
-  const { options, principal } = ctx
-  const body = parseCreateUploadRequest(await readJson(ctx.request))
+/** Metadata a provider would refuse (Swift: values over 256 bytes, more than 90 keys) is a 400 here, not a 502 later. */
+function checkMetadata(metadata: Record<string, string>, limits: StorageLimits, provider: string): void {
+  const entries = Object.entries(metadata)
+  if (entries.length > limits.maxMetadataCount) {
+    throw new ValetError('bad_request', `metadata has ${entries.length} keys; the ${provider} provider stores at most ${limits.maxMetadataCount}`, {
+      context: { field: 'metadata', count: entries.length, max: limits.maxMetadataCount },
+    })
+  }
+  for (const [name, value] of entries) {
+    if (value.length > limits.maxMetadataValueBytes) {
+      throw new ValetError('bad_request', `metadata.${name} is ${value.length} bytes; the ${provider} provider stores values of at most ${limits.maxMetadataValueBytes}`, {
+        context: { field: `metadata.${name}`, size: value.length, max: limits.maxMetadataValueBytes },
+      })
+    }
+  }
+}
+
+function checkPolicy<P extends Principal>(body: CreateUploadRequest, options: NormalizedOptions<P>): void {
   if (body.size > options.maxFileSize) {
     throw new ValetError('file_too_large', `file is ${body.size} bytes; the limit is ${options.maxFileSize}`, {
       context: { size: body.size, maxFileSize: options.maxFileSize },
     })
   }
   if (options.allowedTypes && !options.allowedTypes(body.type)) {
-    throw new ValetError('type_not_allowed', `type "${body.type}" is not allowed`, { context: { type: body.type } })
+    const hint = isActiveContent(body.type) ? ' (script-capable types pass allowedTypes only when listed exactly)' : ''
+    throw new ValetError('type_not_allowed', `type "${body.type}" is not allowed${hint}`, { context: { type: body.type } })
   }
+  checkMetadata(body.metadata ?? {}, options.storage.limits, options.storage.name)
+}
+
+/** Refuses a create that would take the principal past `maxOpenUploads`, counted in storage. */
+async function checkOpenUploads<P extends Principal>(options: NormalizedOptions<P>, owner: string, signal: AbortSignal): Promise<void> {
+  if (options.maxOpenUploads === Infinity) return
+  const open = await options.storage.countOpenUploads({ owner, limit: options.maxOpenUploads, signal })
+  if (open >= options.maxOpenUploads) {
+    throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${options.maxOpenUploads}): finish or abort some first`, {
+      context: { open, maxOpenUploads: options.maxOpenUploads },
+    })
+  }
+}
+
+/**
+ * `POST /uploads`: policy checks, then an upload in storage and its token.
+ *
+ * With a `requestId` (and a key built from `uniqueId`, and a provider that can list uploads),
+ * create is idempotent: the same create sent again finds the upload its earlier attempt started
+ * (whose answer was lost: a killed process, a timeout) and answers with a fresh token for it.
+ */
+export async function createUpload<P extends Principal>(ctx: RouteContext<P>): Promise<Response> {
+  const { options, principal } = ctx
+  const body = parseCreateUploadRequest(await readJson(ctx.request))
+  checkPolicy(body, options)
   const plan = planParts(body.size, body.partSize ?? options.partSize, options.storage.limits)
   const metadata = body.metadata ?? {}
   const file = { name: body.name, size: body.size, type: body.type, metadata }
+  const owner = principalPrefix(principal.id)
   const uniqueId = await ctx.uniqueIds.make({ principal: principal.id, requestId: body.requestId, file })
-  const key = await options.objectKey({ principal, file, uniqueId })
+  const key = await options.objectKey({ principal, file, uniqueId, prefix: owner })
   const problem = checkObjectKey(key)
   if (problem) throw new Error(`objectKey() returned an unusable key: it ${problem}`)
+  const disposition = options.activeContent === 'attachment' && isActiveContent(body.type) ? 'attachment' : undefined
 
   const { storage } = options
   const signal = ctx.request.signal
   // Only a key that contains the HMAC-derived id is this principal's own: a custom objectKey
   // that ignores uniqueId could share a key with another principal, whose upload must never be
   // handed out here.
-  const idempotent = body.requestId !== undefined && storage.findUploads !== undefined && key.includes(uniqueId)
+  const keyed = body.requestId !== undefined && key.includes(uniqueId)
+  const idempotent = keyed && storage.findUploads !== undefined
   // Credentials without the right to list uploads (S3 `s3:ListBucketMultipartUploads`) cost the
   // orphan protection, not the upload: say so through onError, once per create, and go on.
   let lookUp = idempotent
   const find = async (ours?: string): Promise<string | undefined> => {
     if (!lookUp) return ours
     try {
-      return (await keepOne(storage, key, signal, ours)) ?? ours
+      return (await keepOne(storage, key, owner, signal, ours)) ?? ours
     } catch (e) {
       if (!isValetError(e) || e.code !== 'storage_error' || e.context?.status !== 403) throw e
       lookUp = false
@@ -73,8 +112,16 @@ export async function createUpload(ctx: Omit<RouteContext, 'uploadId'>): Promise
     }
   }
   let uploadId = await find()
+  if (uploadId === undefined && keyed && (await storage.stat({ key, signal })) !== undefined) {
+    // The same create after its upload completed: that requestId is spent, and objects are
+    // write-once. A new upload needs a new requestId.
+    throw new ValetError('object_exists', 'this requestId already completed an upload (objects are never overwritten): send a new requestId for a new upload', {
+      context: { key },
+    })
+  }
   if (uploadId === undefined) {
-    uploadId = (await storage.create({ key, type: body.type, metadata, signal })).uploadId
+    await checkOpenUploads(options, owner, signal)
+    uploadId = (await storage.create({ key, owner, uniqueId, type: body.type, disposition, metadata, signal })).uploadId
     // An earlier attempt still in flight at storage may have created one meanwhile: settle on
     // one now rather than leave the other open.
     uploadId = (await find(uploadId)) ?? uploadId
@@ -88,6 +135,7 @@ export async function createUpload(ctx: Omit<RouteContext, 'uploadId'>): Promise
     partSize: plan.partSize,
     partCount: plan.partCount,
     type: body.type,
+    ...(disposition === undefined ? {} : { disposition }),
     metadata,
     exp,
   })

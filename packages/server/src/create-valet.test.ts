@@ -1,84 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { s3Limits, MiB, ValetError, type SignedPart, type StoredPart } from '@valet/protocol'
+import { MiB, ValetError, type SignedPart } from '@valet/protocol'
 import { createValet } from './create-valet.js'
-import type { StorageProvider } from './storage.js'
+import { memoryStorage } from './testing/memory-storage.js'
+import { TEST_MD5, TEST_SECRET, testValet } from './testing/test-valet.js'
 
-/** A storage fake that records calls; real storage is exercised in test/. */
-function fakeStorage() {
-  const uploads = new Map<string, Map<number, StoredPart>>()
-  /** Where each open upload is and when it started, for findUploads. */
-  const open = new Map<string, { key: string; initiated: Date }>()
-  const calls: string[] = []
-  let n = 0
-  const storage: StorageProvider = {
-    name: 'fake',
-    limits: s3Limits,
-    async create({ key }) {
-      calls.push('create')
-      const uploadId = `up-${++n}`
-      uploads.set(uploadId, new Map())
-      open.set(uploadId, { key, initiated: new Date(Date.now() + n) })
-      return { uploadId }
-    },
-    async findUploads({ key }) {
-      calls.push('find')
-      return [...open].filter(([, u]) => u.key === key).map(([uploadId, u]) => ({ uploadId, initiated: u.initiated }))
-    },
-    async signPart(input): Promise<SignedPart> {
-      calls.push(`sign:${input.partNumber}`)
-      return { partNumber: input.partNumber, url: `http://storage.invalid/${input.key}?part=${input.partNumber}`, method: 'PUT', headers: { 'Content-MD5': input.md5 }, expiresAt: input.expiresAt.toISOString() }
-    },
-    async listParts({ uploadId }) {
-      const parts = uploads.get(uploadId)
-      if (!parts) throw Object.assign(new Error('gone'), {})
-      return [...parts.values()].sort((a, b) => a.partNumber - b.partNumber)
-    },
-    async complete({ uploadId, parts }) {
-      calls.push('complete')
-      const stored = uploads.get(uploadId)!
-      const size = parts.reduce((sum, p) => sum + stored.get(p.partNumber)!.size, 0)
-      return { etag: '"final-2"', size, location: 'http://storage.invalid/obj' }
-    },
-    async abort({ uploadId }) {
-      calls.push('abort')
-      uploads.delete(uploadId)
-      open.delete(uploadId)
-    },
-  }
-  const put = (uploadId: string, part: StoredPart) => uploads.get(uploadId)!.set(part.partNumber, part)
-  return { storage, calls, put, open }
-}
-
-const secret = 'x'.repeat(32)
-const md5 = '1B2M2Y8AsgTpgAmY7PhCfg=='
-
-function setup(extra: Record<string, unknown> = {}) {
-  const fake = fakeStorage()
-  const valet = createValet({
-    storage: fake.storage,
-    secret,
-    authorize: (req) => {
-      const user = req.headers.get('x-user')
-      return user ? { id: user } : null
-    },
-    onError: () => {},
-    ...extra,
-  })
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await valet.fetch(
-      new Request(`http://app.test/api/valet${path}`, {
-        method,
-        headers: { 'x-user': 'alice', 'content-type': 'application/json', ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      }),
-    )
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
-  }
-  const create = (size = 20 * MiB, more: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    call('POST', '/uploads', { name: 'clip.mp4', size, type: 'video/mp4', ...more }, headers)
-  return { ...fake, valet, call, create }
-}
+const secret = TEST_SECRET
+const md5 = TEST_MD5
+const post = (url: string, body: unknown) => new Request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const fakeStorage = memoryStorage
+const setup = testValet
 
 describe('createValet options', () => {
   it.each([
@@ -176,31 +106,30 @@ describe('create with a requestId (idempotent)', () => {
   })
 
   it('keeps the oldest of several open uploads at the key and aborts the rest', async () => {
-    const { create, open, calls } = setup()
+    const { create, open, openIds, calls } = setup()
     const first = await create(20 * MiB, { requestId })
     const key = first.body.key as string
-    open.set('up-older', { key, initiated: new Date(Date.now() - 60_000) })
-    open.set('up-newer', { key, initiated: new Date(Date.now() + 60_000) })
+    open('up-older', key, new Date(Date.now() - 60_000))
+    open('up-newer', key, new Date(Date.now() + 60_000))
     const again = await create(20 * MiB, { requestId })
     expect(again.body.uploadId).toBe('up-older')
-    expect([...open.keys()]).toEqual(['up-older'])
+    expect(openIds()).toEqual(['up-older'])
     expect(calls.filter((c) => c === 'abort')).toHaveLength(2)
   })
 
   it('settles on the older upload when an earlier attempt created one while this one did', async () => {
-    const fake = fakeStorage()
-    const { storage, open } = fake
+    const { storage, open, openIds } = setup()
     const find = storage.findUploads!.bind(storage)
     let finds = 0
     storage.findUploads = async (input) => {
       // Between this create's check and its own storage call, the first attempt's upload lands.
-      if (++finds === 2) open.set('up-first', { key: input.key, initiated: new Date(0) })
+      if (++finds === 2) open('up-first', input.key, new Date(0))
       return find(input)
     }
     const valet = createValet({ storage, secret, authorize: () => ({ id: 'alice' }), onError: () => {} })
-    const res = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    const res = await valet.fetch(post('http://app.test/uploads', { name: 'a.bin', size: MiB, requestId }))
     expect(((await res.json()) as { uploadId: string }).uploadId).toBe('up-first')
-    expect([...open.keys()]).toEqual(['up-first']) // ours (up-1) aborted
+    expect(openIds()).toEqual(['up-first']) // ours (up-1) aborted
   })
 
   it('never looks for uploads at a custom key that ignores uniqueId, and hands custom keys a stable uniqueId', async () => {
@@ -222,10 +151,9 @@ describe('create with a requestId (idempotent)', () => {
   })
 
   it('accepts requestId on a provider without findUploads (Azure: create stores nothing) and keeps the key stable', async () => {
-    const fake = fakeStorage()
-    delete fake.storage.findUploads
+    const fake = memoryStorage({ findUploads: false })
     const valet = createValet({ storage: fake.storage, secret, authorize: () => ({ id: 'alice' }), onError: () => {} })
-    const make = async () => (await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))).json() as Promise<{ key: string; uploadId: string }>
+    const make = async () => (await valet.fetch(post('http://app.test/uploads', { name: 'a.bin', size: MiB, requestId }))).json() as Promise<{ key: string; uploadId: string }>
     const [one, two] = [await make(), await make()]
     expect(two.key).toBe(one.key)
     expect(fake.calls.filter((c) => c === 'create')).toHaveLength(2)
@@ -238,7 +166,7 @@ describe('create with a requestId (idempotent)', () => {
     }
     const errors: unknown[] = []
     const valet = createValet({ storage: fake.storage, secret, authorize: () => ({ id: 'alice' }), onError: (e) => errors.push(e) })
-    const res = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    const res = await valet.fetch(post('http://app.test/uploads', { name: 'a.bin', size: MiB, requestId }))
     expect(res.status).toBe(201)
     expect(fake.calls.filter((c) => c === 'create')).toHaveLength(1)
     expect(errors).toHaveLength(1)
@@ -247,7 +175,7 @@ describe('create with a requestId (idempotent)', () => {
     fake.storage.findUploads = async () => {
       throw new ValetError('storage_error', 'S3 ListMultipartUploads failed: HTTP 500', { context: { status: 500 } })
     }
-    const failed = await valet.fetch(new Request('http://app.test/uploads', { method: 'POST', body: JSON.stringify({ name: 'a.bin', size: MiB, requestId }) }))
+    const failed = await valet.fetch(post('http://app.test/uploads', { name: 'a.bin', size: MiB, requestId }))
     expect(failed.status).toBe(502)
   })
 
@@ -331,7 +259,7 @@ describe('sign, list, complete, abort', () => {
     put(up.uploadId, { partNumber: 3, size: 4 * MiB, etag: 'E3' })
     const ok = await complete(all)
     expect(ok.status).toBe(200)
-    expect(ok.body).toMatchObject({ size: 20 * MiB, etag: '"final-2"' })
+    expect(ok.body).toMatchObject({ size: 20 * MiB, etag: '"memory-3"' })
   })
 
   it('returns what onComplete returns, and its typed error', async () => {

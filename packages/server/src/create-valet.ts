@@ -2,13 +2,15 @@ import { ValetError } from '@valet/protocol'
 import { abortUpload, listParts } from './list-parts.js'
 import { completeUpload } from './complete-upload.js'
 import { createUpload } from './create-upload.js'
-import { errorResponse } from './http.js'
+import { preflight, withCors } from './cors.js'
+import { errorResponse, requireJson } from './http.js'
 import { normalizeOptions, type ValetOptions } from './options.js'
 import { signParts } from './sign-parts.js'
 import { TokenSigner } from './token.js'
 import { UniqueIds } from './unique-ids.js'
 import type { RouteContext } from './context.js'
-import type { Principal } from './object-key.js'
+import type { CompleteUploadResponse } from '@valet/protocol'
+import { wellFormed, type Principal } from './object-key.js'
 import type { Operation } from './rate-limit.js'
 
 /** The key endpoint: one Web-standard handler, mountable under any base path. */
@@ -16,7 +18,8 @@ export interface Valet {
   fetch(request: Request): Promise<Response>
 }
 
-type Route = { method: string; operation: Operation; handler: (ctx: RouteContext) => Promise<Response> }
+type Handler = <P extends Principal>(ctx: RouteContext<P>) => Promise<Response>
+type Route = { method: string; operation: Operation; handler: Handler }
 
 // Routes match the end of the path, so the handler needs no base-path option.
 const UPLOADS = /\/uploads\/?$/
@@ -28,7 +31,7 @@ const routes: [RegExp, Route[]][] = [
   [PARTS, [{ method: 'POST', operation: 'sign', handler: signParts }, { method: 'GET', operation: 'list', handler: listParts }]],
   [COMPLETE, [{ method: 'POST', operation: 'complete', handler: completeUpload }]],
   [UPLOAD, [{ method: 'DELETE', operation: 'abort', handler: abortUpload }]],
-  [UPLOADS, [{ method: 'POST', operation: 'create', handler: (ctx) => createUpload(ctx) }]],
+  [UPLOADS, [{ method: 'POST', operation: 'create', handler: createUpload }]],
 ]
 
 function match(pathname: string, method: string): { route: Route; uploadId: string } {
@@ -71,27 +74,39 @@ export function createValet<P extends Principal = Principal>(options: ValetOptio
   const normalized = normalizeOptions(options)
   const signer = new TokenSigner(normalized.secret)
   const uniqueIds = new UniqueIds(normalized.secret)
+  const completions = new Map<string, Promise<CompleteUploadResponse>>()
+  const { allowedOrigins } = normalized
+
+  async function handle(request: Request): Promise<Response> {
+    if (request.method === 'OPTIONS') return preflight(request, allowedOrigins)
+    const { route, uploadId } = match(new URL(request.url).pathname, request.method)
+    // Before authorize: a cross-site form or text/plain POST never reaches the app's session.
+    if (request.method === 'POST') requireJson(request)
+    const principal = await normalized.authorize(request)
+    if (!principal) throw new ValetError('unauthorized', 'authentication required')
+    if (typeof principal.id !== 'string' || principal.id === '' || !wellFormed(principal.id)) {
+      throw new Error('authorize() must return a principal with a non-empty, well-formed string `id`')
+    }
+    const wait = await normalized.rateLimit?.({ principal, operation: route.operation, request })
+    if (typeof wait === 'number' && wait > 0) {
+      throw new ValetError('rate_limited', `too many ${route.operation} requests; retry in ${Math.ceil(wait)} s`, { context: { retryAfter: wait } })
+    }
+    const ctx: RouteContext<P> = { request, principal, options: normalized, signer, uniqueIds, uploadId, completions }
+    return await route.handler(ctx)
+  }
+
   return {
     async fetch(request: Request): Promise<Response> {
+      let response: Response
       try {
-        const { route, uploadId } = match(new URL(request.url).pathname, request.method)
-        const principal = await normalized.authorize(request)
-        if (!principal) throw new ValetError('unauthorized', 'authentication required')
-        if (typeof principal.id !== 'string' || principal.id === '') {
-          throw new Error('authorize() must return a principal with a non-empty string `id`')
-        }
-        const wait = await normalized.rateLimit?.({ principal, operation: route.operation, request })
-        if (typeof wait === 'number' && wait > 0) {
-          throw new ValetError('rate_limited', `too many ${route.operation} requests; retry in ${Math.ceil(wait)} s`, { context: { retryAfter: wait } })
-        }
-        return await route.handler({ request, principal, options: normalized as never, signer, uniqueIds, uploadId })
+        response = await handle(request)
       } catch (error) {
-        const response = errorResponse(error, (e) => normalized.onError(e, request))
+        response = errorResponse(error, (e) => normalized.onError(e, request))
         if (error instanceof ValetError && error.code === 'method_not_allowed') {
           response.headers.set('allow', (error.context.allow as string[]).join(', '))
         }
-        return response
       }
+      return request.method === 'OPTIONS' ? response : withCors(response, request, allowedOrigins)
     },
   }
 }

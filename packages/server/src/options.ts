@@ -1,4 +1,5 @@
 import { DEFAULT_PART_SIZE, ValetError } from '@valet/protocol'
+import { typeMatcher } from './content-types.js'
 import { defaultObjectKey, type ObjectKeyInput, type Principal } from './object-key.js'
 import type { StorageProvider } from './storage.js'
 import type { RateLimit } from './rate-limit.js'
@@ -11,6 +12,11 @@ export interface CompleteContext<P extends Principal = Principal> {
   type: string
   metadata: Record<string, string>
   location: string
+  /**
+   * The upload's id: an idempotency key. Valet runs `onComplete` at most once per upload (see
+   * docs/security.md for the guarantee per store); keying your write on it makes a rare second
+   * run after a crash harmless.
+   */
   uploadId: string
   request: Request
 }
@@ -42,10 +48,32 @@ export interface ValetOptions<P extends Principal = Principal> {
    */
   maxFileSize?: number
   /**
-   * MIME types accepted; `image/*` style wildcards allowed.
+   * MIME types accepted; `image/*` style wildcards allowed. A wildcard never admits a
+   * script-capable type (`text/html`, `image/svg+xml`, XML, JavaScript): list those exactly.
    * @default every type
    */
   allowedTypes?: string[]
+  /**
+   * How script-capable types (HTML, SVG, XML, JavaScript) are stored: `'attachment'` adds
+   * `Content-Disposition: attachment`, so a browser opening the object from the bucket downloads
+   * it instead of running it on the bucket's origin. `'inline'` stores them like any other type.
+   * @default 'attachment'
+   */
+  activeContent?: 'attachment' | 'inline'
+  /**
+   * Origins whose pages may call the key endpoint from a browser (CORS), exactly as the browser
+   * sends them: `'https://app.example'`. Preflights from other origins get 403, and no CORS
+   * header is ever set for them. Same-origin pages need nothing here.
+   * @default [] (same-origin only)
+   */
+  allowedOrigins?: string[]
+  /**
+   * Uploads one principal may have open at once, counted in storage at each create (S3: the
+   * multipart uploads under the principal's prefix; Azure: its staging blobs). A create beyond
+   * it answers 429 `too_many_uploads`. `Infinity` turns the cap off.
+   * @default 32
+   */
+  maxOpenUploads?: number
   /**
    * Lifetime of each valet key, in seconds. A key only has to be valid when its PUT starts.
    * @default 900
@@ -87,6 +115,9 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   objectKey: (input: ObjectKeyInput<P>) => string | Promise<string>
   maxFileSize: number
   allowedTypes: ((type: string) => boolean) | undefined
+  activeContent: 'attachment' | 'inline'
+  allowedOrigins: ReadonlySet<string>
+  maxOpenUploads: number
   keyTtl: number
   tokenTtl: number
   partSize: number
@@ -105,27 +136,33 @@ function positiveInt(value: unknown, option: string, fallback: number): number {
   return value
 }
 
-/** Compiles `allowedTypes` into one predicate; `image/*` matches any image subtype. */
-export function typeMatcher(patterns: string[]): (type: string) => boolean {
-  const exact = new Set<string>()
-  const prefixes: string[] = []
-  for (const p of patterns.map((s) => s.trim().toLowerCase())) {
-    if (p === '*/*' || p === '*') return () => true
-    if (p.endsWith('/*')) prefixes.push(p.slice(0, -1))
-    else exact.add(p)
+const DEFAULT_MAX_OPEN_UPLOADS = 32
+
+/** `allowedOrigins` as a set of exact origins; a path, a wildcard or a trailing slash is a mistake worth naming. */
+function originSet(origins: unknown): ReadonlySet<string> {
+  if (origins === undefined) return new Set()
+  if (!Array.isArray(origins)) bad('allowedOrigins', 'must be an array of origins such as "https://app.example"')
+  for (const origin of origins) {
+    let parsed: URL | undefined
+    try {
+      parsed = typeof origin === 'string' ? new URL(origin) : undefined
+    } catch {
+      parsed = undefined
+    }
+    if (!parsed || parsed.origin !== origin || parsed.origin === 'null' || parsed.hostname.includes('*')) {
+      bad('allowedOrigins', `must list origins exactly as browsers send them (scheme://host[:port], no path or wildcard), got ${JSON.stringify(origin)}`)
+    }
   }
-  return (type) => {
-    const t = type.toLowerCase().split(';')[0]!.trim()
-    return exact.has(t) || prefixes.some((prefix) => t.startsWith(prefix))
-  }
+  return new Set(origins as string[])
 }
 
 /** Validates and fills in every option once, naming the first bad one. Pure. */
 export function normalizeOptions<P extends Principal>(options: ValetOptions<P>): NormalizedOptions<P> {
   if (typeof options !== 'object' || options === null) bad('options', 'must be an object')
   const { storage } = options
-  if (!storage || typeof storage.create !== 'function' || typeof storage.signPart !== 'function') {
-    bad('storage', 'must be a storage provider such as s3(...) or azure(...)')
+  const methods = ['create', 'signPart', 'listParts', 'uploadState', 'findCommitted', 'stat', 'complete', 'abort', 'countOpenUploads'] as const
+  if (!storage || methods.some((m) => typeof storage[m] !== 'function') || typeof storage.records !== 'object') {
+    bad('storage', `must be a storage provider such as s3(...) or azure(...) (with ${methods.join(', ')} and records)`)
   }
   const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret
   if (!(secret instanceof Uint8Array)) bad('secret', 'must be a string or Uint8Array')
@@ -139,6 +176,9 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
   if (allowedTypes !== undefined && (!Array.isArray(allowedTypes) || allowedTypes.some((t) => typeof t !== 'string' || !t.includes('/')))) {
     bad('allowedTypes', 'must be an array of MIME types such as "image/*" or "application/pdf"')
   }
+  const { activeContent = 'attachment' } = options
+  if (activeContent !== 'attachment' && activeContent !== 'inline') bad('activeContent', `must be 'attachment' or 'inline', got ${String(activeContent)}`)
+  const maxOpenUploads = options.maxOpenUploads === Infinity ? Infinity : positiveInt(options.maxOpenUploads, 'maxOpenUploads', DEFAULT_MAX_OPEN_UPLOADS)
   const maxFileSize = positiveInt(options.maxFileSize, 'maxFileSize', storage.limits.maxObjectSize)
   if (maxFileSize > storage.limits.maxObjectSize) bad('maxFileSize', `exceeds the ${storage.name} maximum of ${storage.limits.maxObjectSize} bytes`)
   const keyTtl = positiveInt(options.keyTtl, 'keyTtl', 900)
@@ -152,6 +192,9 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
     objectKey: options.objectKey ?? defaultObjectKey,
     maxFileSize,
     allowedTypes: allowedTypes ? typeMatcher(allowedTypes) : undefined,
+    activeContent,
+    allowedOrigins: originSet(options.allowedOrigins),
+    maxOpenUploads,
     keyTtl,
     tokenTtl,
     partSize: positiveInt(options.partSize, 'partSize', DEFAULT_PART_SIZE),

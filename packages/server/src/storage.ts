@@ -45,6 +45,9 @@ export interface StorageProvider {
    */
   findCommitted(input: CommitRef): Promise<StoredObject | undefined>
 
+  /** The object at `key` as storage describes it, or `undefined` when there is none. */
+  stat(input: StatInput): Promise<StoredObject | undefined>
+
   /**
    * Commits the parts in order, write-once: never over an existing object (`object_exists`),
    * conditionally where the store supports it. The core has already checked the parts against
@@ -139,6 +142,11 @@ export interface StoredObject {
   disposition: string | undefined
   /** User metadata, keys lower-case. */
   metadata: Record<string, string>
+}
+
+export interface StatInput {
+  key: string
+  signal?: AbortSignal
 }
 
 export interface FindUploadsInput {

@@ -13,6 +13,8 @@ export interface UploadClaim {
   partSize: number
   partCount: number
   type: string
+  /** `Content-Disposition` stored with the object (`attachment` for script-capable types). */
+  disposition?: string
   metadata: Record<string, string>
   /** Expiry, epoch seconds. */
   exp: number
@@ -78,6 +80,7 @@ function isClaim(c: unknown): c is UploadClaim {
     typeof o.type === 'string' &&
     typeof o.metadata === 'object' &&
     o.metadata !== null &&
+    (o.disposition === undefined || typeof o.disposition === 'string') &&
     [o.size, o.partSize, o.partCount, o.exp].every((n) => typeof n === 'number' && Number.isSafeInteger(n))
   )
 }

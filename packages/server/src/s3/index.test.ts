@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
-import { isValetError, s3Limits, type ValetError } from '@valet/protocol'
-import { s3 } from './index.js'
+import { isValetError, type ValetError } from '@valet/protocol'
+import { s3, s3StorageLimits } from './index.js'
 
 // msw answers every request in-process; an unmatched one fails instead of leaving the machine.
 const server = setupServer()
@@ -19,6 +19,8 @@ const ENDPOINT = 'http://127.0.0.1:9000'
 const OBJECT = `${ENDPOINT}/bucket/u1/a%20b.bin`
 const provider = s3({ endpoint: ENDPOINT, bucket: 'bucket', credentials, forcePathStyle: true })
 const key = 'u1/a b.bin'
+const ref = { uploadId: 'up', key, owner: 'u1' }
+const plain = { type: '', disposition: undefined, metadata: {} }
 
 const xml = (body: string, status = 200) =>
   new HttpResponse(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, { status, headers: { 'content-type': 'application/xml' } })
@@ -42,7 +44,8 @@ function recorder() {
 describe('s3 provider', () => {
   it('identifies itself with the S3 limits', () => {
     expect(provider.name).toBe('s3')
-    expect(provider.limits).toBe(s3Limits)
+    expect(provider.limits).toBe(s3StorageLimits)
+    expect(provider.limits).toMatchObject({ maxParts: 10_000, maxMetadataValueBytes: 256 })
   })
 
   it('throws a TypeError for bad options at construction', () => {
@@ -58,18 +61,19 @@ describe('s3 provider', () => {
           return xml('<InitiateMultipartUploadResult><Bucket>bucket</Bucket><Key>u1/a b.bin</Key><UploadId>id&amp;1</UploadId></InitiateMultipartUploadResult>')
         }),
       )
-      const res = await provider.create({ key, type: 'image/png', metadata: { album: 'summer', user_id: '7' } })
+      const res = await provider.create({ key, owner: 'u1', uniqueId: 'x', type: 'image/png', disposition: 'attachment', metadata: { album: 'summer', user_id: '7' } })
       expect(res).toEqual({ uploadId: 'id&1' })
       const [req] = seen
       expect(req!.url.search).toBe('?uploads')
       expect(req!.headers.get('content-type')).toBe('image/png')
+      expect(req!.headers.get('content-disposition')).toBe('attachment')
       expect(req!.headers.get('x-amz-meta-album')).toBe('summer')
       expect(req!.headers.get('x-amz-meta-user_id')).toBe('7')
       expect(req!.headers.get('x-amz-content-sha256')).toBe(createHash('sha256').update('').digest('hex'))
       const auth = req!.headers.get('authorization')!
       expect(auth).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=/)
       // Every x-amz-* header must be signed or S3 refuses the request.
-      expect(auth).toContain('SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-album;x-amz-meta-user_id,')
+      expect(auth).toContain('SignedHeaders=content-disposition;host;x-amz-content-sha256;x-amz-date;x-amz-meta-album;x-amz-meta-user_id,')
     })
 
     it('uses the virtual-hosted address and sends a session token', async () => {
@@ -81,7 +85,7 @@ describe('s3 provider', () => {
           return xml('<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>')
         }),
       )
-      await hosted.create({ key: 'k', type: 'text/plain', metadata: {} })
+      await hosted.create({ key: 'k', owner: 'o', uniqueId: 'x', type: 'text/plain', disposition: undefined, metadata: {} })
       expect(seen[0]!.headers.get('x-amz-security-token')).toBe('TOK')
       expect(seen[0]!.headers.get('authorization')).toContain('x-amz-security-token')
     })
@@ -196,16 +200,19 @@ describe('s3 provider', () => {
         }),
       )
       const res = await provider.complete({
-        uploadId: 'up',
-        key,
+        ...ref,
         parts: [{ partNumber: 2, etag: 'b&' }, { partNumber: 1, etag: '"a"' }],
         type: 'image/png',
+        disposition: undefined,
         metadata: {},
       })
-      expect(res).toEqual({ etag: '"abc-2"', size: 12345, location: OBJECT })
+      expect(res).toEqual({ etag: '"abc-2"', size: 12345, location: OBJECT, type: undefined, disposition: undefined, metadata: {} })
       const [post, headReq] = seen
       expect(post!.url.search).toBe('?uploadId=up')
       expect(post!.headers.get('content-type')).toBe('application/xml')
+      // Write-once: storage refuses to commit over an existing object.
+      expect(post!.headers.get('if-none-match')).toBe('*')
+      expect(post!.headers.get('authorization')).toContain('if-none-match')
       expect(post!.body).toBe(
         '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
           '<Part><PartNumber>1</PartNumber><ETag>"a"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"b&amp;"</ETag></Part>' +
@@ -219,17 +226,20 @@ describe('s3 provider', () => {
 
     it('detects an <Error> sent with 200 OK after keep-alive whitespace', async () => {
       server.use(http.post(OBJECT, () => new HttpResponse('\n  \n  \n<Error><Code>InternalError</Code><Message>try again</Message></Error>', { status: 200 })))
-      const e = await rejection(provider.complete({ uploadId: 'up', key, parts: [{ partNumber: 1, etag: 'a' }], type: '', metadata: {} }))
+      const e = await rejection(provider.complete({ ...ref, parts: [{ partNumber: 1, etag: 'a' }], ...plain }))
       expect(e.code).toBe('storage_error')
       expect(e.context).toMatchObject({ status: 200, s3Code: 'InternalError' })
       expect(e.message).toBe('S3 CompleteMultipartUpload failed: InternalError (HTTP 200): try again')
     })
 
-    it('maps NoSuchUpload to upload_not_found and InvalidPart to storage_error', async () => {
-      server.use(http.post(OBJECT, () => s3Error('NoSuchUpload', 404)))
-      expect((await rejection(provider.complete({ uploadId: 'up', key, parts: [], type: '', metadata: {} }))).code).toBe('upload_not_found')
+    it('maps NoSuchUpload to upload_not_found (no object there) and InvalidPart to storage_error', async () => {
+      server.use(
+        http.post(OBJECT, () => s3Error('NoSuchUpload', 404)),
+        http.head(OBJECT, () => new HttpResponse(null, { status: 404 })),
+      )
+      expect((await rejection(provider.complete({ ...ref, parts: [], ...plain }))).code).toBe('upload_not_found')
       server.use(http.post(OBJECT, () => s3Error('InvalidPart', 400)))
-      const e = await rejection(provider.complete({ uploadId: 'up', key, parts: [], type: '', metadata: {} }))
+      const e = await rejection(provider.complete({ ...ref, parts: [], ...plain }))
       expect(e.code).toBe('storage_error')
       expect(e.context).toMatchObject({ status: 400, s3Code: 'InvalidPart' })
     })
@@ -239,8 +249,96 @@ describe('s3 provider', () => {
         http.post(OBJECT, () => completed()),
         http.head(OBJECT, () => new HttpResponse(null, { status: 403 })),
       )
-      const e = await rejection(provider.complete({ uploadId: 'up', key, parts: [], type: '', metadata: {} }))
+      const e = await rejection(provider.complete({ ...ref, parts: [], ...plain }))
       expect(e.message).toBe('S3 HeadObject failed: HTTP 403')
+    })
+
+    const md5a = '0cc175b9c0f1b6a831c399e269772661'
+    const md5b = '92eb5ffee6ae2fec3ad71c777531578f'
+    const ours = '"7f1a3a6b1d9b42a1e3b0a0c4a1a5a7d1-2"'
+
+    it('answers a commit refused by If-None-Match with the object, when it is this upload\'s (a lost answer)', async () => {
+      const { multipartEtag } = await import('../multipart-etag.js')
+      const etag = multipartEtag([md5a, md5b])!
+      server.use(
+        http.post(OBJECT, () => s3Error('PreconditionFailed', 412)),
+        http.head(OBJECT, () => new HttpResponse(null, { status: 200, headers: { 'content-length': '7', etag, 'content-type': 'image/png', 'x-amz-meta-album': 'x' } })),
+      )
+      const res = await provider.complete({ ...ref, parts: [{ partNumber: 1, etag: md5a }, { partNumber: 2, etag: md5b }], ...plain })
+      expect(res).toMatchObject({ etag, size: 7, type: 'image/png', metadata: { album: 'x' } })
+    })
+
+    it('refuses with object_exists when another object holds the key', async () => {
+      server.use(
+        http.post(OBJECT, () => s3Error('PreconditionFailed', 412)),
+        http.head(OBJECT, () => new HttpResponse(null, { status: 200, headers: { 'content-length': '7', etag: ours } })),
+      )
+      const e = await rejection(provider.complete({ ...ref, parts: [{ partNumber: 1, etag: md5a }, { partNumber: 2, etag: md5b }], ...plain }))
+      expect([e.code, e.status]).toEqual(['object_exists', 409])
+    })
+
+    it('commits after a look on a store without conditional commits (501), from then on', async () => {
+      const { seen, record } = recorder()
+      const local = s3({ endpoint: ENDPOINT, bucket: 'bucket', credentials, forcePathStyle: true })
+      server.use(
+        http.post(OBJECT, async ({ request }) => {
+          await record(request)
+          return request.headers.has('if-none-match') ? s3Error('NotImplemented', 501) : completed()
+        }),
+        http.head(OBJECT, () => head()),
+      )
+      await local.complete({ ...ref, parts: [{ partNumber: 1, etag: 'a' }], ...plain })
+      await local.complete({ ...ref, parts: [{ partNumber: 1, etag: 'a' }], ...plain })
+      expect(seen.map((r) => r.headers.has('if-none-match'))).toEqual([true, false, false])
+    })
+  })
+
+  describe('uploadState', () => {
+    const state = (headStatus: number, list: () => HttpResponse<string | null>) => {
+      server.use(http.head(OBJECT, () => new HttpResponse(null, { status: headStatus })), http.get(OBJECT, list))
+      return provider.uploadState(ref)
+    }
+    it('is completed once an object is at the key, aborted once the upload is unknown, else open', async () => {
+      expect(await state(200, () => xml('<ListPartsResult/>'))).toBe('completed')
+      expect(await state(200, () => s3Error('NoSuchUpload', 404))).toBe('completed')
+      expect(await state(404, () => s3Error('NoSuchUpload', 404))).toBe('aborted')
+      expect(await state(404, () => xml('<ListPartsResult/>'))).toBe('open')
+      expect((await rejection(state(404, () => s3Error('AccessDenied', 403)))).code).toBe('storage_error')
+    })
+  })
+
+  describe('countOpenUploads and records', () => {
+    const BUCKET = `${ENDPOINT}/bucket/`
+    it('counts the uploads under the owner prefix up to the limit', async () => {
+      const { seen, record } = recorder()
+      const uploads = Array.from({ length: 5 }, (_, i) => `<Upload><Key>u1/k${i}</Key><UploadId>id${i}</UploadId></Upload>`).join('')
+      server.use(
+        http.get(BUCKET, async ({ request }) => {
+          await record(request)
+          return xml(`<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`)
+        }),
+      )
+      expect(await provider.countOpenUploads({ owner: 'u1', limit: 3 })).toBe(3)
+      expect(await provider.countOpenUploads({ owner: 'u1', limit: 32 })).toBe(5)
+      expect(seen[0]!.url.searchParams.get('prefix')).toBe('u1/')
+    })
+
+    it('creates a record with If-None-Match: * and reports one that exists', async () => {
+      const RECORD = `${ENDPOINT}/bucket/.valet/receipts/r.json`
+      const { seen, record } = recorder()
+      let exists = false
+      server.use(
+        http.put(RECORD, async ({ request }) => {
+          await record(request)
+          if (exists) return s3Error('PreconditionFailed', 412)
+          exists = true
+          return new HttpResponse(null, { status: 200 })
+        }),
+      )
+      expect(await provider.records.create('receipts/r.json', '{}')).toBe(true)
+      expect(await provider.records.create('receipts/r.json', '{}')).toBe(false)
+      expect(seen[0]!.headers.get('if-none-match')).toBe('*')
+      expect(provider.records.conditional).toBe(true)
     })
   })
 
@@ -318,7 +416,7 @@ describe('s3 provider', () => {
           return new HttpResponse(null, { status: 204 })
         }),
       )
-      await provider.abort({ uploadId: 'up', key })
+      await provider.abort(ref)
       expect(seen[0]!.url.search).toBe('?uploadId=up')
     })
 
@@ -328,7 +426,7 @@ describe('s3 provider', () => {
       ['a bare 404', () => new HttpResponse(null, { status: 404 })],
     ])('treats %s as already aborted', async (_, response) => {
       server.use(http.delete(OBJECT, response))
-      await expect(provider.abort({ uploadId: 'up', key })).resolves.toBeUndefined()
+      await expect(provider.abort(ref)).resolves.toBeUndefined()
     })
 
     it.each([
@@ -337,7 +435,7 @@ describe('s3 provider', () => {
       ['InternalError', 500],
     ])('surfaces %s', async (code, status) => {
       server.use(http.delete(OBJECT, () => s3Error(code, status)))
-      const e = await rejection(provider.abort({ uploadId: 'up', key }))
+      const e = await rejection(provider.abort(ref))
       expect(e.code).toBe('storage_error')
       expect(e.context).toMatchObject({ status, s3Code: code })
     })

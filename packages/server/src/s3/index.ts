@@ -1,45 +1,38 @@
 /**
  * @module @valet/server/s3 — the storage provider for AWS S3 and S3-compatibles (Swift s3api,
  * MinIO, R2, GCS XML API): multipart uploads whose parts are sent straight to the bucket
- * through presigned UploadPart URLs.
+ * through presigned UploadPart URLs, committed write-once.
  */
-import { ValetError, s3Limits, type StoredPart } from '@valet/protocol'
-import type { FoundUpload, StorageProvider } from '../storage.js'
-import { objectUrl } from './object-url.js'
+import { ValetError, bareEtag, s3Limits, type StoredPart } from '@valet/protocol'
+import type { StorageLimits, StorageProvider } from '../storage.js'
 import { presignPart } from './presign-part.js'
-import { S3Client, storageError, type S3Response } from './s3-client.js'
+import { S3Client, storageError } from './s3-client.js'
+import { findCommitted, malformed, statObject, uploadNotFound, uploadState } from './s3-objects.js'
 import { normalizeS3Options, type S3Options } from './s3-options.js'
+import { s3Records } from './s3-records.js'
+import { MAX_LIST_PAGES, countOpenUploads, findUploads } from './s3-uploads.js'
 import { escapeXml, xmlElements, xmlText } from './s3-xml.js'
 
 export type { S3Credentials, S3Options } from './s3-options.js'
 
-// Guards against a store that keeps answering IsTruncated with the same marker.
-const MAX_LIST_PAGES = 1000
-
-function uploadNotFound(uploadId: string, res: S3Response): ValetError {
-  return new ValetError('upload_not_found', `upload ${uploadId} does not exist (completed, aborted or expired)`, {
-    context: { operation: res.operation, status: res.status, s3Code: res.error?.code },
-  })
-}
-
-function malformed(res: S3Response, what: string): ValetError {
-  return new ValetError('storage_error', `S3 ${res.operation} failed: unexpected answer (${what})`, {
-    context: { operation: res.operation, status: res.status, s3Code: undefined },
-  })
-}
-
-function integerIn(res: S3Response, xml: string, tag: string): number {
-  const text = xmlText(xml, tag)
-  const n = text === undefined ? NaN : Number(text.trim())
-  if (!Number.isSafeInteger(n) || n < 0) throw malformed(res, `<${tag}> is ${text === undefined ? 'missing' : `"${text}"`}`)
-  return n
-}
+/**
+ * S3's multipart rules, and metadata within what both AWS (2 KiB of user metadata) and Swift
+ * s3api (values ≤ 256 bytes, ≤ 90 keys) store.
+ */
+export const s3StorageLimits: StorageLimits = { ...s3Limits, maxMetadataCount: 80, maxMetadataValueBytes: 256 }
 
 // ETags are kept exactly as S3 sends them, quotes included ("<md5 hex>"), everywhere this
 // provider returns one (listParts, complete), matching the ETag header the client sees on its
 // part PUT. Comparisons (core, client) strip quotes first, so either form is accepted as input.
 function quoteEtag(etag: string): string {
-  return `"${etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '')}"`
+  return `"${bareEtag(etag)}"`
+}
+
+function integerIn(res: Parameters<typeof malformed>[0], xml: string, tag: string): number {
+  const text = xmlText(xml, tag)
+  const n = text === undefined ? NaN : Number(text.trim())
+  if (!Number.isSafeInteger(n) || n < 0) throw malformed(res, `<${tag}> is ${text === undefined ? 'missing' : `"${text}"`}`)
+  return n
 }
 
 /**
@@ -55,27 +48,30 @@ function quoteEtag(etag: string): string {
  * })
  * ```
  *
- * The credentials need `s3:PutObject` (create, upload part, complete), `s3:ListMultipartUploadParts`,
- * `s3:AbortMultipartUpload`, for the size check after completion `s3:GetObject` (HEAD), and
- * `s3:ListBucketMultipartUploads` on the bucket: a create carrying a `requestId` (every
- * `@valet/client` create does) lists the unfinished uploads at its key to find the one an
- * unanswered earlier attempt started (without the permission, creates work but are not
- * idempotent, and `onError` says so).
- * Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5` header from the
- * app's origin and exposing `ETag`.
+ * The credentials need, on objects: `s3:PutObject` (create, upload part, complete, receipts
+ * under `.valet/`), `s3:GetObject` (HEAD of committed objects, receipts), `s3:DeleteObject`
+ * (receipts), `s3:ListMultipartUploadParts`, `s3:AbortMultipartUpload`; on the bucket:
+ * `s3:ListBucketMultipartUploads` (idempotent create and `maxOpenUploads`). docs/production.md
+ * has the policy. Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5`
+ * header from the app's origin and exposing `ETag`.
  *
  * @throws TypeError naming the first invalid option.
  */
 export function s3(options: S3Options): StorageProvider {
   const resolved = normalizeS3Options(options)
   const client = new S3Client(resolved)
+  // Whether the store takes `If-None-Match: *` on CompleteMultipartUpload (AWS, Swift s3api do;
+  // a store answering 501 is committed after a look instead, with a race left to the docs).
+  let conditionalComplete = true
 
   return {
     name: 's3',
-    limits: s3Limits,
+    limits: s3StorageLimits,
+    records: s3Records(client),
 
-    async create({ key, type, metadata, signal }) {
+    async create({ key, type, disposition, metadata, signal }) {
       const headers: Record<string, string> = { 'content-type': type }
+      if (disposition !== undefined) headers['content-disposition'] = disposition
       for (const [name, value] of Object.entries(metadata)) headers[`x-amz-meta-${name.toLowerCase()}`] = value
       const res = await client.send({ operation: 'CreateMultipartUpload', method: 'POST', key, query: { uploads: '' }, headers, signal })
       if (!res.ok) throw storageError(res)
@@ -115,7 +111,20 @@ export function s3(options: S3Options): StorageProvider {
       })
     },
 
-    async complete({ uploadId, key, parts, signal }) {
+    uploadState(ref) {
+      return uploadState(client, ref)
+    },
+
+    findCommitted(ref) {
+      return findCommitted(client, resolved, ref)
+    },
+
+    stat({ key, signal }) {
+      return statObject(client, resolved, key, signal)
+    },
+
+    async complete(ref) {
+      const { uploadId, key, parts, signal } = ref
       const body =
         '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
         [...parts]
@@ -123,71 +132,50 @@ export function s3(options: S3Options): StorageProvider {
           .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(quoteEtag(p.etag))}</ETag></Part>`)
           .join('') +
         '</CompleteMultipartUpload>'
-      const res = await client.send({
-        operation: 'CompleteMultipartUpload',
-        method: 'POST',
-        key,
-        query: { uploadId },
-        headers: { 'content-type': 'application/xml' },
-        body,
-        signal,
-      })
-      // A 200 whose body is <Error> arrives here with ok === false (see S3Client.send).
-      if (res.error?.code === 'NoSuchUpload') throw uploadNotFound(uploadId, res)
-      if (!res.ok) throw storageError(res)
-      const etag = xmlText(res.text, 'ETag')
-      if (!etag) throw malformed(res, 'no <ETag>')
-
-      // CompleteMultipartUploadResult carries no size; the core checks it against the plan.
-      const object = await this.stat!({ uploadId, key, signal })
-      if (!object) throw new ValetError('storage_error', `S3 HeadObject found no object at ${key} right after completing it`)
-      return { ...object, etag }
-    },
-
-    async stat({ key, signal }) {
-      const head = await client.send({ operation: 'HeadObject', method: 'HEAD', key, signal })
-      if (head.status === 404) return undefined
-      if (!head.ok) throw storageError(head)
-      const size = Number(head.headers.get('content-length'))
-      if (!Number.isSafeInteger(size) || size < 0) throw malformed(head, 'no Content-Length')
-      return { etag: head.headers.get('etag') ?? '', size, location: objectUrl(resolved, key).toString() }
-    },
-
-    async findUploads({ key, signal }) {
-      const found = new Map<string, FoundUpload>()
-      let keyMarker = ''
-      let uploadIdMarker = ''
-      for (let page = 0; page < MAX_LIST_PAGES; page++) {
-        // `prefix` also matches longer keys (`a.bin.2` for `a.bin`): only exact keys count below.
-        const query: Record<string, string> = { uploads: '', prefix: key }
-        if (keyMarker !== '') query['key-marker'] = keyMarker
-        if (uploadIdMarker !== '') query['upload-id-marker'] = uploadIdMarker
-        const res = await client.send({ operation: 'ListMultipartUploads', method: 'GET', key: undefined, query, signal })
-        if (!res.ok) throw storageError(res)
-        let last: { key: string; uploadId: string } | undefined
-        for (const upload of xmlElements(res.text, 'Upload')) {
-          const uploadKey = xmlText(upload, 'Key')
-          const uploadId = xmlText(upload, 'UploadId')
-          if (uploadKey === undefined || !uploadId) throw malformed(res, 'an <Upload> without <Key> or <UploadId>')
-          last = { key: uploadKey, uploadId }
-          if (uploadKey !== key) continue
-          const text = xmlText(upload, 'Initiated')
-          const initiated = new Date(text?.trim() ?? '')
-          if (Number.isNaN(initiated.getTime())) throw malformed(res, `<Initiated> of upload ${uploadId} is ${text === undefined ? 'missing' : `"${text}"`}`)
-          found.set(uploadId, { uploadId, initiated })
-        }
-        if (xmlText(res.text, 'IsTruncated')?.trim() !== 'true') return [...found.values()]
-        // Swift s3api leaves NextKeyMarker and NextUploadIdMarker empty on a truncated page; the
-        // last upload listed is the same position.
-        const nextKey = xmlText(res.text, 'NextKeyMarker') || last?.key || ''
-        const nextId = xmlText(res.text, 'NextUploadIdMarker') || last?.uploadId || ''
-        if (nextKey === '' || (nextKey === keyMarker && nextId === uploadIdMarker)) throw malformed(res, 'a truncated page whose next marker does not advance')
-        keyMarker = nextKey
-        uploadIdMarker = nextId
+      const send = (conditional: boolean) =>
+        client.send({
+          operation: 'CompleteMultipartUpload',
+          method: 'POST',
+          key,
+          query: { uploadId },
+          // Write-once: storage refuses to commit over an object that is already there.
+          headers: { 'content-type': 'application/xml', ...(conditional ? { 'if-none-match': '*' } : {}) },
+          body,
+          signal,
+        })
+      let res = await send(conditionalComplete)
+      if (res.status === 501 && conditionalComplete) {
+        conditionalComplete = false
+        // The core looked before committing (findCommitted); without the header a concurrent
+        // writer could still slip in between, which docs/security.md states for such stores.
+        res = await send(false)
       }
-      throw new ValetError('storage_error', `S3 ListMultipartUploads failed: more than ${MAX_LIST_PAGES} pages`, {
-        context: { operation: 'ListMultipartUploads', status: 200, s3Code: undefined },
-      })
+      // A 200 whose body is <Error> arrives here with ok === false (see S3Client.send).
+      if (!res.ok) {
+        // Beaten by another commit (412; AWS 409 for one in progress), or the upload is gone
+        // because a complete whose answer was lost already committed it: ours, or refused.
+        const raced = res.status === 412 || res.status === 409
+        if (raced || res.error?.code === 'NoSuchUpload') {
+          const object = await findCommitted(client, resolved, ref)
+          if (object) return object
+          if (!raced) throw uploadNotFound(uploadId, res)
+        }
+        throw storageError(res)
+      }
+      if (!xmlText(res.text, 'ETag')) throw malformed(res, 'no <ETag>')
+      // CompleteMultipartUploadResult carries no size, type or metadata: read them back, and
+      // make sure the object there is the one this commit wrote.
+      const object = await findCommitted(client, resolved, ref)
+      if (!object) throw new ValetError('storage_error', `S3 HeadObject found no object at ${key} right after completing it`)
+      return object
+    },
+
+    findUploads({ key, signal }) {
+      return findUploads(client, key, signal)
+    },
+
+    countOpenUploads({ owner, limit, signal }) {
+      return countOpenUploads(client, owner, limit, signal)
     },
 
     async abort({ uploadId, key, signal }) {

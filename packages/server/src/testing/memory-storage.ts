@@ -1,0 +1,169 @@
+/**
+ * A storage provider held in memory, for unit tests of the core and of clients: it keeps the
+ * provider contract (write-once commits, upload states, conditional records) so tests exercise
+ * the real `createValet` rather than a second implementation of the routes. Real storage is
+ * exercised in test/. Not part of the public API.
+ */
+import { ValetError, s3Limits, sameEtag, type SignedPart, type StoredPart } from '@valet/protocol'
+import { multipartEtag } from '../multipart-etag.js'
+import type { CommitRef, RecordStore, StorageLimits, StorageProvider, StoredObject, UploadRef } from '../storage.js'
+
+export interface MemoryUpload {
+  key: string
+  owner: string
+  type: string
+  disposition: string | undefined
+  metadata: Record<string, string>
+  parts: Map<number, StoredPart>
+  initiated: Date
+  state: 'open' | 'completed' | 'aborted'
+}
+
+export interface MemoryStorage {
+  storage: StorageProvider
+  /** Uploads by id, ended ones included. */
+  uploads: Map<string, MemoryUpload>
+  /** Committed objects by key, with the upload that committed them. */
+  objects: Map<string, StoredObject & { uploadId: string }>
+  records: Map<string, string>
+  /** `create`, `sign:N`, `list`, `state`, `complete`, `abort`, `find`, `count`, `stat`, `record:<op>`, in order. */
+  calls: string[]
+  /** Stores a part as if a client had PUT it with a key. */
+  put(uploadId: string, part: StoredPart): void
+}
+
+export interface MemoryStorageOptions {
+  limits?: Partial<StorageLimits>
+  /** Whether record creation is atomic (false: look, then write, like Swift s3api 2.30). */
+  conditionalRecords?: boolean
+  /** Answer `findUploads` (S3-like); `false` leaves it out (Azure-like). */
+  findUploads?: boolean
+}
+
+export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const uploads = new Map<string, MemoryUpload>()
+  const objects = new Map<string, StoredObject & { uploadId: string }>()
+  const records = new Map<string, string>()
+  const calls: string[] = []
+  let n = 0
+
+  const upload = (ref: UploadRef): MemoryUpload => {
+    const u = uploads.get(ref.uploadId)
+    if (!u || u.key !== ref.key || u.state === 'aborted') {
+      throw new ValetError('upload_not_found', `upload ${ref.uploadId} does not exist (completed, aborted or expired)`)
+    }
+    return u
+  }
+  const committedBy = (ref: CommitRef): StoredObject | undefined => {
+    const object = objects.get(ref.key)
+    if (!object) return undefined
+    if (object.uploadId !== ref.uploadId) throw new ValetError('object_exists', `an object already exists at ${ref.key}`)
+    const expected = multipartEtag(ref.parts.map((p) => p.etag))
+    if (expected !== undefined && !sameEtag(expected, object.etag)) throw new ValetError('object_exists', `another commit of ${ref.key} exists`)
+    const { uploadId: _, ...rest } = object
+    return rest
+  }
+
+  const recordStore: RecordStore = {
+    conditional: options.conditionalRecords ?? true,
+    async create(name, body) {
+      calls.push('record:create')
+      if (records.has(name)) return false
+      records.set(name, body)
+      return true
+    },
+    async read(name) {
+      calls.push('record:read')
+      return records.get(name)
+    },
+    async write(name, body) {
+      calls.push('record:write')
+      records.set(name, body)
+    },
+    async remove(name) {
+      calls.push('record:remove')
+      records.delete(name)
+    },
+  }
+
+  const storage: StorageProvider = {
+    name: 'memory',
+    limits: { ...s3Limits, maxMetadataCount: 80, maxMetadataValueBytes: 256, ...options.limits },
+    records: recordStore,
+    async create({ key, owner, type, disposition, metadata, signal }) {
+      signal?.throwIfAborted()
+      calls.push('create')
+      const uploadId = `up-${++n}`
+      uploads.set(uploadId, { key, owner, type, disposition, metadata, parts: new Map(), initiated: new Date(Date.now() + n), state: 'open' })
+      return { uploadId }
+    },
+    async signPart(input): Promise<SignedPart> {
+      calls.push(`sign:${input.partNumber}`)
+      upload(input)
+      const url = `http://storage.invalid/${encodeURI(input.key)}?uploadId=${encodeURIComponent(input.uploadId)}&partNumber=${input.partNumber}`
+      return { partNumber: input.partNumber, url, method: 'PUT', headers: { 'Content-MD5': input.md5 }, expiresAt: input.expiresAt.toISOString() }
+    },
+    async listParts(ref) {
+      calls.push('list')
+      const u = upload(ref)
+      if (u.state !== 'open' && !objects.has(ref.key)) throw new ValetError('upload_not_found', `upload ${ref.uploadId} is gone`)
+      return [...u.parts.values()].sort((a, b) => a.partNumber - b.partNumber)
+    },
+    async uploadState(ref) {
+      calls.push('state')
+      if (objects.has(ref.key)) return 'completed'
+      const u = uploads.get(ref.uploadId)
+      return !u || u.state === 'aborted' ? 'aborted' : 'open'
+    },
+    async findCommitted(ref) {
+      calls.push('findCommitted')
+      return committedBy(ref)
+    },
+    async stat({ key }) {
+      calls.push('stat')
+      const object = objects.get(key)
+      if (!object) return undefined
+      const { uploadId: _, ...rest } = object
+      return rest
+    },
+    async complete(ref) {
+      calls.push('complete')
+      const u = upload(ref)
+      const earlier = committedBy(ref)
+      if (earlier) return earlier
+      const size = ref.parts.reduce((sum, p) => sum + (u.parts.get(p.partNumber)?.size ?? 0), 0)
+      const etag = multipartEtag(ref.parts.map((p) => p.etag)) ?? `"memory-${ref.parts.length}"`
+      const object = { etag, size, location: `http://storage.invalid/${encodeURI(ref.key)}`, type: u.type, disposition: u.disposition, metadata: { ...u.metadata } }
+      objects.set(ref.key, { ...object, uploadId: ref.uploadId })
+      u.state = 'completed'
+      return object
+    },
+    async abort(ref) {
+      calls.push('abort')
+      const u = uploads.get(ref.uploadId)
+      if (u && u.state === 'open') u.state = 'aborted'
+    },
+    async findUploads({ key }) {
+      calls.push('find')
+      return [...uploads].filter(([, u]) => u.key === key && u.state === 'open').map(([uploadId, u]) => ({ uploadId, initiated: u.initiated }))
+    },
+    async countOpenUploads({ owner, limit }) {
+      calls.push('count')
+      return Math.min(limit, [...uploads.values()].filter((u) => u.owner === owner && u.state === 'open').length)
+    },
+  }
+  if (options.findUploads === false) delete storage.findUploads
+
+  return {
+    storage,
+    uploads,
+    objects,
+    records,
+    calls,
+    put(uploadId, part) {
+      const u = uploads.get(uploadId)
+      if (!u) throw new Error(`no upload ${uploadId}`)
+      u.parts.set(part.partNumber, part)
+    },
+  }
+}

@@ -159,7 +159,8 @@ export class KeyEndpoint {
         clearTimeout(timer)
         signal.removeEventListener('abort', forward)
       }
-      if (classifyEndpointFailure(failure, operation) === 'fail') throw error
+      // A cap on open uploads is not lifted by waiting a few seconds: say so at once.
+      if (error.code === 'too_many_uploads' || classifyEndpointFailure(failure, operation) === 'fail') throw error
       if (attempt >= retries && clock.now() - startedAt >= retryWindow) {
         throw new ValetError('retries_exhausted', `${operation} failed after ${attempt + 1} attempts: ${error.message}`, {
           cause: error,

@@ -33,7 +33,7 @@ export interface SessionContext {
 }
 
 /** The server's answers when an upload it once knew can't be continued: start over. */
-const GONE = new Set(['token_expired', 'token_invalid', 'upload_not_found', 'not_found'])
+export const GONE = new Set(['token_expired', 'token_invalid', 'upload_not_found', 'not_found'])
 /** State this close to its token's expiry isn't worth a round trip. */
 const TOKEN_SLACK_MS = 60_000
 
@@ -62,6 +62,9 @@ export async function openSession(ctx: SessionContext, signal: AbortSignal): Pro
       if (usablePending(state, ctx.request.size, ctx.clock.now())) return create(ctx, signal, state)
     } else if (state !== undefined) {
       const usable = usableState(state, ctx.request.size, ctx.clock.now())
+      // Killed while completing: the parts are all stored; send the same complete again.
+      const completing = usable ? completingParts(state) : undefined
+      if (completing !== undefined) return sessionOf(ctx, state, completing)
       const resumed = usable ? await resume(ctx, state, signal) : undefined
       if (resumed !== undefined) return resumed
       // Not continued, yet maybe open in storage with a working token: a token close to its
@@ -72,6 +75,24 @@ export async function openSession(ctx: SessionContext, signal: AbortSignal): Pro
     }
   }
   return create(ctx, signal, undefined)
+}
+
+/** The parts of a complete that was sent but never answered, when they form the whole plan. */
+function completingParts(state: ResumeState): Map<number, string> | undefined {
+  const list = state.completing
+  if (!Array.isArray(list) || list.length !== state.partCount) return undefined
+  const parts = new Map<number, string>()
+  for (const p of list) {
+    if (!Number.isSafeInteger(p?.partNumber) || p.partNumber < 1 || p.partNumber > state.partCount || typeof p.etag !== 'string' || p.etag === '') return undefined
+    parts.set(p.partNumber, p.etag)
+  }
+  return parts.size === state.partCount ? parts : undefined
+}
+
+function sessionOf(ctx: SessionContext, state: ResumeState, stored: Map<number, string>) {
+  const plan: PartPlan = { size: state.size, partSize: state.partSize, partCount: state.partCount }
+  const session: Session = { uploadId: state.uploadId, key: state.key, token: state.token, plan, stored, resumed: true }
+  return { session, reader: ctx.makeReader(plan) }
 }
 
 function usablePending(state: ResumeState, size: number, now: number): state is PendingCreate {
@@ -86,16 +107,14 @@ async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSign
     if (isValetError(e) && GONE.has(e.code)) return undefined
     throw e
   }
-  const plan: PartPlan = { size: state.size, partSize: state.partSize, partCount: state.partCount }
-  const reader = ctx.makeReader(plan)
-  const stored = new Map<number, string>()
+  const opened = sessionOf(ctx, state, new Map())
+  const { plan } = opened.session
   for (const part of listed) {
     if (part.partNumber > plan.partCount || part.size !== partSizeOf(plan, part.partNumber)) continue
     // Hashing what is already uploaded costs a read, and catches a file edited in place.
-    if (storedPartMatches(part.etag, await reader.md5(part.partNumber, signal))) stored.set(part.partNumber, part.etag)
+    if (storedPartMatches(part.etag, await opened.reader.md5(part.partNumber, signal))) opened.session.stored.set(part.partNumber, part.etag)
   }
-  const session: Session = { uploadId: state.uploadId, key: state.key, token: state.token, plan, stored, resumed: true }
-  return { session, reader }
+  return opened
 }
 
 function refused(error: unknown): boolean {

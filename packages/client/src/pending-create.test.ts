@@ -99,7 +99,8 @@ describe('pending create (idempotent create across crashes)', () => {
     expect(result.uploadId).toBe('up-1')
     expect(fake.stats.creates, 'no second upload').toBe(1)
     expect(fake.stats.createBodies.map((b) => b.requestId)).toEqual([requestId, requestId])
-    expect(sets.map((s) => s.pending ?? false), 'the pending create is not written again, the full state is').toEqual([false])
+    expect(sets.map((s) => s.pending ?? false), 'the pending create is not written again, the full state is').toEqual([false, false])
+    expect(sets[1]!.completing, 'then the parts, before complete is sent').toHaveLength(5)
     expect(now()).toBeUndefined()
   })
 

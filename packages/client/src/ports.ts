@@ -103,6 +103,12 @@ export interface ResumeState {
    * pending create, when it stops being worth sending again.
    */
   expiresAt: string
+  /**
+   * Set just before `complete` is sent: every part with its etag. A run that finds it sends the
+   * same complete again (the server answers a repeated complete with the first answer) instead
+   * of listing parts, which a spent token can no longer do.
+   */
+  completing?: { partNumber: number; etag: string }[]
 }
 
 /**

@@ -9,9 +9,9 @@ import { guessType } from './guess-type.js'
 import { KeyCache } from './key-cache.js'
 import type { KeyEndpoint } from './key-endpoint.js'
 import { invalidOption, type NormalizedOptions, type UploadOptions } from './normalize-options.js'
-import { openSession, type Session } from './open-session.js'
+import { GONE, openSession, type Session } from './open-session.js'
 import { PartReader } from './part-reader.js'
-import type { Clock, FileSource, Hasher, Transport } from './ports.js'
+import type { Clock, FileSource, Hasher, ResumeStore, Transport } from './ports.js'
 import { ProgressTracker } from './progress-tracker.js'
 import { transferParts, type TransferContext } from './transfer-parts.js'
 import type { UploadControl } from './upload-control.js'
@@ -96,7 +96,7 @@ export async function runUpload(
     for (const n of etags.keys()) progress.partAlreadyStored(n, partSizeOf(session.plan, n))
     await transferUntilDone(transferContext(deps, session, reader, progress, etags), control, etags)
     progress.setPhase('completing')
-    const result = await complete(api, session, etags, source.size, cancel)
+    const result = await complete(api, session, etags, source.size, cancel, store !== undefined && fingerprint !== undefined ? { store, fingerprint } : undefined)
     if (store !== undefined && fingerprint !== undefined) await store.remove(fingerprint).catch(() => {})
     progress.finish('complete')
     return result
@@ -177,6 +177,7 @@ async function complete(
   etags: Map<number, string>,
   size: number,
   signal: AbortSignal,
+  resume: { store: ResumeStore; fingerprint: string } | undefined,
 ): Promise<UploadResult> {
   const parts = []
   for (let n = 1; n <= session.plan.partCount; n++) {
@@ -185,7 +186,23 @@ async function complete(
     if (etag === undefined) throw new ValetError('server_error', `part ${n} has no verified etag; refusing to complete`)
     parts.push({ partNumber: n, etag })
   }
-  const done = await api.complete(session.uploadId, session.token, parts, signal)
+  if (resume !== undefined) {
+    // Once complete is sent the token may be spent: a run after a crash must send this same
+    // complete again, not list parts.
+    const saved = await resume.store.get(resume.fingerprint).catch(() => undefined)
+    if (saved !== undefined && saved.uploadId === session.uploadId && saved.completing === undefined) {
+      await resume.store.set(resume.fingerprint, { ...saved, completing: parts }).catch(() => {})
+    }
+  }
+  let done
+  try {
+    done = await api.complete(session.uploadId, session.token, parts, signal)
+  } catch (e) {
+    // The upload is gone (aborted, expired) or can never commit (its key is taken): nothing to
+    // come back for.
+    if (resume !== undefined && isValetError(e) && (GONE.has(e.code) || e.code === 'object_exists')) await resume.store.remove(resume.fingerprint).catch(() => {})
+    throw e
+  }
   if (done.size !== size) {
     throw new ValetError('size_mismatch', `storage holds ${done.size} bytes, the source has ${size}`, { context: { size: done.size } })
   }

@@ -56,6 +56,23 @@ describe('resume across processes', () => {
     expect(stateFiles()).toEqual([]) // removed on success
   })
 
+  it('after a crash during complete, sends the same complete again without listing (a spent token lists nothing)', async () => {
+    const fake = setup()
+    // The first process dies once its complete is sent: the state names every part.
+    fake.options.onEndpoint = (operation) => (operation === 'complete' ? HttpResponse.error() : undefined)
+    await expect(createUploader({ endpoint: ENDPOINT, stateDir, retries: 0, retryWindow: 0 }).upload(file).done).rejects.toMatchObject({ code: 'retries_exhausted' })
+    const [saved] = stateFiles()
+    const state = JSON.parse(readFileSync(join(stateDir, saved!), 'utf8')) as ResumeState
+    expect(state.completing).toHaveLength(8)
+    fake.options.onEndpoint = undefined
+    const puts = fake.stats.puts.size
+    const result = await createUploader({ endpoint: ENDPOINT, stateDir }).upload(file).done
+    expect(result).toMatchObject({ uploadId: 'up-1', size: 8000 })
+    expect([fake.stats.lists, fake.stats.creates, fake.stats.puts.size]).toEqual([0, 1, puts])
+    expect(fake.stats.completes.at(-1)).toEqual(state.completing)
+    expect(stateFiles()).toEqual([])
+  })
+
   it('re-uploads a stored part whose etag is not the MD5 of our bytes', async () => {
     const fake = setup()
     await crashAfterThreeParts(fake)

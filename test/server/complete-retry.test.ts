@@ -26,7 +26,7 @@ function awsLike(provider: StorageProvider): StorageProvider {
 }
 
 describe('retried complete', () => {
-  it('succeeds again for the same parts, and refuses other parts', async () => {
+  it('answers again for the same parts without running onComplete again, and refuses other parts', async () => {
     let onCompleteRuns = 0
     const { call } = keyEndpoint(awsLike(swiftCase().provider()), { onComplete: () => ({ run: ++onCompleteRuns }) })
     const data = generate(6 * MiB, 41)
@@ -43,8 +43,12 @@ describe('retried complete', () => {
     expect(first.status).toBe(200)
     const again = await call('POST', `/uploads/${id}/complete`, { token: up.token, parts: etags })
     expect(again.status).toBe(200)
-    expect(again.body).toMatchObject({ key: up.key, size: data.length, etag: first.body.etag, result: { run: 2 } })
+    expect(again.body).toEqual(first.body)
+    expect(first.body.result).toEqual({ run: 1 })
+    expect(onCompleteRuns).toBe(1)
+    // Other parts name another object than the one committed: refused, nothing committed again.
     const swapped = await call('POST', `/uploads/${id}/complete`, { token: up.token, parts: [etags[0], { partNumber: 2, etag: etags[0]!.etag }] })
-    expect([swapped.status, swapped.body.error.code]).toEqual([404, 'upload_not_found'])
+    expect([swapped.status, swapped.body.error.code]).toEqual([409, 'object_exists'])
+    expect(onCompleteRuns).toBe(1)
   })
 })

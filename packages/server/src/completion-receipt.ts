@@ -10,7 +10,7 @@
  * that dies mid-hook leaves a `running` receipt; after {@link RECEIPT_LEASE_MS} another complete
  * takes it over (at-least-once in that one case, hence `uploadId` as the hook's idempotency key).
  */
-import { ValetError, type CompleteUploadResponse } from '@valet/protocol'
+import { ValetError, bareEtag, type CompleteUploadResponse, type CompletedPart } from '@valet/protocol'
 import type { RecordStore } from './storage.js'
 
 /** A `running` receipt older than this is presumed to belong to a server that died. */
@@ -23,19 +23,21 @@ interface Receipt {
   v: 1
   state: 'running' | 'done'
   startedAt: string
+  /** Digest of the part list that was committed: another list names another object. */
+  parts: string
   response?: CompleteUploadResponse
 }
 
-async function receiptName(uploadId: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(uploadId)))
-  return `receipts/${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}.json`
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function parse(text: string | undefined): Receipt | undefined {
   if (text === undefined) return undefined
   try {
     const r = JSON.parse(text) as Receipt
-    return r && r.v === 1 && (r.state === 'running' || r.state === 'done') ? r : undefined
+    return r && r.v === 1 && (r.state === 'running' || r.state === 'done') && typeof r.parts === 'string' ? r : undefined
   } catch {
     return undefined
   }
@@ -52,18 +54,30 @@ export class CompletionReceipt {
   private constructor(
     private readonly records: RecordStore,
     private readonly name: string,
+    private readonly parts: string,
     private readonly signal: AbortSignal | undefined,
     private readonly now: () => number,
   ) {}
 
-  static async of(records: RecordStore, uploadId: string, signal?: AbortSignal, now: () => number = Date.now): Promise<CompletionReceipt> {
-    return new CompletionReceipt(records, await receiptName(uploadId), signal, now)
+  static async of(records: RecordStore, uploadId: string, parts: CompletedPart[], signal?: AbortSignal, now: () => number = Date.now): Promise<CompletionReceipt> {
+    const list = JSON.stringify(parts.map((p) => [p.partNumber, bareEtag(p.etag).toLowerCase()]))
+    return new CompletionReceipt(records, `receipts/${await sha256Hex(uploadId)}.json`, await sha256Hex(list), signal, now)
   }
 
-  /** The answer of a finished run, if there was one. */
+  /** The answer of a finished run of this complete, if there was one. */
   async finished(): Promise<CompleteUploadResponse | undefined> {
-    const r = parse(await this.records.read(this.name, this.signal))
-    return r?.state === 'done' ? r.response : undefined
+    return this.answer(parse(await this.records.read(this.name, this.signal)))
+  }
+
+  /** A finished run's answer; another part list than the one it committed is refused. */
+  private answer(r: Receipt | undefined): CompleteUploadResponse | undefined {
+    if (r?.state !== 'done' || !r.response) return undefined
+    if (r.parts !== this.parts) {
+      throw new ValetError('object_exists', 'this upload was completed with other parts: the object is committed and never changes', {
+        context: { key: r.response.key },
+      })
+    }
+    return r.response
   }
 
   /**
@@ -75,7 +89,8 @@ export class CompletionReceipt {
     for (;;) {
       if (await this.records.create(this.name, this.receipt('running'), this.signal)) break
       const r = parse(await this.records.read(this.name, this.signal))
-      if (r?.state === 'done' && r.response) return r.response
+      const done = this.answer(r)
+      if (done) return done
       if (r === undefined || this.now() - Date.parse(r.startedAt) > RECEIPT_LEASE_MS) {
         // Gone (a run failed meanwhile), unreadable, or left by a dead server: ours now.
         await this.records.write(this.name, this.receipt('running'), this.signal)
@@ -101,7 +116,7 @@ export class CompletionReceipt {
   }
 
   private receipt(state: Receipt['state'], response?: CompleteUploadResponse): string {
-    const r: Receipt = { v: 1, state, startedAt: new Date(this.now()).toISOString(), ...(response ? { response } : {}) }
+    const r: Receipt = { v: 1, state, startedAt: new Date(this.now()).toISOString(), parts: this.parts, ...(response ? { response } : {}) }
     return JSON.stringify(r)
   }
 }

@@ -11,6 +11,7 @@ import { sha256 } from './key-endpoint.js'
 export interface StoredObject {
   bytes: Uint8Array
   type: string | null
+  disposition: string | null
   metadata: Record<string, string>
 }
 
@@ -46,7 +47,7 @@ export function swiftCase(): StorageCase {
       res.headers.forEach((v, k) => {
         if (k.startsWith('x-amz-meta-')) metadata[k.slice('x-amz-meta-'.length)] = v
       })
-      return { bytes: new Uint8Array(await res.arrayBuffer()), type: res.headers.get('content-type'), metadata }
+      return { bytes: new Uint8Array(await res.arrayBuffer()), type: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), metadata }
     },
     async openUploads(prefix) {
       const res = await aws.fetch(`${info.endpoint}/${info.bucket}?uploads&prefix=${encodeURIComponent(prefix)}`)
@@ -69,7 +70,7 @@ export function azuriteCase(): StorageCase {
       if (!(await blob.exists())) return undefined
       const bytes = await blob.downloadToBuffer()
       const props = await blob.getProperties()
-      return { bytes: new Uint8Array(bytes), type: props.contentType ?? null, metadata: props.metadata ?? {} }
+      return { bytes: new Uint8Array(bytes), type: props.contentType ?? null, disposition: props.contentDisposition ?? null, metadata: props.metadata ?? {} }
     },
     async openUploads(prefix) {
       // Azure keeps uncommitted blocks on a blob that doesn't exist yet; count blobs with any.

@@ -17,7 +17,8 @@ describe('create: policy', () => {
 
   it.each([
     ['a value over the provider limit', { note: 'x'.repeat(257) }, /metadata\.note is 257 bytes.*at most 256/],
-    ['more keys than the provider stores', Object.fromEntries(Array.from({ length: 81 }, (_, i) => [`k${i}`, 'v'])), /81 keys.*at most 80/],
+    ['more keys than the provider stores', Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])), /17 keys.*at most 16/],
+    ['more bytes than the provider stores', Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`k${i}`, 'v'.repeat(220)])), /metadata is 1554 bytes.*at most 1536/],
     ['a key reserved for Valet', { valet_part_size: '1' }, /reserved/],
   ])('refuses metadata with %s (400, never a 502 from storage)', async (_label, metadata, message) => {
     const t = testValet()

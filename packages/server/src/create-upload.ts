@@ -33,6 +33,12 @@ function checkMetadata(metadata: Record<string, string>, limits: StorageLimits, 
       context: { field: 'metadata', count: entries.length, max: limits.maxMetadataCount },
     })
   }
+  const bytes = entries.reduce((sum, [name, value]) => sum + name.length + value.length, 0)
+  if (bytes > limits.maxMetadataBytes) {
+    throw new ValetError('bad_request', `metadata is ${bytes} bytes; the ${provider} provider stores at most ${limits.maxMetadataBytes}`, {
+      context: { field: 'metadata', size: bytes, max: limits.maxMetadataBytes },
+    })
+  }
   for (const [name, value] of entries) {
     if (value.length > limits.maxMetadataValueBytes) {
       throw new ValetError('bad_request', `metadata.${name} is ${value.length} bytes; the ${provider} provider stores values of at most ${limits.maxMetadataValueBytes}`, {

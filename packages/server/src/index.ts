@@ -4,8 +4,24 @@
  */
 export { createValet, type Valet } from './create-valet.js'
 export type { ValetOptions, CompleteContext } from './options.js'
-export { defaultObjectKey, safeSegment, type ObjectKeyInput, type Principal } from './object-key.js'
+export { defaultObjectKey, principalPrefix, safeSegment, type ObjectKeyInput, type Principal } from './object-key.js'
+export { ACTIVE_CONTENT_TYPES, isActiveContent } from './content-types.js'
 export { memoryRateLimit, type RateLimit, type RateLimitInput, type BucketRule, type Operation } from './rate-limit.js'
-export type { StorageProvider, UploadRef, CreateInput, SignPartInput, CompleteInput, FindUploadsInput, FoundUpload } from './storage.js'
+export type {
+  StorageProvider,
+  StorageLimits,
+  UploadRef,
+  UploadState,
+  CommitRef,
+  CreateInput,
+  SignPartInput,
+  CompleteInput,
+  StoredObject,
+  StatInput,
+  FindUploadsInput,
+  FoundUpload,
+  CountInput,
+  RecordStore,
+} from './storage.js'
 export { ValetError, isValetError, errorStatus } from '@valet/protocol'
 export type * from '@valet/protocol'

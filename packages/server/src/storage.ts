@@ -87,6 +87,8 @@ export interface StorageLimits extends ProviderLimits {
   maxMetadataCount: number
   /** Longest metadata value, in bytes. */
   maxMetadataValueBytes: number
+  /** Most bytes of user metadata on one object, names and values together. */
+  maxMetadataBytes: number
 }
 
 export type UploadState = 'open' | 'completed' | 'aborted'

@@ -16,10 +16,14 @@ import { escapeXml, xmlElements, xmlText } from './s3-xml.js'
 export type { S3Credentials, S3Options } from './s3-options.js'
 
 /**
- * S3's multipart rules, and metadata within what both AWS (2 KiB of user metadata) and Swift
- * s3api (values ≤ 256 bytes, ≤ 90 keys) store.
+ * S3's multipart rules, and metadata that every S3-compatible here stores: AWS takes 2 KiB of
+ * user metadata; Swift s3api refuses values over 256 bytes and more than 90 keys, and on ext4
+ * its object server keeps name and metadata in about 4 KiB of extended attributes — beyond
+ * that it fails with ENOSPC and the proxy error-limits the node, so the whole store answers 503
+ * for a minute (measured: 32 keys of 56 bytes did it). 16 keys and 1,536 bytes leave room for a
+ * 512-byte name and Valet's own keys.
  */
-export const s3StorageLimits: StorageLimits = { ...s3Limits, maxMetadataCount: 80, maxMetadataValueBytes: 256 }
+export const s3StorageLimits: StorageLimits = { ...s3Limits, maxMetadataCount: 16, maxMetadataValueBytes: 256, maxMetadataBytes: 1536 }
 
 // ETags are kept exactly as S3 sends them, quotes included ("<md5 hex>"), everywhere this
 // provider returns one (listParts, complete), matching the ETag header the client sees on its

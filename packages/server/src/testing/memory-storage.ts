@@ -88,7 +88,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
 
   const storage: StorageProvider = {
     name: 'memory',
-    limits: { ...s3Limits, maxMetadataCount: 80, maxMetadataValueBytes: 256, ...options.limits },
+    limits: { ...s3Limits, maxMetadataCount: 16, maxMetadataValueBytes: 256, maxMetadataBytes: 1536, ...options.limits },
     records: recordStore,
     async create({ key, owner, type, disposition, metadata, signal }) {
       signal?.throwIfAborted()

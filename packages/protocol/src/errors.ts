@@ -16,6 +16,7 @@ export const errorStatus = {
   method_not_allowed: 405,
   part_mismatch: 409,
   size_mismatch: 409,
+  object_exists: 409,
   payload_too_large: 413,
   file_too_large: 413,
   type_not_allowed: 415,

@@ -18,6 +18,11 @@ export function azureFailure(error: unknown): AzureFailure {
   return { status, azureCode: status === undefined ? undefined : code }
 }
 
+/** HTTP status of a storage failure; `undefined` when no response came back. */
+export function statusOf(error: unknown): number | undefined {
+  return azureFailure(error).status
+}
+
 /** True when the failure carries this Azure error code. */
 export function hasAzureCode(error: unknown, ...codes: string[]): boolean {
   const { azureCode } = azureFailure(error)

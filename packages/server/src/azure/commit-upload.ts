@@ -16,7 +16,7 @@ import type { BlobGetPropertiesResponse, BlockBlobClient } from '@azure/storage-
 import { ValetError, isValetError } from '@valet/protocol'
 import type { StoredObject } from '../storage.js'
 import { decodeBlockId, encodeBlockId, md5FromEtag } from './block-id.js'
-import { hasAzureCode, statusOf, toValetError } from './errors.js'
+import { hasAzureCode, isBlobMissing, statusOf, toValetError } from './errors.js'
 import { commitStaging, committedStaging, removeStaging, stagedParts, type ObjectHeaders, type Staging } from './staging-blob.js'
 
 /** Rounds of commit + copy when the staging blob changes in between (a key holder writing to it). */
@@ -92,7 +92,7 @@ async function properties(blob: BlockBlobClient, signal: AbortSignal | undefined
   try {
     return await blob.getProperties({ abortSignal: signal })
   } catch (error) {
-    if (!signal?.aborted && statusOf(error) === 404) return undefined
+    if (!signal?.aborted && isBlobMissing(error)) return undefined
     throw toValetError(error, 'Get Blob Properties', { signal, context: { key: blob.name } })
   }
 }
@@ -111,7 +111,7 @@ async function readFinal(blob: BlockBlobClient, signal: AbortSignal | undefined)
     const list = await blob.getBlockList('committed', { abortSignal: signal })
     return { props, ids: (list.committedBlocks ?? []).map((b) => b.name) }
   } catch (error) {
-    if (!signal?.aborted && statusOf(error) === 404) return undefined
+    if (!signal?.aborted && isBlobMissing(error)) return undefined
     throw toValetError(error, 'Get Block List', { signal, context: { key: blob.name } })
   }
 }

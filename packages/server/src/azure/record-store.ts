@@ -1,7 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob'
 import type { RecordStore } from '../storage.js'
 import { recordBlobName } from './blob-names.js'
-import { statusOf, toValetError } from './errors.js'
+import { isBlobMissing, statusOf, toValetError } from './errors.js'
 
 /**
  * Records as block blobs under `.valet/` (never a name a valet key is signed for). `create` is a
@@ -32,7 +32,7 @@ export function azureRecordStore(container: ContainerClient): RecordStore {
       try {
         return (await blobOf(name).downloadToBuffer(0, undefined, { abortSignal: signal })).toString('utf8')
       } catch (error) {
-        if (!signal?.aborted && statusOf(error) === 404) return undefined
+        if (!signal?.aborted && isBlobMissing(error)) return undefined
         throw toValetError(error, 'record read (Get Blob)', { signal, context: { record: name } })
       }
     },
@@ -47,7 +47,7 @@ export function azureRecordStore(container: ContainerClient): RecordStore {
       try {
         await blobOf(name).delete({ abortSignal: signal })
       } catch (error) {
-        if (!signal?.aborted && statusOf(error) === 404) return
+        if (!signal?.aborted && isBlobMissing(error)) return
         throw toValetError(error, 'record remove (Delete Blob)', { signal, context: { record: name } })
       }
     },

@@ -12,7 +12,7 @@
 import type { BlobGetPropertiesResponse, BlockBlobClient } from '@azure/storage-blob'
 import { ValetError, type StoredPart } from '@valet/protocol'
 import { belongsTo, decodeBlockId, MARKER_BODY, MARKER_MD5, markerBlockId } from './block-id.js'
-import { statusOf, toValetError } from './errors.js'
+import { isBlobMissing, statusOf, toValetError } from './errors.js'
 import { withLeaseBroken } from './leases.js'
 
 /** Metadata that marks a staging blob as an aborted upload's tombstone. */
@@ -40,7 +40,7 @@ export async function readProperties(blob: BlockBlobClient, signal: AbortSignal 
   try {
     return await blob.getProperties({ abortSignal: signal })
   } catch (error) {
-    if (!signal?.aborted && statusOf(error) === 404) return undefined
+    if (!signal?.aborted && isBlobMissing(error)) return undefined
     throw toValetError(error, `${what} (Get Blob Properties)`, { signal, context: { blob: blob.name } })
   }
 }
@@ -98,7 +98,7 @@ export async function stagedParts(s: Staging): Promise<StoredPart[]> {
   try {
     list = await blob.getBlockList('all', { abortSignal: signal })
   } catch (error) {
-    if (!signal?.aborted && statusOf(error) === 404) throw new ValetError('upload_not_found', 'this upload no longer exists in storage')
+    if (!signal?.aborted && isBlobMissing(error)) throw new ValetError('upload_not_found', 'this upload no longer exists in storage')
     throw toValetError(error, 'Get Block List', { signal, context: { blob: blob.name } })
   }
   const committed = list.committedBlocks ?? []
@@ -150,7 +150,7 @@ export async function committedStaging(s: Staging): Promise<CommittedStaging | u
       metadata: props.metadata ?? {},
     }
   } catch (error) {
-    if (!signal?.aborted && statusOf(error) === 404) return undefined
+    if (!signal?.aborted && isBlobMissing(error)) return undefined
     throw toValetError(error, 'complete (read staging blob)', { signal, context: { blob: blob.name } })
   }
 }

@@ -47,10 +47,29 @@ export async function putPart(
   partNumber: number,
   body: Uint8Array | string,
 ): Promise<{ status: number; etag: string; size: number }> {
-  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body
+  const bytes = new Uint8Array(typeof body === 'string' ? Buffer.from(body) : body)
   const md5 = createHash('md5').update(bytes).digest('base64')
   const key = await provider.signPart({ ...ref, partNumber, size: bytes.byteLength, md5, expiresAt: new Date(Date.now() + 60_000) })
   const res = await fetch(key.url, { method: key.method, headers: key.headers, body: bytes })
   await res.arrayBuffer()
   return { status: res.status, etag: md5, size: bytes.byteLength }
+}
+
+/**
+ * A genuine part key turned into another request on the same URL: `comp` and `blockid` dropped,
+ * `query` added (e.g. `{ comp: 'metadata' }`), the SAS kept as signed. What a key holder would try.
+ */
+export function asOperation(keyUrl: string, query: Record<string, string> = {}, path?: string): string {
+  const url = new URL(keyUrl)
+  url.searchParams.delete('comp')
+  url.searchParams.delete('blockid')
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+  if (path !== undefined) url.pathname = path
+  return url.toString()
+}
+
+/** A genuine, unused part key for `ref` (part 1 of 1 byte), as the core would hand it out. */
+export async function partKey(provider: StorageProvider, ref: UploadRef, partNumber = 1): Promise<string> {
+  const md5 = createHash('md5').update('k').digest('base64')
+  return (await provider.signPart({ ...ref, partNumber, size: 1, md5, expiresAt: new Date(Date.now() + 120_000) })).url
 }

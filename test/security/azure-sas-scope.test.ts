@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
+import { BlobSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob'
 import { azure } from '@valet/server/azure'
 import { encodeBlockId } from '../../packages/server/src/azure/block-id.js'
 import { asOperation, partKey, putPart, useAzurite } from '../../packages/server/src/azure/use-azurite.js'
@@ -86,6 +87,26 @@ const ATTACKS: Attack[] = [
   { name: 'Snapshot Blob', send: (k) => put(asOperation(k, { comp: 'snapshot' })) },
   { name: "Copy Blob into the key's blob from another principal's object", send: (k, { bobKey }) => put(asOperation(k), { headers: { 'x-ms-copy-source': blob(bobKey).url } }) },
 ]
+
+describe('azurite: the narrowest SAS that allows Put Block', () => {
+  it('is sp=w: create (c) and add (a) are refused for Put Block', async () => {
+    const up = await openUpload()
+    const { options } = azurite()
+    const credential = new StorageSharedKeyCredential(options.accountName, options.accountKey)
+    const genuine = new URL(up.key)
+    const statuses: Record<string, number> = {}
+    for (const sp of ['c', 'a', 'w']) {
+      const sas = generateBlobSASQueryParameters(
+        { containerName: options.container, blobName: `.valet/staging/mallory/${up.ref.uploadId}`, permissions: BlobSASPermissions.parse(sp), expiresOn: new Date(Date.now() + 60_000), version: genuine.searchParams.get('sv')! },
+        credential,
+      )
+      const url = `${genuine.origin}${genuine.pathname}?comp=block&blockid=${encodeURIComponent(up.partIds[0]!)}&${sas.toString()}`
+      statuses[sp] = (await put(url, { body: PARTS[0], headers: { 'Content-MD5': up.parts[0]!.etag } })).status
+    }
+    expect(statuses).toEqual({ c: 403, a: 403, w: 201 })
+    log.record({ group: '2', attack: 'Put Block with a narrower SAS than w (sp=c, sp=a)', store: 'azurite', outcome: '403, 403; sp=w: 201, so a part key must carry w', refused: true })
+  })
+})
 
 describe('azurite: a part key on an open upload, then a normal complete', () => {
   it.each(ATTACKS)('$name: lands on the staging blob only; the object is exactly the approved parts', async ({ name, send }) => {

@@ -56,6 +56,7 @@ async function objectAt(key: string) {
     etag: props.etag,
     type: props.contentType,
     disposition: props.contentDisposition,
+    extraHeaders: [props.contentEncoding, props.cacheControl, props.contentLanguage, props.contentMD5].filter((v) => v !== undefined),
     metadata: props.metadata,
     lease: props.leaseState,
     snapshots,
@@ -71,7 +72,7 @@ async function stagingLeft(owner: string, uploadId: string) {
 }
 
 const expectApproved = (object: Awaited<ReturnType<typeof objectAt>>, etag?: string) => {
-  expect(object).toMatchObject({ sha256: PLANNED, type: PLAN.type, disposition: undefined, metadata: PLAN.metadata, lease: 'available', snapshots: 0 })
+  expect(object).toMatchObject({ sha256: PLANNED, type: PLAN.type, disposition: undefined, extraHeaders: [], metadata: PLAN.metadata, lease: 'available', snapshots: 0 })
   if (etag) expect(object!.etag).toBe(etag)
 }
 
@@ -81,7 +82,20 @@ const ATTACKS: Attack[] = [
   { name: 'Put Blob on the staging blob (20 MiB, text/html, own metadata)', send: (k) => put(asOperation(k), { body: BIG, headers: { 'x-ms-blob-type': 'BlockBlob', 'x-ms-blob-content-type': 'text/html', 'x-ms-meta-evil': '1' } }) },
   { name: 'Put Block List (the parts reordered, text/html)', send: (k, { partIds }) => put(asOperation(k, { comp: 'blocklist' }), { body: blockList([...partIds].reverse()), headers: { 'x-ms-blob-content-type': 'text/html' } }) },
   { name: 'Put Block List (empty: discards the parts)', send: (k) => put(asOperation(k, { comp: 'blocklist' }), { body: blockList([]) }) },
-  { name: 'Set Blob Properties (text/html, inline)', send: (k) => put(asOperation(k, { comp: 'properties' }), { headers: { 'x-ms-blob-content-type': 'text/html', 'x-ms-blob-content-disposition': 'inline' } }) },
+  {
+    name: 'Set Blob Properties (text/html, inline, gzip, Cache-Control, Content-Language, Content-MD5)',
+    send: (k) =>
+      put(asOperation(k, { comp: 'properties' }), {
+        headers: {
+          'x-ms-blob-content-type': 'text/html',
+          'x-ms-blob-content-disposition': 'inline',
+          'x-ms-blob-content-encoding': 'gzip',
+          'x-ms-blob-cache-control': 'public, max-age=31536000',
+          'x-ms-blob-content-language': 'fr',
+          'x-ms-blob-content-md5': createHash('md5').update('other').digest('base64'),
+        },
+      }),
+  },
   { name: 'Set Blob Metadata', send: (k) => put(asOperation(k, { comp: 'metadata' }), { headers: { 'x-ms-meta-evil': '1' } }) },
   { name: 'Lease Blob (acquire, infinite)', send: (k) => put(asOperation(k, { comp: 'lease' }), { headers: { 'x-ms-lease-action': 'acquire', 'x-ms-lease-duration': '-1' } }) },
   { name: 'Snapshot Blob', send: (k) => put(asOperation(k, { comp: 'snapshot' })) },

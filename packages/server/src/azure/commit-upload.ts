@@ -86,6 +86,18 @@ const samePath = (a: string | undefined, b: string) => {
   }
 }
 
+/**
+ * Headers Valet never sets. A key holder can set them on the staging blob (Set Blob Properties);
+ * Put Block List clears what it does not specify (measured on Azurite), and if a store ever kept
+ * them, the copy would carry them to the object: complete refuses such a copy.
+ */
+function unplannedHeaders(props: BlobGetPropertiesResponse): string[] {
+  const set = { 'Content-Encoding': props.contentEncoding, 'Content-Language': props.contentLanguage, 'Cache-Control': props.cacheControl, 'Content-MD5': props.contentMD5 }
+  return Object.entries(set)
+    .filter(([, v]) => v !== undefined && v !== null && (typeof v !== 'string' || v !== '') && !(v instanceof Uint8Array && v.length === 0))
+    .map(([k]) => k)
+}
+
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((id, i) => id === b[i])
 
 async function properties(blob: BlockBlobClient, signal: AbortSignal | undefined): Promise<BlobGetPropertiesResponse | undefined> {
@@ -222,11 +234,12 @@ export async function commitUpload(plan: CommitPlan): Promise<StoredObject> {
       continue
     }
     const found = await readFinal(final, signal)
-    if (found === undefined || found.props.copyStatus !== 'success' || !sameList(found.ids, ids)) {
-      // Never leave an object at the key that is not exactly the parts (or a failed copy's empty blob).
+    const extra = found ? unplannedHeaders(found.props) : []
+    if (found === undefined || found.props.copyStatus !== 'success' || !sameList(found.ids, ids) || extra.length > 0) {
+      // Never leave an object at the key that is not exactly the parts and the planned headers.
       if (found) await deleteIfMatch(final, found.props.etag, signal)
-      throw new ValetError('storage_error', 'Azure: the copied object is not exactly the committed parts; nothing was kept', {
-        context: { key: final.name, copyStatus: found?.props.copyStatus },
+      throw new ValetError('storage_error', 'Azure: the copied object is not exactly the committed parts and headers; nothing was kept', {
+        context: { key: final.name, copyStatus: found?.props.copyStatus, unplannedHeaders: extra },
       })
     }
     await removeStaging(staging)

@@ -17,7 +17,7 @@ import { ValetError, isValetError } from '@valet/protocol'
 import type { StoredObject } from '../storage.js'
 import { decodeBlockId, encodeBlockId, md5FromEtag } from './block-id.js'
 import { hasAzureCode, isBlobMissing, statusOf, toValetError } from './errors.js'
-import { commitStaging, committedStaging, removeStaging, stagedParts, type ObjectHeaders, type Staging } from './staging-blob.js'
+import { commitStaging, committedStaging, removeStaging, stagedParts, unplannedHeaders, type ObjectHeaders, type Staging } from './staging-blob.js'
 
 /** Rounds of commit + copy when the staging blob changes in between (a key holder writing to it). */
 const MAX_ATTEMPTS = 3
@@ -84,18 +84,6 @@ const samePath = (a: string | undefined, b: string) => {
   } catch {
     return false
   }
-}
-
-/**
- * Headers Valet never sets. A key holder can set them on the staging blob (Set Blob Properties);
- * Put Block List clears what it does not specify (measured on Azurite), and if a store ever kept
- * them, the copy would carry them to the object: complete refuses such a copy.
- */
-function unplannedHeaders(props: BlobGetPropertiesResponse): string[] {
-  const set = { 'Content-Encoding': props.contentEncoding, 'Content-Language': props.contentLanguage, 'Cache-Control': props.cacheControl, 'Content-MD5': props.contentMD5 }
-  return Object.entries(set)
-    .filter(([, v]) => v !== undefined && v !== null && (typeof v !== 'string' || v !== '') && !(v instanceof Uint8Array && v.length === 0))
-    .map(([k]) => k)
 }
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((id, i) => id === b[i])
@@ -166,7 +154,7 @@ async function stage(plan: CommitPlan, reuse: boolean): Promise<string | undefin
   const { staging, ids } = plan
   if (reuse) {
     const current = await committedStaging(staging)
-    if (current && sameList(current.ids, ids) && current.type === plan.type && current.disposition === plan.disposition) {
+    if (current && current.unplanned.length === 0 && sameList(current.ids, ids) && current.type === plan.type && current.disposition === plan.disposition) {
       const a = Object.entries(current.metadata).sort()
       const b = Object.entries(plan.metadata).sort()
       if (a.length === b.length && a.every(([k, v], i) => k.toLowerCase() === b[i]![0] && v === b[i]![1])) return current.etag

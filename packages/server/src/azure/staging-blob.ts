@@ -128,9 +128,23 @@ export async function commitStaging(s: Staging, ids: string[], headers: ObjectHe
   return committed.etag
 }
 
+/**
+ * Headers Valet never sets. A key holder can set them on the staging blob (Set Blob Properties);
+ * Put Block List clears what it does not specify (measured on Azurite), and if a store ever kept
+ * them, the copy would carry them to the object: complete refuses such a copy.
+ */
+export function unplannedHeaders(props: BlobGetPropertiesResponse): string[] {
+  const set = { 'Content-Encoding': props.contentEncoding, 'Content-Language': props.contentLanguage, 'Cache-Control': props.cacheControl, 'Content-MD5': props.contentMD5 }
+  return Object.entries(set)
+    .filter(([, v]) => v !== undefined && v !== null && (typeof v !== 'string' || v !== '') && !(v instanceof Uint8Array && v.length === 0))
+    .map(([k]) => k)
+}
+
 export interface CommittedStaging extends ObjectHeaders {
   etag: string
   ids: string[]
+  /** Headers a key holder set that Valet never sets (see {@link unplannedHeaders}). */
+  unplanned: string[]
 }
 
 /** What is committed on the staging blob now (one ETag for both reads), or `undefined`. */
@@ -148,6 +162,7 @@ export async function committedStaging(s: Staging): Promise<CommittedStaging | u
       type: props.contentType ?? '',
       disposition: props.contentDisposition,
       metadata: props.metadata ?? {},
+      unplanned: unplannedHeaders(props),
     }
   } catch (error) {
     if (!signal?.aborted && isBlobMissing(error)) return undefined

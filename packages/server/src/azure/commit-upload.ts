@@ -17,7 +17,16 @@ import { ValetError, isValetError } from '@valet/protocol'
 import type { StoredObject } from '../storage.js'
 import { decodeBlockId, encodeBlockId, md5FromEtag } from './block-id.js'
 import { hasAzureCode, isBlobMissing, statusOf, toValetError } from './errors.js'
-import { commitStaging, committedStaging, removeStaging, stagedParts, unplannedHeaders, type ObjectHeaders, type Staging } from './staging-blob.js'
+import {
+  commitStaging,
+  committedStaging,
+  readProperties,
+  removeStaging,
+  stagedParts,
+  unplannedHeaders,
+  type ObjectHeaders,
+  type Staging,
+} from './staging-blob.js'
 
 /** Rounds of commit + copy when the staging blob changes in between (a key holder writing to it). */
 const MAX_ATTEMPTS = 3
@@ -88,19 +97,10 @@ const samePath = (a: string | undefined, b: string) => {
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((id, i) => id === b[i])
 
-async function properties(blob: BlockBlobClient, signal: AbortSignal | undefined): Promise<BlobGetPropertiesResponse | undefined> {
-  try {
-    return await blob.getProperties({ abortSignal: signal })
-  } catch (error) {
-    if (!signal?.aborted && isBlobMissing(error)) return undefined
-    throw toValetError(error, 'Get Blob Properties', { signal, context: { key: blob.name } })
-  }
-}
-
 /** The blob at the key once no copy into it is pending, with its committed block ids; `undefined` if none. */
 async function readFinal(blob: BlockBlobClient, signal: AbortSignal | undefined): Promise<FinalBlob | undefined> {
-  let props = await properties(blob, signal)
-  for (const deadline = Date.now() + COPY_WAIT_MS; props?.copyStatus === 'pending'; props = await properties(blob, signal)) {
+  let props = await readProperties(blob, signal, 'complete')
+  for (const deadline = Date.now() + COPY_WAIT_MS; props?.copyStatus === 'pending'; props = await readProperties(blob, signal, 'complete')) {
     if (Date.now() > deadline) {
       throw new ValetError('storage_error', 'Azure: the copy to the object key is still pending; retry complete later', { context: { key: blob.name } })
     }

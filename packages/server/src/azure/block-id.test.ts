@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isValetError } from '@valet/protocol'
-import { MAX_PART_NUMBER, belongsTo, decodeBlockId, encodeBlockId, md5FromEtag } from './block-id.js'
+import { MARKER_BODY, MARKER_MD5, MAX_PART_NUMBER, belongsTo, decodeBlockId, encodeBlockId, markerBlockId, md5FromEtag } from './block-id.js'
 
 const UPLOAD = '0f8fad5b-d9cb-469f-a165-70867728950e'
 const MD5 = createHash('md5').update('hello').digest('base64') // XUFAKrxLKna5cZ2REBfFkg==
@@ -62,6 +62,17 @@ describe('block ids', () => {
     expect(decodeBlockId(btoa(`00000.0f8fad5bd9cb469fa16570867728950e.${MD5}`))).toBeUndefined()
     expect(decodeBlockId('%%%not base64')).toBeUndefined()
     expect(decodeBlockId('')).toBeUndefined()
+  })
+})
+
+describe('markerBlockId', () => {
+  it('has the length of every part id, its body’s MD5, and is never read as a part', () => {
+    expect(MARKER_MD5).toBe(createHash('md5').update(MARKER_BODY).digest('base64'))
+    const id = markerBlockId(UPLOAD)
+    expect(rawLength(id)).toBe(63)
+    expect(atob(id)).toBe(`00000.0f8fad5bd9cb469fa16570867728950e.${MARKER_MD5}`)
+    expect(decodeBlockId(id)).toBeUndefined()
+    expect(markerBlockId('1f8fad5b-d9cb-469f-a165-70867728950e')).not.toBe(id)
   })
 })
 

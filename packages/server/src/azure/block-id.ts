@@ -21,6 +21,15 @@ const RAW_BLOCK_ID = /^(\d{5})\.([0-9a-f]{32})\.([A-Za-z0-9+/]{22}==)$/
 /** Highest part number a block id can carry: Azure's block count limit. */
 export const MAX_PART_NUMBER = 50_000
 
+/**
+ * The one byte of the block `abort` commits on a staging blob. Its id is part number 0, which no
+ * part can have, so listings never mistake it for a part; it has the same length as every part's
+ * id, as Azure requires of all blocks of one blob.
+ */
+export const MARKER_BODY = 'v'
+/** Base64 MD5 of {@link MARKER_BODY}, sent as its `Content-MD5`. */
+export const MARKER_MD5 = 'njZp0ZtnW9VwWP1GZCBdKg=='
+
 export function isUploadId(value: string): boolean {
   return UPLOAD_ID.test(value)
 }
@@ -37,6 +46,12 @@ export function encodeBlockId(uploadId: string, partNumber: number, md5: string)
   }
   if (!MD5_BASE64.test(md5)) throw new ValetError('invalid_part', 'md5 must be a base64 MD5 digest', { context: { partNumber } })
   return btoa(`${String(partNumber).padStart(5, '0')}.${uploadHex(uploadId)}.${md5}`)
+}
+
+/** The id of the marker block of `uploadId` (see {@link MARKER_BODY}). */
+export function markerBlockId(uploadId: string): string {
+  if (!isUploadId(uploadId)) throw new ValetError('upload_not_found', 'not an Azure upload id', { context: { uploadId } })
+  return btoa(`00000.${uploadHex(uploadId)}.${MARKER_MD5}`)
 }
 
 export interface DecodedBlockId {

@@ -18,6 +18,20 @@ export function azureFailure(error: unknown): AzureFailure {
   return { status, azureCode: status === undefined ? undefined : code }
 }
 
+/** HTTP status of a storage failure; `undefined` when no response came back. */
+export function statusOf(error: unknown): number | undefined {
+  return azureFailure(error).status
+}
+
+/**
+ * A 404 about the blob itself. A missing container is a 404 too, but a misconfiguration, which
+ * must surface as `storage_error` (with its hint), not pass for "no such upload".
+ */
+export function isBlobMissing(error: unknown): boolean {
+  const { status, azureCode } = azureFailure(error)
+  return status === 404 && azureCode !== 'ContainerNotFound'
+}
+
 /** True when the failure carries this Azure error code. */
 export function hasAzureCode(error: unknown, ...codes: string[]): boolean {
   const { azureCode } = azureFailure(error)

@@ -59,18 +59,23 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s', (s
     log.record({ group: '8', attack: 'text/html with the default options', store, outcome: 'stored with Content-Disposition: attachment (inline only with activeContent: "inline")', refused: true })
   })
 
-  it('11: metadata the store cannot hold is a clear 400 at create, never a 502', async () => {
+  it('11: metadata the store cannot hold is a clear 400 at create, never a 5xx', async () => {
     const a = attacker(storage)
-    const long = await a.create(MiB, { metadata: { note: 'x'.repeat(300) } })
-    const many = await a.create(MiB, { metadata: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'v'])) })
-    for (const res of [long, many]) expect([res.status, res.body.error.code]).toEqual([400, 'bad_request'])
-    expect(long.body.error.message).toMatch(/metadata\.note/)
-    // The most the provider promises is stored as given, with a name of the longest kind.
     const max = storage.provider().limits
+    // The issue's two: a 300-byte value, 100 keys. Each is refused where the provider cannot
+    // store it (Swift: both) and stored where it can (Azure takes 300-byte values).
+    const long = await a.create(6 * MiB, { metadata: { note: 'x'.repeat(300) } })
+    const many = await a.create(MiB, { metadata: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'v'])) })
+    expect([long.status, long.body.error?.code]).toEqual(max.maxMetadataValueBytes < 300 ? [400, 'bad_request'] : [201, undefined])
+    expect([many.status, many.body.error.code]).toEqual([400, 'bad_request'])
+    if (long.status === 400) expect(long.body.error.message).toMatch(/metadata\.note/)
+    else await a.abort(long.body)
+    // The most the provider promises is stored as given, with a name of the longest kind.
     const each = Math.min(max.maxMetadataValueBytes, Math.floor(max.maxMetadataBytes / max.maxMetadataCount) - 3)
     const fits = Object.fromEntries(Array.from({ length: max.maxMetadataCount }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v'.repeat(each)]))
     const { up } = await a.approved(6 * MiB, 34, { metadata: fits, name: `${'n'.repeat(600)}.bin` })
     expect((await storage.read(up.key))!.metadata).toEqual(fits)
-    log.record({ group: '11', attack: 'metadata: a 300-byte value; 100 keys', store, outcome: `400 bad_request (${long.body.error.message}); the provider's maximum is stored as given`, refused: true })
+    const outcome = (r: typeof long) => `${r.status} ${r.body.error?.code ?? 'stored'}`
+    log.record({ group: '11', attack: 'metadata: a 300-byte value; 100 keys', store, outcome: `${outcome(long)}; ${outcome(many)}; never a 5xx; the provider's maximum (${max.maxMetadataCount} keys, ${max.maxMetadataBytes} bytes) is stored as given`, refused: true })
   })
 })

@@ -73,11 +73,15 @@ export function azuriteCase(): StorageCase {
       return { bytes: new Uint8Array(bytes), type: props.contentType ?? null, disposition: props.contentDisposition ?? null, metadata: props.metadata ?? {} }
     },
     async openUploads(prefix) {
-      // Azure keeps uncommitted blocks on a blob that doesn't exist yet; count blobs with any.
+      // An open Azure upload is its staging blob, `.valet/staging/<owner>/<uploadId>`, holding the
+      // open marker (a tombstone marks an aborted one). With the default key layout
+      // `<owner>/<uniqueId>/<name>` the upload id is the key's unique id: an object key names
+      // exactly its own upload's staging blob; a bare owner prefix, all of that owner's.
+      const [owner, uniqueId] = prefix.split('/')
+      const staging = `.valet/staging/${owner}/${/^[0-9a-f-]{36}$/.test(uniqueId ?? '') ? uniqueId : ''}`
       let open = 0
-      for await (const item of container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
-        const list = await container.getBlockBlobClient(item.name).getBlockList('uncommitted').catch(() => undefined)
-        if (list && (list.uncommittedBlocks?.length ?? 0) > 0) open++
+      for await (const item of container.listBlobsFlat({ prefix: staging, includeMetadata: true })) {
+        if (item.metadata?.valet_aborted_upload === undefined) open++
       }
       return open
     },

@@ -9,8 +9,19 @@ describe('parseDevArgs', () => {
       host: '127.0.0.1',
       dir: '/work/.valet',
       staticDir: undefined,
+      corsOrigins: [],
       storage: { kind: 'azurite' },
     })
+  })
+
+  it('takes --cors-origin, repeated, as exact origins only', () => {
+    expect(parseDevArgs(['--cors-origin', 'http://localhost:5173', '--cors-origin', 'https://app.test/'], '/w', {}).corsOrigins).toEqual([
+      'http://localhost:5173',
+      'https://app.test',
+    ])
+    for (const bad of ['*', 'localhost:5173', 'http://localhost:5173/app', 'http://*.test']) {
+      expect(() => parseDevArgs(['--cors-origin', bad], '/w', {}), bad).toThrow(UsageError)
+    }
   })
 
   it('takes port 0, a host, a dir and a static folder', () => {

@@ -12,6 +12,8 @@ Options:
   --host ADDR          address to listen on (default 127.0.0.1); Azurite itself stays on 127.0.0.1
   --dir DIR            data directory: Azurite's data and the token secret (default .valet)
   --static DIR         serve this folder at / instead of the example page
+  --cors-origin ORIGIN also let pages on ORIGIN (e.g. http://localhost:5173) call the key
+                       endpoint; repeatable. Its own page's origin is always allowed
   --storage KIND       azurite (default) or s3
   --s3-endpoint URL    S3 API endpoint, e.g. http://127.0.0.1:9000 (path-style); default AWS
   --s3-bucket NAME     bucket (required with --storage s3)
@@ -20,7 +22,9 @@ Options:
   --s3-secret-key KEY  secret access key (default $AWS_SECRET_ACCESS_KEY)
   -h, --help           show this help
 
-Every request to the key endpoint is authorized as the principal "dev": do not expose it.`
+Every request to the key endpoint is authorized as the principal "dev", so it answers only its
+own page and the --cors-origin pages, and only requests addressed to its own host name (no DNS
+rebinding): do not expose it beyond your machine.`
 
 export type DevStorage =
   | { kind: 'azurite' }
@@ -33,6 +37,8 @@ export interface DevArgs {
   dir: string
   /** Absolute; `undefined` serves the example page. */
   staticDir: string | undefined
+  /** Origins besides the page's own allowed to call the key endpoint from a browser. */
+  corsOrigins: string[]
   storage: DevStorage
 }
 
@@ -41,6 +47,7 @@ const OPTIONS = {
   host: { type: 'string' },
   dir: { type: 'string' },
   static: { type: 'string' },
+  'cors-origin': { type: 'string', multiple: true },
   storage: { type: 'string' },
   's3-endpoint': { type: 'string' },
   's3-bucket': { type: 'string' },
@@ -49,6 +56,20 @@ const OPTIONS = {
   's3-secret-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
+
+/** A `--cors-origin` value, exactly as browsers send an Origin: `scheme://host[:port]`. */
+function corsOrigin(value: string): string {
+  let origin: string | undefined
+  try {
+    origin = new URL(value).origin
+  } catch {
+    origin = undefined
+  }
+  if (origin === undefined || origin === 'null' || origin !== value.replace(/\/$/, '')) {
+    throw new UsageError(`--cors-origin must be an origin such as http://localhost:5173 (no path, no wildcard), got "${value}"`, 'dev')
+  }
+  return origin
+}
 
 /**
  * Parses `valet dev`'s arguments; `'help'` when help was asked for.
@@ -86,6 +107,7 @@ export function parseDevArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv
     host,
     dir: resolve(cwd, values.dir ?? '.valet'),
     staticDir: values.static === undefined ? undefined : resolve(cwd, values.static),
+    corsOrigins: (values['cors-origin'] ?? []).map(corsOrigin),
     storage,
   }
 }

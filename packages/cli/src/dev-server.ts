@@ -49,25 +49,16 @@ function urlHost(host: string): string {
 }
 
 /**
- * Permissive CORS for the key endpoint, in the dev wrapper only: the example page is same-origin,
- * but pages served by other dev servers (Vite on :5173, say) call it too. Preflights end here.
+ * Host names a browser may use to reach this server: a page on another site that rebinds its own
+ * DNS name to 127.0.0.1 would otherwise be same-origin with the key endpoint, which authorizes
+ * everyone as "dev".
  */
-function withCors(listener: (req: IncomingMessage, res: ServerResponse) => void) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    res.setHeader('access-control-allow-origin', req.headers.origin ?? '*')
-    res.setHeader('vary', 'origin')
-    res.setHeader('access-control-expose-headers', 'retry-after, allow')
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type, authorization, valet-token',
-        'access-control-max-age': '600',
-      })
-      res.end()
-      return
-    }
-    listener(req, res)
+function hostNames(host: string, port: number): Set<string> {
+  const names = new Set([`${urlHost(host)}:${port}`])
+  if (['127.0.0.1', '0.0.0.0', 'localhost', '::1', '::'].includes(host)) {
+    for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) names.add(`${loopback}:${port}`)
   }
+  return names
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -92,7 +83,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  *
  * @example
  * ```ts
- * const dev = await startDevServer({ port: 0, host: '127.0.0.1', dir: '/tmp/valet', staticDir: undefined, storage: { kind: 'azurite' } })
+ * const dev = await startDevServer({ port: 0, host: '127.0.0.1', dir: '/tmp/valet', staticDir: undefined, corsOrigins: [], storage: { kind: 'azurite' } })
  * console.log(dev.endpoint) // http://127.0.0.1:PORT/api/valet
  * await dev.close()
  * ```
@@ -101,9 +92,12 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
   let api: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   let page: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined
   const bundle = clientBundle()
+  let hosts = new Set<string>()
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    if (!api || !page) {
+    if (hosts.size > 0 && !hosts.has((req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end(`valet dev answers only ${[...hosts].join(', ')}\n`)
+    } else if (!api || !page) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('starting\n')
     } else if (path === API_PATH || path.startsWith(`${API_PATH}/`)) {
       api(req, res)
@@ -114,6 +108,7 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
     }
   })
   const port = await listen(server, args.port, args.host)
+  hosts = hostNames(args.host, port)
   const origin = `http://${urlHost(args.host)}:${port}`
   const endpoint = `${origin}${API_PATH}`
 
@@ -153,10 +148,13 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
       storage,
       secret: await loadOrCreateSecret(args.dir),
       authorize: () => ({ id: 'dev' }),
+      // Its own page (by any loopback name it answers to) and the pages named on the command
+      // line: never whatever origin asks.
+      allowedOrigins: [...new Set([...[...hosts].map((h) => `http://${h}`), ...args.corsOrigins])],
     })
     const root = args.staticDir ?? examplePageDir()
     page = staticHandler(root, builtInPage(endpoint))
-    api = withCors(toNodeListener(valet))
+    api = toNodeListener(valet)
     return { url: `${origin}/`, endpoint, port, storage: description, page: root ?? 'built-in page', close }
   } catch (error) {
     await close()

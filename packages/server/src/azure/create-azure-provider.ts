@@ -8,7 +8,7 @@ import type { CommitRef, CompleteInput, CountInput, CreateInput, SignPartInput, 
 import { checkObjectKey, stagingName } from './blob-names.js'
 import { isUploadId } from './block-id.js'
 import { createClients } from './client.js'
-import { commitUpload, expectedBlockIds, findCommitted } from './commit-upload.js'
+import { commitUpload, expectedBlockIds, findCommitted, storedObject } from './commit-upload.js'
 import { countOpenUploads } from './count-open-uploads.js'
 import type { NormalizedAzureOptions } from './options.js'
 import { azureRecordStore } from './record-store.js'
@@ -56,6 +56,12 @@ export function createAzureProvider(config: NormalizedAzureOptions): StorageProv
       if (!isUploadId(ref.uploadId)) return 'aborted'
       const [final, staging] = await Promise.all([readProperties(finalOf(ref.key), ref.signal, 'upload state'), stagingState(stagingOf(ref))])
       return final !== undefined ? 'completed' : staging
+    },
+
+    async stat({ key, signal }) {
+      const final = finalOf(key)
+      const props = await readProperties(final, signal, 'stat')
+      return props === undefined ? undefined : storedObject(final, props)
     },
 
     async findCommitted(ref: CommitRef) {

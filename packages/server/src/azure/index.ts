@@ -65,6 +65,7 @@ export function azure(options: AzureOptions): StorageProvider {
     listParts: async (input) => (await provider()).listParts(input),
     uploadState: async (input) => (await provider()).uploadState(input),
     findCommitted: async (input) => (await provider()).findCommitted(input),
+    stat: async (input) => (await provider()).stat(input),
     complete: async (input) => (await provider()).complete(input),
     abort: async (input) => (await provider()).abort(input),
     countOpenUploads: async (input) => (await provider()).countOpenUploads(input),

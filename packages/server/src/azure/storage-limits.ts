@@ -15,4 +15,5 @@ export const azureStorageLimits: StorageLimits = {
   ...azureLimits,
   maxMetadataCount: 64,
   maxMetadataValueBytes: 2048,
+  maxMetadataBytes: 2048,
 }

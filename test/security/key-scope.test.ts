@@ -1,12 +1,40 @@
 /**
- * What one valet key can and cannot do, per storage. Each refusal comes from storage itself.
- * Azure cannot scope a SAS below one blob: what it still allows is asserted too, so the
- * limits stated in docs/security.md stay true.
+ * What one valet key can and cannot do, per storage: the attempts refused before issue 12 (group
+ * `R` of the security table). Each refusal comes from storage itself. Azure cannot scope a SAS
+ * below one blob: what it still allows is asserted too (and test/security/azure-sas-scope.test.ts
+ * shows none of it reaches an object).
  */
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { MiB, type SignedPart } from '@valet/protocol'
 import { generate, keyEndpoint, md5base64 } from '../support/key-endpoint.js'
 import { azuriteCase, swiftCase } from '../support/storages.js'
+import { AttackLog, type Store } from './attack-log.js'
+
+const log = new AttackLog('key-scope')
+afterAll(() => log.write())
+
+const LABELS: Record<string, string> = {
+  otherPartNumber: 'URL edited to another partNumber',
+  otherBytesOwnMd5: 'other bytes with their own Content-MD5',
+  otherBytesSignedMd5: 'bytes that do not match the signed MD5',
+  longerBody: 'a body one byte longer',
+  noMd5: 'no Content-MD5',
+  longerExpiry: 'expiry edited to 7 days',
+  otherUploadId: 'URL edited to another uploadId',
+  tamperedSignature: 'signature edited',
+  delete: 'the key used for DELETE',
+  otherBlob: 'path edited to another blob',
+  readWrite: 'permissions edited to sp=rw',
+  corruptedBytes: 'corrupted bytes (body ≠ Content-MD5)',
+  read: 'the key used for GET',
+}
+
+/** Records every refused attempt of one key (the genuine PUT is the control, not a row). */
+function recordRefusals(store: Store, statuses: Record<string, number>): void {
+  for (const [name, status] of Object.entries(statuses)) {
+    if (name !== 'genuine') log.record({ group: 'R', attack: `part key: ${LABELS[name] ?? name}`, store, outcome: String(status), refused: status >= 400 })
+  }
+}
 
 async function oneKey(storage: ReturnType<typeof swiftCase>, size = 12 * MiB) {
   const { call } = keyEndpoint(storage.provider())
@@ -58,6 +86,7 @@ describe('swift: a presigned UploadPart key', () => {
       delete: 403,
       genuine: 200,
     })
+    recordRefusals('swift', statuses)
   })
 })
 
@@ -67,7 +96,7 @@ describe('azurite: a blob SAS', () => {
     const flipped = part.slice()
     flipped[0] = flipped[0]! ^ 1
     const statuses = {
-      otherBlob: await put(key.url.replace('/a.bin?', '/b.bin?'), part, key.headers),
+      otherBlob: await put(edit(key.url, (u) => (u.pathname = u.pathname.replace(/[^/]+$/, crypto.randomUUID()))), part, key.headers),
       readWrite: await put(edit(key.url, (u) => u.searchParams.set('sp', 'rw')), part, key.headers),
       longerExpiry: await put(edit(key.url, (u) => u.searchParams.set('se', '2099-01-01T00:00:00Z')), part, key.headers),
       tamperedSignature: await put(edit(key.url, (u) => u.searchParams.set('sig', 'A'.repeat(43) + '=')), part, key.headers),
@@ -86,6 +115,7 @@ describe('azurite: a blob SAS', () => {
       delete: 403,
       genuine: 201,
     })
+    recordRefusals('azurite', statuses)
   })
 
   it('cannot be bound to one block: another block id is accepted, but complete ignores it', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MiB } from '@valet/protocol'
+import { MiB, ValetError } from '@valet/protocol'
 import { testValet } from './testing/test-valet.js'
 
 describe('create: policy', () => {
@@ -13,6 +13,16 @@ describe('create: policy', () => {
     expect((await t.create(MiB, {}, { 'x-user': 'bob' })).status, 'another principal has its own count').toBe(201)
     await t.call('DELETE', `/uploads/${ups[0]!.body.uploadId}`, undefined, { 'valet-token': ups[0]!.body.token })
     expect((await t.create(MiB)).status).toBe(201)
+  })
+
+  it('creates when storage refuses to count (no list permission) and says so through onError', async () => {
+    const errors: unknown[] = []
+    const t = testValet({ maxOpenUploads: 1, onError: (e) => errors.push(e) })
+    t.storage.countOpenUploads = async () => {
+      throw new ValetError('storage_error', 'S3 ListMultipartUploads failed: AccessDenied (HTTP 403)', { context: { status: 403 } })
+    }
+    expect([(await t.create(MiB)).status, (await t.create(MiB)).status]).toEqual([201, 201])
+    expect(String((errors[0] as Error).message)).toMatch(/maxOpenUploads is not enforced/)
   })
 
   it.each([

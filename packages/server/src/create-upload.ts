@@ -61,10 +61,25 @@ function checkPolicy<P extends Principal>(body: CreateUploadRequest, options: No
   checkMetadata(body.metadata ?? {}, options.storage.limits, options.storage.name)
 }
 
-/** Refuses a create that would take the principal past `maxOpenUploads`, counted in storage. */
-async function checkOpenUploads<P extends Principal>(options: NormalizedOptions<P>, owner: string, signal: AbortSignal): Promise<void> {
+/** A storage refusal of a listing (S3 `s3:ListBucketMultipartUploads` missing): 403. */
+function listingRefused(e: unknown): e is ValetError {
+  return isValetError(e) && e.code === 'storage_error' && e.context?.status === 403
+}
+
+/**
+ * Refuses a create that would take the principal past `maxOpenUploads`, counted in storage.
+ * Credentials that may not list cost the cap, not the upload: `onError` says so.
+ */
+async function checkOpenUploads<P extends Principal>(options: NormalizedOptions<P>, owner: string, request: Request): Promise<void> {
   if (options.maxOpenUploads === Infinity) return
-  const open = await options.storage.countOpenUploads({ owner, limit: options.maxOpenUploads, signal })
+  let open: number
+  try {
+    open = await options.storage.countOpenUploads({ owner, limit: options.maxOpenUploads, signal: request.signal })
+  } catch (e) {
+    if (!listingRefused(e)) throw e
+    options.onError(new ValetError('storage_error', `cannot count open uploads (${e.message}): maxOpenUploads is not enforced; grant the list permission (S3: s3:ListBucketMultipartUploads)`, { cause: e }), request)
+    return
+  }
   if (open >= options.maxOpenUploads) {
     throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${options.maxOpenUploads}): finish or abort some first`, {
       context: { open, maxOpenUploads: options.maxOpenUploads },
@@ -108,7 +123,7 @@ export async function createUpload<P extends Principal>(ctx: RouteContext<P>): P
     try {
       return (await keepOne(storage, key, owner, signal, ours)) ?? ours
     } catch (e) {
-      if (!isValetError(e) || e.code !== 'storage_error' || e.context?.status !== 403) throw e
+      if (!listingRefused(e)) throw e
       lookUp = false
       options.onError(
         new ValetError('storage_error', `cannot list unfinished uploads (${e.message}): creates are not idempotent, and an interrupted one can leave an empty multipart upload; grant the list permission (S3: s3:ListBucketMultipartUploads)`, { cause: e }),
@@ -126,7 +141,7 @@ export async function createUpload<P extends Principal>(ctx: RouteContext<P>): P
     })
   }
   if (uploadId === undefined) {
-    await checkOpenUploads(options, owner, signal)
+    await checkOpenUploads(options, owner, ctx.request)
     uploadId = (await storage.create({ key, owner, uniqueId, type: body.type, disposition, metadata, signal })).uploadId
     // An earlier attempt still in flight at storage may have created one meanwhile: settle on
     // one now rather than leave the other open.

@@ -64,7 +64,7 @@ beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm run build\` first`)
   work = await mkdtemp(join(tmpdir(), 'valet-cli-'))
   proxy = await startThrottleProxy()
-  dev = valet(['dev', '--port', '0', '--dir', join(work, '.valet')], { cwd: work })
+  dev = valet(['dev', '--port', '0', '--dir', join(work, '.valet'), '--cors-origin', 'http://localhost:5173'], { cwd: work })
   endpoint = await until('valet dev prints its endpoint', () => /endpoint:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/valet)\s/.exec(dev.stdout())?.[1], 45_000, dev)
   azuriteEndpoint = /storage:\s+azurite (http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1)\/valet-dev/.exec(dev.stdout())![1]!
 })

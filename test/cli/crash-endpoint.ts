@@ -39,6 +39,8 @@ export interface Call {
   delivered: boolean
   /** The connection closed before the response went out (the client died). */
   cutOff: boolean
+  /** Settles once the connection has closed (after the response, or because the client died). */
+  closed: Promise<void>
   /** Settles once the handler returned and the connection is done with. */
   settled: Promise<void>
 }
@@ -140,6 +142,7 @@ export async function startCrashEndpoint(storage: StorageProvider, defaultUser: 
       arrivedAt: Date.now(),
       delivered: false,
       cutOff: false,
+      closed: Promise.resolve(),
       settled: Promise.resolve(),
     }
     calls.push(call)
@@ -152,6 +155,7 @@ export async function startCrashEndpoint(storage: StorageProvider, defaultUser: 
         r()
       }),
     )
+    call.closed = closed
     const settled = Promise.all([handled, closed]).then(() => {
       handlerDone.delete(call.seq)
       pending.delete(settled)

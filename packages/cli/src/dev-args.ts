@@ -65,7 +65,7 @@ function corsOrigin(value: string): string {
   } catch {
     origin = undefined
   }
-  if (origin === undefined || origin === 'null' || origin !== value.replace(/\/$/, '')) {
+  if (origin === undefined || origin === 'null' || value.includes('*') || origin !== value.replace(/\/$/, '')) {
     throw new UsageError(`--cors-origin must be an origin such as http://localhost:5173 (no path, no wildcard), got "${value}"`, 'dev')
   }
   return origin

@@ -13,6 +13,10 @@ describe('parseDevArgs', () => {
     })
   })
 
+  it('takes a fixed Azurite port, for part URLs that must work through a port-forward', () => {
+    expect(parseDevArgs(['--storage-port', '10000'], '/work', {})).toMatchObject({ storage: { kind: 'azurite', port: 10000 } })
+  })
+
   it('takes port 0, a host, a dir and a static folder', () => {
     expect(parseDevArgs(['--port', '0', '--host', '::1', '--dir', '/tmp/v', '--static', 'site'], '/work', {})).toMatchObject({
       port: 0,
@@ -45,6 +49,8 @@ describe('parseDevArgs', () => {
     [['--s3-bucket', 'b'], /--s3-bucket needs --storage s3/],
     [['--storage', 's3'], /needs --s3-bucket/],
     [['--storage', 's3', '--s3-bucket', 'b'], /--s3-access-key/],
+    [['--storage-port', '0'], /--storage-port must be a whole number from 1/],
+    [['--storage', 's3', '--s3-bucket', 'b', '--storage-port', '10000'], /--storage-port is for Azurite/],
     [['--verbose'], /unknown option --verbose/],
     [['extra'], /unexpected argument extra/],
   ])('%j is a usage error', (argv, message) => {

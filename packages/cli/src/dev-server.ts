@@ -7,7 +7,7 @@ import { createValet, type StorageProvider } from '@valet/server'
 import { azure } from '@valet/server/azure'
 import { toNodeListener } from '@valet/server/node'
 import { s3 } from '@valet/server/s3'
-import { startAzurite, type Azurite } from './azurite.js'
+import { startAzurite, urlHost, type Azurite } from './azurite.js'
 import type { DevArgs } from './dev-args.js'
 import { loadOrCreateSecret } from './dev-secret.js'
 import { examplePageDir } from './package-root.js'
@@ -41,12 +41,8 @@ export interface DevServer {
   close(): Promise<void>
 }
 
-function urlHost(host: string): string {
-  // A wildcard address is not something a browser can open.
-  if (host === '0.0.0.0') return '127.0.0.1'
-  if (host === '::') return '[::1]'
-  return host.includes(':') ? `[${host}]` : host
-}
+/** Loopback names listen on 127.0.0.1 for Azurite: its endpoint must be an address, not a name. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
 /**
  * Permissive CORS for the key endpoint, in the dev wrapper only: the example page is same-origin,
@@ -134,7 +130,12 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
     let storage: StorageProvider
     let description: string
     if (args.storage.kind === 'azurite') {
-      azurite = await startAzurite({ dir: join(args.dir, 'azurite'), container: DEV_CONTAINER })
+      azurite = await startAzurite({
+        dir: join(args.dir, 'azurite'),
+        container: DEV_CONTAINER,
+        ...(args.storage.port === undefined ? {} : { port: args.storage.port }),
+        ...(LOOPBACK.has(args.host) ? {} : { host: args.host }),
+      })
       storage = azure({ accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container, endpoint: azurite.endpoint })
       description = `azurite ${azurite.endpoint}/${azurite.container} (data in ${join(args.dir, 'azurite')})`
     } else {

@@ -37,12 +37,12 @@ function causeOf(error: ValetError, failure: AttemptFailure): FirstContactCause 
 }
 
 const EXPLAIN: Record<Exclude<FirstContactCause, 'not-valet'>, (host: string) => string> = {
-  refused: () => 'connection refused: is the key server running, on that host and port?',
-  dns: (host) => `the host name ${host} does not resolve: check the endpoint URL for typos`,
+  refused: () => 'connection refused (is the key server running, on that host and port?).',
+  dns: (host) => `the host name ${host} does not resolve (a typo in the endpoint URL?).`,
   unreachable: () =>
-    'no HTTP answer: the key server is down or the URL is wrong; in a browser, a key endpoint on another origin must also allow this page (CORS)',
-  timeout: () => 'it accepted the connection but never answered: is something else listening on that port?',
-  proxy: () => 'a proxy answered with an error page: the key server behind it is not running',
+    'no HTTP answer: the key server is down or the URL is wrong; in a browser, a key endpoint on another origin must also allow this page (CORS).',
+  timeout: () => 'it accepted the connection but never answered (is something else listening on that port?).',
+  proxy: () => 'a proxy answered with an error page: the key server behind it is not running.',
 }
 
 function hostOf(url: string): string {
@@ -57,7 +57,7 @@ function hostOf(url: string): string {
 export function firstContactError(endpoint: string, url: string, error: ValetError, failure: AttemptFailure): ValetError {
   const cause = causeOf(error, failure)
   const status = failure.kind === 'status' ? ` (${failure.status})` : ''
-  const message = `cannot reach the Valet key endpoint at ${absolute(endpoint)}${status}: ${EXPLAIN[cause as keyof typeof EXPLAIN](hostOf(url))}. ${doctor(endpoint)}`
+  const message = `cannot reach the Valet key endpoint at ${absolute(endpoint)}${status}: ${EXPLAIN[cause as keyof typeof EXPLAIN](hostOf(url))} ${doctor(endpoint)}`
   return new ValetError('network_error', message, {
     cause: error,
     context: { ...error.context, url: absolute(endpoint), cause, reached: false, ...(failure.kind === 'status' ? { status: failure.status } : {}) },

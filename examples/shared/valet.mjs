@@ -17,6 +17,17 @@ export function principalFromBearer(header) {
   return (token && DEMO_TOKENS[token]) || null
 }
 
+/**
+ * Bucket in the path (`endpoint/bucket/key`) for endpoints that can't have a bucket subdomain:
+ * an IP address or localhost (MinIO, Swift, a port-forward). S3_FORCE_PATH_STYLE=true|false wins.
+ */
+export function pathStyle(env) {
+  if (env.S3_FORCE_PATH_STYLE !== undefined) return env.S3_FORCE_PATH_STYLE === 'true'
+  if (!env.S3_ENDPOINT) return false
+  const host = new URL(env.S3_ENDPOINT).hostname
+  return host === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.startsWith('[')
+}
+
 async function storageFromEnv(env) {
   if (env.S3_BUCKET) {
     return {
@@ -25,7 +36,7 @@ async function storageFromEnv(env) {
         region: env.S3_REGION ?? 'us-east-1',
         bucket: env.S3_BUCKET,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-        forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+        forcePathStyle: pathStyle(env),
       }),
       stop: async () => {},
     }

@@ -100,7 +100,10 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
     if (!api || !page) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('starting\n')
+      // Valet's error shape: a client that called the key endpoint right after `valet dev`
+      // started knows it reached Valet and waits (Retry-After) instead of failing fast.
+      const body = JSON.stringify({ error: { code: 'storage_error', message: 'valet dev is starting its storage' } })
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(body)
     } else if (path === API_PATH || path.startsWith(`${API_PATH}/`)) {
       api(req, res)
     } else if (path === CLIENT_BUNDLE_PATH || path === `${CLIENT_BUNDLE_PATH}.map`) {

@@ -32,7 +32,7 @@ async function readmeCommands(example: string): Promise<Line[]> {
     .filter((l) => l.trim() !== '')
     .map((command) => {
       const comment = /\s#\s(.*)$/.exec(command)?.[1] ?? ''
-      return { command, serves: /\bon (http:\/\/\S+)/.exec(comment)?.[1], anotherTerminal: /another terminal/.test(comment) }
+      return { command, serves: /\bon (http:\/\/[^\s,;]+)/.exec(comment)?.[1], anotherTerminal: /another terminal/.test(comment) }
     })
 }
 

@@ -1,14 +1,19 @@
-// One rollup recipe for every package: ESM + CJS + bundled .d.ts per entry.
-// Each package passes its entries; dependencies stay external so users dedupe them.
+// One rollup recipe for every package: ESM + bundled .d.ts per entry. ESM only: every Node the
+// packages support (20.19+, 22.12+, 24) can require() ES modules, and p-limit, a dependency of
+// the client, is ESM-only anyway. Each package passes its entries; dependencies stay external so
+// users dedupe them.
 import typescript from '@rollup/plugin-typescript'
 import { dts } from 'rollup-plugin-dts'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 /**
  * @param {{ input: Record<string, string>, cwd?: string, banner?: Record<string,string> }} opts
  */
 export function packageConfig({ input, cwd = process.cwd(), banner = {} }) {
+  // Chunk names carry content hashes: without a clean dist, every build leaves old files behind
+  // (and `pnpm pack` would ship them). Rollup loads the config before it writes anything.
+  rmSync(resolve(cwd, 'dist'), { recursive: true, force: true })
   const pkg = JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8'))
   const deps = [
     ...Object.keys(pkg.dependencies ?? {}),
@@ -31,7 +36,6 @@ export function packageConfig({ input, cwd = process.cwd(), banner = {} }) {
       plugins: [ts()],
       output: [
         { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: true, banner: withBanner },
-        { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named', banner: withBanner },
       ],
     },
     {

@@ -52,6 +52,13 @@ const uploader = valet.createUploader({
 /** What a failure means to someone looking at the page. */
 function describeError(error) {
   if (!valet.isValetError(error)) return `Upload failed: ${error?.message ?? error}`
+  // Errors from the key endpoint carry `context.operation` (create, sign, list, complete,
+  // delete) or `context.reached === false`: never blame storage for those.
+  const keyEndpoint = error.context?.operation !== undefined || error.context?.reached === false
+  if (keyEndpoint) {
+    const hint = error.code === 'retries_exhausted' ? ' — the key endpoint kept failing; Retry continues where it stopped.' : ''
+    return `${error.message}${hint} (${error.code})`
+  }
   const hints = {
     network_error: 'the network or the storage did not answer (check the storage CORS rules).',
     retries_exhausted: 'storage kept failing; Retry continues where it stopped.',

@@ -1,6 +1,6 @@
 import express from 'express'
 import { toNodeListener } from '@valet/server/node'
-import { exampleValet, principalFromBearer, CORS_HEADERS } from '@valet-examples/shared'
+import { exampleValet, principalFromBearer } from '@valet-examples/shared'
 
 const { valet, stop } = await exampleValet({ authorize: (request) => principalFromBearer(request.headers.get('authorization')) })
 const app = express()
@@ -9,9 +9,9 @@ app.use(express.json()) // your app's parser: the adapter works with or without 
 // Express-style session check first; Valet's authorize sees the same header afterwards.
 const requireUser = (req, res, next) =>
   req.method === 'OPTIONS' || principalFromBearer(req.get('authorization')) ? next() : res.status(401).json({ error: { code: 'unauthorized', message: 'sign in first' } })
-const cors = (req, res, next) => (res.set(CORS_HEADERS), req.method === 'OPTIONS' ? res.sendStatus(204) : next())
 
-app.use('/api/valet', cors, requireUser, toNodeListener(valet))
+// CORS (preflights included) is answered by Valet itself, for createValet's allowedOrigins.
+app.use('/api/valet', requireUser, toNodeListener(valet))
 app.get('/', (_req, res) => res.send('Valet key endpoint at /api/valet'))
 
 const port = Number(process.env.PORT ?? 3001)

@@ -1,17 +1,12 @@
 import Fastify from 'fastify'
 import { fastifyValet } from '@valet/server/fastify'
-import { exampleValet, principalFromBearer, CORS_HEADERS } from '@valet-examples/shared'
+import { exampleValet, principalFromBearer } from '@valet-examples/shared'
 
 const { valet, stop } = await exampleValet({ authorize: (request) => principalFromBearer(request.headers.get('authorization')) })
 const app = Fastify({ logger: false })
 
-await app.register(async (scope) => {
-  scope.addHook('onRequest', async (request, reply) => {
-    reply.headers(CORS_HEADERS)
-    if (request.method === 'OPTIONS') return reply.code(204).send()
-  })
-  await scope.register(fastifyValet(valet))
-}, { prefix: '/api/valet' })
+// CORS (preflights included) is answered by Valet itself, for createValet's allowedOrigins.
+await app.register(fastifyValet(valet), { prefix: '/api/valet' })
 
 const port = Number(process.env.PORT ?? 3001)
 await app.listen({ port, host: '127.0.0.1' })

@@ -1,12 +1,11 @@
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { serve } from '@hono/node-server'
 import { honoValet } from '@valet/server/hono'
-import { exampleValet, principalFromBearer, ALLOWED_ORIGIN } from '@valet-examples/shared'
+import { exampleValet, principalFromBearer } from '@valet-examples/shared'
 
 const { valet, stop } = await exampleValet({ authorize: (request) => principalFromBearer(request.headers.get('authorization')) })
 const app = new Hono()
-app.use('/api/valet/*', cors({ origin: ALLOWED_ORIGIN, allowHeaders: ['authorization', 'content-type', 'valet-token'], allowMethods: ['GET', 'POST', 'DELETE'] }))
+// CORS (preflights included) is answered by Valet itself, for createValet's allowedOrigins.
 app.route('/api/valet', honoValet(valet))
 
 const port = Number(process.env.PORT ?? 3001)

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import { toNodeListener } from '@valet/server/node'
-import { exampleValet, principalFromBearer, CORS_HEADERS } from '@valet-examples/shared'
+import { exampleValet, principalFromBearer } from '@valet-examples/shared'
 
 const { valet, stop } = await exampleValet({ authorize: (request) => principalFromBearer(request.headers.get('authorization')) })
 const listener = toNodeListener(valet)
@@ -8,8 +8,6 @@ const port = Number(process.env.PORT ?? 3001)
 
 const server = http.createServer((req, res) => {
   if (!req.url?.startsWith('/api/valet/')) return res.writeHead(404).end('not found')
-  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value)
-  if (req.method === 'OPTIONS') return res.writeHead(204).end()
   listener(req, res)
 })
 server.listen(port, '127.0.0.1', () => console.log(`key endpoint: http://127.0.0.1:${port}/api/valet`))

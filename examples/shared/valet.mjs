@@ -17,6 +17,17 @@ export function principalFromBearer(header) {
   return (token && DEMO_TOKENS[token]) || null
 }
 
+/**
+ * Bucket in the path (`endpoint/bucket/key`) for endpoints that can't have a bucket subdomain:
+ * an IP address or localhost (MinIO, Swift, a port-forward). S3_FORCE_PATH_STYLE=true|false wins.
+ */
+export function pathStyle(env) {
+  if (env.S3_FORCE_PATH_STYLE !== undefined) return env.S3_FORCE_PATH_STYLE === 'true'
+  if (!env.S3_ENDPOINT) return false
+  const host = new URL(env.S3_ENDPOINT).hostname
+  return host === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.startsWith('[')
+}
+
 async function storageFromEnv(env) {
   if (env.S3_BUCKET) {
     return {
@@ -25,7 +36,7 @@ async function storageFromEnv(env) {
         region: env.S3_REGION ?? 'us-east-1',
         bucket: env.S3_BUCKET,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-        forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+        forcePathStyle: pathStyle(env),
       }),
       stop: async () => {},
     }
@@ -52,6 +63,9 @@ export async function exampleValet({ authorize, env = process.env }) {
     // A fixed secret lets uploads resume across restarts; generate one per deployment.
     secret: env.VALET_SECRET ?? randomBytes(32).toString('hex'),
     authorize,
+    // Pages on another origin (a dev server, say) that may call this endpoint; Valet answers
+    // their preflights and sets CORS headers for them only.
+    allowedOrigins: [ALLOWED_ORIGIN],
     maxFileSize: 50 * 2 ** 30,
     onComplete: ({ principal, key, size }) => {
       console.log(`stored ${key} (${size} bytes) for ${principal.id}`)
@@ -61,12 +75,5 @@ export async function exampleValet({ authorize, env = process.env }) {
   return { valet, stop }
 }
 
-/** Origins allowed to call the key endpoint from a browser (the page is often elsewhere in dev). */
+/** The origin allowed to call the key endpoint from a browser (the page is often elsewhere in dev). */
 export const ALLOWED_ORIGIN = process.env.ALLOWED_ORIGIN ?? 'http://127.0.0.1:3000'
-export const CORS_HEADERS = {
-  'access-control-allow-origin': ALLOWED_ORIGIN,
-  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, valet-token',
-  'access-control-max-age': '600',
-  vary: 'origin',
-}

@@ -3,8 +3,9 @@
 // - dist/index.browser.{js,d.ts}: the browser entry, ESM, dependencies external for users' bundlers;
 // - dist/valet-client.js: the browser entry with every dependency inlined, for pages without a
 //   build step (the example page, a <script type="module"> from a CDN).
-// Both browser builds inline the worker script as a string (`virtual:valet-worker`), so no
-// bundler has to know the package has a worker.
+// The worker script is a string module (`virtual:valet-worker`) that the browser entry imports
+// dynamically: a lazy chunk in dist/chunks/ for users' bundlers (no worker file to configure),
+// inlined into the standalone bundle.
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { rollup } from 'rollup'

@@ -115,7 +115,7 @@ let provider: StorageProvider
 
 /** Part numbers storage holds, once the count has stopped moving (a part fully sent at the kill may still land). */
 async function settledParts(state: State): Promise<Set<number>> {
-  const read = async () => new Set((await provider.listParts({ uploadId: state.uploadId, key: state.key })).map((p) => p.partNumber))
+  const read = async () => new Set((await provider.listParts({ uploadId: state.uploadId, key: state.key, owner: state.key.split('/')[0]! })).map((p) => p.partNumber))
   let parts = await read()
   for (let stable = 0; stable < 2; ) {
     await sleep(120)
@@ -236,7 +236,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Leave Swift as we found it, whatever a failed run left behind.
-  for (const o of [...orphans, ...abortCases]) await provider.abort({ uploadId: o.uploadId, key: o.key }).catch(() => {})
+  for (const o of [...orphans, ...abortCases]) await provider.abort({ uploadId: o.uploadId, key: o.key, owner: o.key.split('/')[0]! }).catch(() => {})
   await keys?.close()
   await proxy?.close()
   if (work) await rm(work, { recursive: true, force: true })

@@ -279,7 +279,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
       )
     } finally {
       // Tidy the first run's upload if the rerun abandoned it (with storage's own credentials).
-      if (first !== undefined && abandoned) await provider.abort({ uploadId: first.uploadId, key: first.key }).catch(() => {})
+      if (first !== undefined && abandoned) await provider.abort({ uploadId: first.uploadId, key: first.key, owner: first.key.split('/')[0]! }).catch(() => {})
       await keys.close()
       await proxy.close()
       await rm(dir, { recursive: true, force: true })

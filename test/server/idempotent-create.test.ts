@@ -58,7 +58,7 @@ describe('idempotent create on Swift s3api', () => {
     expect(new Set([a.key, other.key, bigger.key].map((k) => k.split('/')[1])).size).toBe(3)
     expect(await storage.openUploads(`${alice}/`)).toBe(3)
     expect(await storage.openUploads(`${bob}/`)).toBe(1)
-    for (const up of [a, b, other, bigger]) await provider.abort({ uploadId: up.uploadId, key: up.key })
+    for (const up of [a, b, other, bigger]) await provider.abort({ uploadId: up.uploadId, key: up.key, owner: up.key.split('/')[0]! })
   })
 
   it('keeps one upload when several are open at the key (concurrent attempts), aborting the rest', async () => {
@@ -72,19 +72,19 @@ describe('idempotent create on Swift s3api', () => {
     const last = await create(alice, { requestId: rid })
     const open = await provider.findUploads!({ key })
     expect(open.map((u) => u.uploadId)).toEqual([last.uploadId])
-    await provider.abort({ uploadId: last.uploadId, key })
+    await provider.abort({ uploadId: last.uploadId, key, owner: alice })
   })
 
   it('findUploads lists exactly the key (not longer keys it prefixes), with start times', async () => {
     const alice = user()
     const key = `${alice}/x/a (1)+b.bin`
-    const ids = [(await provider.create({ key, type: 'text/plain', metadata: {} })).uploadId, (await provider.create({ key, type: 'text/plain', metadata: {} })).uploadId]
-    const longer = (await provider.create({ key: `${key}.more`, type: 'text/plain', metadata: {} })).uploadId
+    const ids = [(await provider.create({ key, owner: alice, uniqueId: randomUUID(), disposition: undefined, type: 'text/plain', metadata: {} })).uploadId, (await provider.create({ key, owner: alice, uniqueId: randomUUID(), disposition: undefined, type: 'text/plain', metadata: {} })).uploadId]
+    const longer = (await provider.create({ key: `${key}.more`, owner: alice, uniqueId: randomUUID(), disposition: undefined, type: 'text/plain', metadata: {} })).uploadId
     const found = await provider.findUploads!({ key })
     expect(found.map((u) => u.uploadId).sort()).toEqual([...ids].sort())
     for (const u of found) expect(Math.abs(u.initiated.getTime() - Date.now())).toBeLessThan(120_000)
-    for (const uploadId of ids) await provider.abort({ uploadId, key })
-    await provider.abort({ uploadId: longer, key: `${key}.more` })
+    for (const uploadId of ids) await provider.abort({ uploadId, key, owner: alice })
+    await provider.abort({ uploadId: longer, key: `${key}.more`, owner: alice })
     expect(await provider.findUploads!({ key })).toEqual([])
   })
 })

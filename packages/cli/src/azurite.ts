@@ -1,14 +1,18 @@
 /**
  * Starts Azurite's blob service for `valet dev`: a port of `scripts/azurite/start.mjs` that
  * resolves Azurite from this package, so the published CLI needs no repository scripts.
+ *
+ * Azurite (and the Azure SDK that prepares its container) are optional peers of `@valet/cli`:
+ * `valet upload` users never install them. Both load here, on first use, and a missing one is
+ * reported with the command that adds it.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { createServer, type AddressInfo } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
-import { BlobServiceClient, StorageSharedKeyCredential, newPipeline, type RequestPolicy, type WebResource } from '@azure/storage-blob'
+import type { RequestPolicy, WebResource } from '@azure/storage-blob'
+import { missingPeer, resolvePeer } from './optional-peer.js'
 
 const HOST = '127.0.0.1'
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1'
@@ -26,6 +30,12 @@ export interface AzuriteOptions {
   dir: string
   /** @default a free port */
   port?: number
+  /**
+   * Address Azurite listens on. The endpoint it reports (which part URLs name) stays
+   * `127.0.0.1` for a wildcard address: what a browser reaches through a port-forward.
+   * @default '127.0.0.1'
+   */
+  host?: string
   container: string
   /** Open CORS on the blob service so pages on any origin can PUT parts and read ETags. @default true */
   cors?: boolean
@@ -43,8 +53,7 @@ export interface Azurite {
 }
 
 function azuriteBlobMain(): string {
-  const require = createRequire(import.meta.url)
-  const pkgPath = require.resolve('azurite/package.json')
+  const pkgPath = resolvePeer('azurite/package.json', 'azurite', 'valet dev runs Azurite as its local storage')
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { bin: Record<string, string> }
   return join(dirname(pkgPath), pkg.bin['azurite-blob']!)
 }
@@ -94,7 +103,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
   for (let i = 0; i < attempts; i++) {
     const port = options.port ?? (await freePort())
     try {
-      const instance = await launch(location, port)
+      const instance = await launch(location, port, options.host ?? HOST)
       try {
         await prepare(instance.endpoint, options.container, options.cors ?? true)
       } catch (error) {
@@ -110,8 +119,15 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
   throw lastError
 }
 
-async function launch(location: string, port: number): Promise<Omit<Azurite, 'container'>> {
-  const args = [azuriteBlobMain(), '--blobHost', HOST, '--blobPort', String(port), '--location', location, '--disableTelemetry', '--silent']
+/** How a URL names `host`: wildcards as loopback (a browser can't open 0.0.0.0), IPv6 in brackets. */
+export function urlHost(host: string): string {
+  if (host === '0.0.0.0') return HOST
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+async function launch(location: string, port: number, host: string): Promise<Omit<Azurite, 'container'>> {
+  const args = [azuriteBlobMain(), '--blobHost', host, '--blobPort', String(port), '--location', location, '--disableTelemetry', '--silent']
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: location })
   let log = ''
   const push = (chunk: Buffer): void => {
@@ -148,7 +164,7 @@ async function launch(location: string, port: number): Promise<Omit<Azurite, 'co
       }
     })())
 
-  const endpoint = `http://${HOST}:${port}/${AZURITE_ACCOUNT_NAME}`
+  const endpoint = `http://${urlHost(host)}:${port}/${AZURITE_ACCOUNT_NAME}`
   const deadline = Date.now() + START_TIMEOUT_MS
   // Azurite's own "listens on" line, then an HTTP answer: a probe alone could be answered by
   // another process already on that port while ours dies with EADDRINUSE.
@@ -156,12 +172,12 @@ async function launch(location: string, port: number): Promise<Omit<Azurite, 'co
     if (exited !== undefined) {
       process.removeListener('exit', killOnExit)
       const how = exited.error ? exited.error.message : `code ${exited.code}, signal ${exited.signal}`
-      throw new Error(`Azurite exited during start-up (${how}) on ${HOST}:${port}. Its output:\n${log.trim() || '(none)'}`)
+      throw new Error(`Azurite exited during start-up (${how}) on ${host}:${port}. Its output:\n${log.trim() || '(none)'}`)
     }
     if (/successfully listen/i.test(log) && (await answers(`${endpoint}?comp=properties&restype=service`)) && exited === undefined) break
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`Azurite did not answer on ${HOST}:${port} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${log.trim() || '(none)'}`)
+      throw new Error(`Azurite did not answer on ${host}:${port} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${log.trim() || '(none)'}`)
     }
     await sleep(50)
   }
@@ -169,6 +185,9 @@ async function launch(location: string, port: number): Promise<Omit<Azurite, 'co
 }
 
 async function prepare(endpoint: string, container: string, cors: boolean): Promise<void> {
+  const { BlobServiceClient, StorageSharedKeyCredential, newPipeline } = await import('@azure/storage-blob').catch((cause: unknown) => {
+    throw missingPeer('@azure/storage-blob', 'valet dev creates its Azurite container with the Azure SDK', cause)
+  })
   const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY)
   const pipeline = newPipeline(credential, { retryOptions: { maxTries: 2 } })
   // The SDK's generated operations treat x-ms-version as a constant; a legacy policy factory runs

@@ -18,7 +18,16 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }
+  return { stdout: process.stdout, stderr: process.stderr, cwd: invocationDir(process.env, process.cwd()), env: process.env }
+}
+
+/**
+ * Where the user ran the command. A package script (`pnpm valet upload ../x`, `npm run …`) runs
+ * in the package's folder, but npm and pnpm keep the user's folder in `INIT_CWD`: relative paths
+ * must resolve from there. Outside a script, `INIT_CWD` may be stale and is ignored.
+ */
+export function invocationDir(env: NodeJS.ProcessEnv, cwd: string): string {
+  return env.npm_lifecycle_event !== undefined && env.INIT_CWD ? env.INIT_CWD : cwd
 }
 
 /**

@@ -15,13 +15,16 @@ describe('parseDevArgs', () => {
   })
 
   it('takes --cors-origin, repeated, as exact origins only', () => {
-    expect(parseDevArgs(['--cors-origin', 'http://localhost:5173', '--cors-origin', 'https://app.test/'], '/w', {}).corsOrigins).toEqual([
-      'http://localhost:5173',
-      'https://app.test',
-    ])
+    expect(parseDevArgs(['--cors-origin', 'http://localhost:5173', '--cors-origin', 'https://app.test/'], '/w', {})).toMatchObject({
+      corsOrigins: ['http://localhost:5173', 'https://app.test'],
+    })
     for (const bad of ['*', 'localhost:5173', 'http://localhost:5173/app', 'http://*.test']) {
       expect(() => parseDevArgs(['--cors-origin', bad], '/w', {}), bad).toThrow(UsageError)
     }
+  })
+
+  it('takes a fixed Azurite port, for part URLs that must work through a port-forward', () => {
+    expect(parseDevArgs(['--storage-port', '10000'], '/work', {})).toMatchObject({ storage: { kind: 'azurite', port: 10000 } })
   })
 
   it('takes port 0, a host, a dir and a static folder', () => {
@@ -56,6 +59,8 @@ describe('parseDevArgs', () => {
     [['--s3-bucket', 'b'], /--s3-bucket needs --storage s3/],
     [['--storage', 's3'], /needs --s3-bucket/],
     [['--storage', 's3', '--s3-bucket', 'b'], /--s3-access-key/],
+    [['--storage-port', '0'], /--storage-port must be a whole number from 1/],
+    [['--storage', 's3', '--s3-bucket', 'b', '--storage-port', '10000'], /--storage-port is for Azurite/],
     [['--verbose'], /unknown option --verbose/],
     [['extra'], /unexpected argument extra/],
   ])('%j is a usage error', (argv, message) => {

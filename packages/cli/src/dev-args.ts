@@ -9,11 +9,15 @@ example page at /, on 127.0.0.1. Ctrl+C stops everything.
 
 Options:
   --port N             HTTP port, 0 for a free one (default 3000)
-  --host ADDR          address to listen on (default 127.0.0.1); Azurite itself stays on 127.0.0.1
+  --host ADDR          address to listen on (default 127.0.0.1); Azurite listens there too
+                       unless it is a loopback address (then 127.0.0.1)
+  --storage-port N     Azurite's port (default: a free one). Fix it when the page runs
+                       elsewhere (a devcontainer, docker -p N:N, an SSH tunnel): forward both
+                       --port and this port, since part URLs name http://127.0.0.1:N
   --dir DIR            data directory: Azurite's data and the token secret (default .valet)
   --static DIR         serve this folder at / instead of the example page
-  --cors-origin ORIGIN also let pages on ORIGIN (e.g. http://localhost:5173) call the key
-                       endpoint; repeatable. Its own page's origin is always allowed
+  --cors-origin URL    also let pages on this origin (e.g. http://localhost:5173) call the
+                       key endpoint; repeatable. Its own page needs none
   --storage KIND       azurite (default) or s3
   --s3-endpoint URL    S3 API endpoint, e.g. http://127.0.0.1:9000 (path-style); default AWS
   --s3-bucket NAME     bucket (required with --storage s3)
@@ -23,11 +27,11 @@ Options:
   -h, --help           show this help
 
 Every request to the key endpoint is authorized as the principal "dev", so it answers only its
-own page and the --cors-origin pages, and only requests addressed to its own host name (no DNS
-rebinding): do not expose it beyond your machine.`
+own page and the --cors-origin pages, and only requests addressed to localhost, an IP address
+or --host (no DNS rebinding): do not expose it beyond your machine.`
 
 export type DevStorage =
-  | { kind: 'azurite' }
+  | { kind: 'azurite'; /** `undefined`: a free port. */ port?: number }
   | { kind: 's3'; endpoint: string | undefined; bucket: string; region: string; accessKeyId: string; secretAccessKey: string }
 
 export interface DevArgs {
@@ -49,6 +53,7 @@ const OPTIONS = {
   static: { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
   storage: { type: 'string' },
+  'storage-port': { type: 'string' },
   's3-endpoint': { type: 'string' },
   's3-bucket': { type: 'string' },
   's3-region': { type: 'string' },
@@ -89,6 +94,12 @@ export function parseDevArgs(argv: string[], cwd: string, env: NodeJS.ProcessEnv
   let storage: DevStorage = { kind: 'azurite' }
   if (kind === 'azurite' && s3Flags.length > 0) {
     throw new UsageError(`--${s3Flags[0]} needs --storage s3`, 'dev')
+  }
+  if (kind === 'azurite' && values['storage-port'] !== undefined) {
+    storage = { kind: 'azurite', port: integerFlag(values['storage-port'], 'storage-port', 1, 65_535, 0, 'dev') }
+  }
+  if (kind === 's3' && values['storage-port'] !== undefined) {
+    throw new UsageError('--storage-port is for Azurite; with --storage s3 the part URLs name --s3-endpoint', 'dev')
   }
   if (kind === 's3') {
     const bucket = values['s3-bucket']

@@ -1,13 +1,13 @@
 /** The `valet dev` server: Azurite (or S3) + the key endpoint at /api/valet + a page at /. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createValet, type StorageProvider } from '@valet/server'
 import { azure } from '@valet/server/azure'
 import { toNodeListener } from '@valet/server/node'
 import { s3 } from '@valet/server/s3'
-import { startAzurite, type Azurite } from './azurite.js'
+import { startAzurite, urlHost, type Azurite } from './azurite.js'
 import type { DevArgs } from './dev-args.js'
 import { loadOrCreateSecret } from './dev-secret.js'
 import { examplePageDir } from './package-root.js'
@@ -41,24 +41,23 @@ export interface DevServer {
   close(): Promise<void>
 }
 
-function urlHost(host: string): string {
-  // A wildcard address is not something a browser can open.
-  if (host === '0.0.0.0') return '127.0.0.1'
-  if (host === '::') return '[::1]'
-  return host.includes(':') ? `[${host}]` : host
-}
+/** Loopback names listen on 127.0.0.1 for Azurite: its endpoint must be an address, not a name. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
 /**
- * Host names a browser may use to reach this server: a page on another site that rebinds its own
- * DNS name to 127.0.0.1 would otherwise be same-origin with the key endpoint, which authorizes
- * everyone as "dev".
+ * Whether a request's Host names this server: `localhost`, an IP address, or the `--host` name, on
+ * any port (a port-forward may change it). A page on another site that rebinds its own DNS name to
+ * 127.0.0.1 would otherwise be same-origin with the key endpoint, which authorizes everyone as
+ * "dev"; such a page always sends its own name.
  */
-function hostNames(host: string, port: number): Set<string> {
-  const names = new Set([`${urlHost(host)}:${port}`])
-  if (['127.0.0.1', '0.0.0.0', 'localhost', '::1', '::'].includes(host)) {
-    for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) names.add(`${loopback}:${port}`)
+function trustedHost(header: string | undefined, host: string): boolean {
+  let name: string
+  try {
+    name = new URL(`http://${header ?? ''}`).hostname
+  } catch {
+    return false
   }
-  return names
+  return name === 'localhost' || name === host.toLowerCase() || isIP(name.replace(/^\[(.*)\]$/, '$1')) !== 0
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -92,13 +91,16 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
   let api: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   let page: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined
   const bundle = clientBundle()
-  let hosts = new Set<string>()
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    if (hosts.size > 0 && !hosts.has((req.headers.host ?? '').toLowerCase())) {
-      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end(`valet dev answers only ${[...hosts].join(', ')}\n`)
+    if (!trustedHost(req.headers.host, args.host)) {
+      const body = `valet dev answers only requests to localhost, an IP address or --host, not ${req.headers.host ?? '(no Host)'}\n`
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end(body)
     } else if (!api || !page) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('starting\n')
+      // Valet's error shape: a client that called the key endpoint right after `valet dev`
+      // started knows it reached Valet and waits (Retry-After) instead of failing fast.
+      const body = JSON.stringify({ error: { code: 'storage_error', message: 'valet dev is starting its storage' } })
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(body)
     } else if (path === API_PATH || path.startsWith(`${API_PATH}/`)) {
       api(req, res)
     } else if (path === CLIENT_BUNDLE_PATH || path === `${CLIENT_BUNDLE_PATH}.map`) {
@@ -108,7 +110,6 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
     }
   })
   const port = await listen(server, args.port, args.host)
-  hosts = hostNames(args.host, port)
   const origin = `http://${urlHost(args.host)}:${port}`
   const endpoint = `${origin}${API_PATH}`
 
@@ -129,7 +130,12 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
     let storage: StorageProvider
     let description: string
     if (args.storage.kind === 'azurite') {
-      azurite = await startAzurite({ dir: join(args.dir, 'azurite'), container: DEV_CONTAINER })
+      azurite = await startAzurite({
+        dir: join(args.dir, 'azurite'),
+        container: DEV_CONTAINER,
+        ...(args.storage.port === undefined ? {} : { port: args.storage.port }),
+        ...(LOOPBACK.has(args.host) ? {} : { host: args.host }),
+      })
       storage = azure({ accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container, endpoint: azurite.endpoint })
       description = `azurite ${azurite.endpoint}/${azurite.container} (data in ${join(args.dir, 'azurite')})`
     } else {
@@ -148,9 +154,9 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
       storage,
       secret: await loadOrCreateSecret(args.dir),
       authorize: () => ({ id: 'dev' }),
-      // Its own page (by any loopback name it answers to) and the pages named on the command
-      // line: never whatever origin asks.
-      allowedOrigins: [...new Set([...[...hosts].map((h) => `http://${h}`), ...args.corsOrigins])],
+      // Its own page is same-origin and needs no CORS; other pages only when named on the
+      // command line, never whatever origin asks.
+      allowedOrigins: args.corsOrigins,
     })
     const root = args.staticDir ?? examplePageDir()
     page = staticHandler(root, builtInPage(endpoint))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CliIo } from './cli-io.js'
-import { main } from './main.js'
+import { invocationDir } from './cli-io.js'
+import { main, withoutRunnerDashes } from './main.js'
 
 function io(): CliIo & { out: () => string; err: () => string } {
   let out = ''
@@ -14,6 +15,28 @@ function io(): CliIo & { out: () => string; err: () => string } {
     err: () => err,
   }
 }
+
+describe('what package scripts hand the CLI', () => {
+  it.each([
+    [['dev', '--', '--port', '4000'], ['dev', '--port', '4000']], // pnpm start -- --port 4000
+    [['dev', '--port', '4000'], ['dev', '--port', '4000']], // pnpm start --port 4000
+    [['--', 'upload', 'a.bin'], ['upload', 'a.bin']], // npm run valet -- upload a.bin
+    [['upload', 'a', '--', '-b'], ['upload', 'a', '--', '-b']], // a later -- keeps its meaning
+  ])('%j runs as %j', (argv, expected) => {
+    expect(withoutRunnerDashes(argv)).toEqual(expected)
+  })
+
+  it('resolves paths from INIT_CWD inside a package script, from the working directory elsewhere', () => {
+    expect(invocationDir({ INIT_CWD: '/home/me/photos', npm_lifecycle_event: 'valet' }, '/repo')).toBe('/home/me/photos')
+    expect(invocationDir({ INIT_CWD: '/stale' }, '/here')).toBe('/here')
+  })
+
+  it('`valet dev -- --help` prints the help of dev', async () => {
+    const a = io()
+    expect(await main(['dev', '--', '--help'], a)).toBe(0)
+    expect(a.out()).toMatch(/^Usage: valet dev/)
+  })
+})
 
 describe('main', () => {
   it('prints help with --help (0) and without a command (2)', async () => {

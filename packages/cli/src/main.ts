@@ -20,6 +20,17 @@ Examples:
 
 type Command = (argv: string[], io: CliIo) => Promise<number>
 
+/**
+ * Drops a `--` before the command and right after it: `pnpm start -- --port 4000` and
+ * `npm run valet -- upload …` hand it through (pnpm 12 passes it on to the script), and nobody
+ * means "end of options" there. A `--` later on keeps its meaning.
+ */
+export function withoutRunnerDashes(argv: string[]): string[] {
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv]
+  if (args[1] === '--' && args[0] !== undefined && !args[0].startsWith('-')) args.splice(1, 1)
+  return args
+}
+
 // Loaded on demand: `valet upload` need not load the Azure SDK and the key server, nor `--help` either.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   dev: () => import('./dev-command.js').then((m) => m.devCommand),
@@ -37,7 +48,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  * ```
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const [first, ...rest] = argv
+  const [first, ...rest] = withoutRunnerDashes(argv)
   try {
     if (first === undefined || first === '-h' || first === '--help') {
       io.stdout.write(`${MAIN_HELP}\n`)

@@ -33,13 +33,16 @@ export function cliVersion(): string {
 }
 
 /**
- * The repository's `examples/browser/` page when the CLI runs from a checkout of the monorepo;
- * `undefined` once published (the dev server then serves its built-in page).
+ * The uploader page: the repository's `examples/browser/` when the CLI runs from a checkout of
+ * the monorepo (edits show without a build), else the copy the build put in `dist/page/`;
+ * `undefined` if neither exists (the dev server then serves its built-in page).
  */
 export function examplePageDir(): string | undefined {
   const root = packageRoot()
   if (!root) return undefined
   const repo = resolve(root, '..', '..')
-  const dir = join(repo, 'examples', 'browser')
-  return existsSync(join(repo, 'pnpm-workspace.yaml')) && existsSync(join(dir, 'index.html')) ? dir : undefined
+  const inRepo = join(repo, 'examples', 'browser')
+  if (existsSync(join(repo, 'pnpm-workspace.yaml')) && existsSync(join(inRepo, 'index.html'))) return inRepo
+  const shipped = join(root, 'dist', 'page')
+  return existsSync(join(shipped, 'index.html')) ? shipped : undefined
 }

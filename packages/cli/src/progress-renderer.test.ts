@@ -25,7 +25,7 @@ function harness(mode: 'plain' | 'silent' | 'tty', files: FileEntry[]) {
 }
 
 const progress = (p: Partial<UploadProgress>): UploadProgress => ({
-  bytesSent: 0, bytesTotal: 0, partsDone: 0, partsTotal: 0, rate: 0, eta: null, phase: 'uploading', ...p,
+  bytesSent: 0, bytesTotal: 0, partsDone: 0, partsTotal: 0, bytesStored: 0, bytesResumed: 0, partSize: 0, rate: 0, eta: null, phase: 'uploading', ...p,
 })
 
 describe('ProgressRenderer, plain mode', () => {

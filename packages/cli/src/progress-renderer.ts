@@ -78,6 +78,8 @@ export class ProgressRenderer {
   private filesDone = 0
   private filesFailed = 0
   private bytesDone = 0
+  /** Bytes finished files sent in this run: their size less the parts storage already had. */
+  private bytesSentDone = 0
   private drawn = 0
   private dirty = false
   private lastPlain: number
@@ -128,10 +130,16 @@ export class ProgressRenderer {
     this.active.delete(file)
     this.filesDone++
     this.bytesDone += file.size
+    // Parts storage already had (a resumed upload) were not sent now: they count for neither
+    // the bytes sent in this run nor the rate.
+    const resumed = entry?.progress?.bytesResumed ?? 0
+    const sent = Math.max(0, file.size - resumed)
+    this.bytesSentDone += sent
     const ms = this.now() - (entry?.startedAt ?? this.now())
     // A rate over a few bytes or milliseconds says nothing.
-    const rate = ms >= 500 && file.size >= 1024 * 1024 ? ` ${formatRate((file.size / ms) * 1000)},` : ''
-    this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate} key ${outcome.key})`, true)
+    const rate = ms >= 500 && sent >= 1024 * 1024 ? ` ${formatRate((sent / ms) * 1000)},` : ''
+    const already = resumed > 0 ? ` ${formatBytes(resumed)} already stored,` : ''
+    this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, true)
   }
 
   failed(file: FileEntry, error: { code: string; message: string }): void {
@@ -154,7 +162,16 @@ export class ProgressRenderer {
     const total = this.files.length
     const elapsed = formatElapsed(this.now() - this.startedAt)
     const left = total - this.filesDone - this.filesFailed
-    const parts = [`${this.filesDone} of ${total} file${total === 1 ? '' : 's'} uploaded (${formatBytes(this.bytesDone)}) in ${elapsed}`]
+    // Unfinished files count with the parts storage holds: a paused upload keeps them.
+    let stored = this.bytesDone
+    let sent = this.bytesSentDone
+    for (const a of this.active.values()) {
+      stored += a.progress?.bytesStored ?? 0
+      sent += Math.max(0, (a.progress?.bytesStored ?? 0) - (a.progress?.bytesResumed ?? 0))
+    }
+    const bytes = stored === this.bytesDone ? formatBytes(stored) : `${formatBytes(stored)} of ${formatBytes(this.bytesTotal)} stored`
+    const parts = [`${this.filesDone} of ${total} file${total === 1 ? '' : 's'} uploaded (${bytes}) in ${elapsed}`]
+    if (sent !== stored) parts.push(`${formatBytes(sent)} sent in this run`)
     if (this.filesFailed > 0) parts.push(`${this.filesFailed} failed`)
     if (interrupted && left > 0) parts.push(`${left} paused or not started`)
     this.write(`${parts.join(', ')}\n`)

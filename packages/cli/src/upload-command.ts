@@ -5,6 +5,7 @@ import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
 import { PathError, expandPaths, type FileEntry } from './expand-paths.js'
 import { expectedParts, runWithSlots } from './file-scheduler.js'
+import { formatBytes } from './format.js'
 import { ProgressRenderer, modeFor } from './progress-renderer.js'
 import { UPLOAD_HELP, parseUploadArgs, type UploadArgs } from './upload-args.js'
 
@@ -19,6 +20,10 @@ export interface UploadedLine {
   uploadId: string
   /** Parts storage already held when this run started (a resumed upload). */
   partsResumed: number
+  /** Bytes of those parts: not sent again in this run. */
+  bytesResumed: number
+  /** The part size the server planned (it may differ from `--part-size`). */
+  partSize: number
   result?: unknown
 }
 
@@ -58,8 +63,9 @@ export async function uploadCommand(argv: string[], io: CliIo = processIo()): Pr
   }
   for (const w of expanded.warnings) io.stderr.write(`valet upload: ${w}\n`)
   if (expanded.files.length === 0) {
-    io.stderr.write('valet upload: nothing to upload (no regular files found)\n')
-    return EXIT.ok
+    // Almost always a wrong path or a folder not yet filled: exiting 0 would hide it from scripts.
+    io.stderr.write(`valet upload: nothing to upload: no regular files in ${args.paths.join(', ')}\n`)
+    return EXIT.failed
   }
   return runUploads(expanded.files, args, io)
 }
@@ -90,11 +96,24 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   let failed = 0
   let interrupted: number | undefined
 
+  // The server may plan other parts than --part-size asks for (storage minimums, 10,000 parts at
+  // most): say once per size actually used, so nobody believes 1 KiB parts went out.
+  const sizesNoted = new Set<number>()
+  const notePartSize = (used: number): void => {
+    if (args.partSize === undefined || used === args.partSize || sizesNoted.has(used)) return
+    sizesNoted.add(used)
+    const why = used > args.partSize ? 'storage needs larger parts' : 'the server chose smaller parts'
+    renderer.note(`valet upload: --part-size ${formatBytes(args.partSize)} adjusted: ${why}; using ${formatBytes(used)} parts`)
+  }
+
   const uploadOne = async (file: FileEntry, slots: number): Promise<void> => {
     renderer.start(file)
-    let partsResumed: number | undefined
+    let planned: UploadProgress | undefined
     const onProgress = (p: UploadProgress): void => {
-      if (partsResumed === undefined && p.phase !== 'preparing') partsResumed = p.partsDone
+      if (planned === undefined && p.phase !== 'preparing') {
+        planned = p
+        notePartSize(p.partSize)
+      }
       renderer.progress(file, p)
     }
     let result: UploadResult
@@ -122,7 +141,9 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       etag: result.etag,
       location: result.location,
       uploadId: result.uploadId,
-      partsResumed: partsResumed ?? 0,
+      partsResumed: planned?.partsDone ?? 0,
+      bytesResumed: planned?.bytesResumed ?? 0,
+      partSize: planned?.partSize ?? 0,
     }
     if (result.result !== undefined) line.result = result.result
     json(line)

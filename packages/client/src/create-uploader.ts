@@ -2,8 +2,8 @@
  * Binds the engine to a platform's ports. `index.node.ts` and `index.browser.ts` each call
  * {@link bindUploader} once and export the result as `createUploader`.
  */
+import { ValetError } from '@valet/protocol'
 import { throwIfAborted } from './abort.js'
-import { KeyEndpoint } from './key-endpoint.js'
 import {
   normalizeOptions,
   normalizeUploadOptions,
@@ -12,7 +12,8 @@ import {
   type UploaderOptions,
 } from './normalize-options.js'
 import type { Clock, FileSource, Hasher, Transport } from './ports.js'
-import { runUpload, type UploadResult } from './run-upload.js'
+import type { EngineDeps, UploadResult } from './run-upload.js'
+import type * as EngineModule from './engine.js'
 import { UploadControl, type UploadStatus } from './upload-control.js'
 
 /**
@@ -58,6 +59,19 @@ export interface Platform<TSource> {
   defaults: PlatformDefaults
   /** Checks the source synchronously (throws) and returns how to open it. */
   prepareSource(source: TSource, options: UploadOptions): (signal: AbortSignal) => Promise<FileSource>
+  /**
+   * The upload engine (`engine.ts`). Node links it in; browsers load it as a chunk on the first
+   * `upload()`, so a page that imports the client but has not uploaded yet carries only option
+   * checks, the ports and the HTTP client.
+   */
+  engine(): Promise<Engine>
+}
+
+/** What `engine.ts` exports; a type import only, so that module stays out of this one's chunk. */
+export type Engine = Pick<typeof EngineModule, 'KeyEndpoint' | 'runUpload'>
+
+function engineLoadFailed(cause: unknown): ValetError {
+  return new ValetError('network_error', `the upload engine's script could not be loaded: ${(cause as Error)?.message ?? String(cause)}`, { cause })
 }
 
 const systemClock: Clock = { now: () => Date.now() }
@@ -66,17 +80,27 @@ export function bindUploader<TSource>(platform: Platform<TSource>): (options: Up
   return (uploaderOptions) => {
     const options = normalizeOptions(uploaderOptions, platform.defaults)
     const clock = platform.clock ?? systemClock
-    const api = new KeyEndpoint({
-      endpoint: options.endpoint,
-      headers: options.headers,
-      transport: platform.transport,
-      retries: options.retries,
-      retryWindow: options.retryWindow,
-      requestTimeout: options.requestTimeout,
-      backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
-      clock,
-    })
-    const deps = { options, api, transport: platform.transport, hasher: platform.hasher, clock }
+    let loaded: Promise<{ runUpload: Engine['runUpload']; deps: EngineDeps }> | undefined
+    const engine = () =>
+      (loaded ??= platform.engine().then(
+        ({ KeyEndpoint, runUpload }) => {
+          const api = new KeyEndpoint({
+            endpoint: options.endpoint,
+            headers: options.headers,
+            transport: platform.transport,
+            retries: options.retries,
+            retryWindow: options.retryWindow,
+            requestTimeout: options.requestTimeout,
+            backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
+            clock,
+          })
+          return { runUpload, deps: { options, api, transport: platform.transport, hasher: platform.hasher, clock } }
+        },
+        (cause: unknown) => {
+          loaded = undefined // a later upload tries again (the network may be back)
+          throw engineLoadFailed(cause)
+        },
+      ))
     return {
       upload(source, uploadOptions) {
         const opts = normalizeUploadOptions(uploadOptions)
@@ -90,16 +114,18 @@ export function bindUploader<TSource>(platform: Platform<TSource>): (options: Up
           throwIfAborted(s)
           return open(s)
         }
-        const done = runUpload(deps, control, openChecked, opts).then(
-          (result) => {
-            control.settle('complete')
-            return result
-          },
-          (error: unknown) => {
-            control.settle('failed')
-            throw error
-          },
-        )
+        const done = engine()
+          .then(({ runUpload, deps }) => runUpload(deps, control, openChecked, opts))
+          .then(
+            (result) => {
+              control.settle('complete')
+              return result
+            },
+            (error: unknown) => {
+              control.settle('failed')
+              throw error
+            },
+          )
         done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
         return {
           done,

@@ -11,6 +11,7 @@ import { FileRange } from './node/file-range.js'
 import { createFileResumeStore, defaultStateDir } from './node/file-resume-store.js'
 import { nodeHasher } from './node/node-hasher.js'
 import { prepareNodeSource, type NodeSource } from './node/prepare-node-source.js'
+import * as engine from './engine.js'
 
 // File parts go out as a fresh stream of their range (a retry reads the file again); bytes as a
 // Buffer view over the same memory, which axios's http adapter sends as it is.
@@ -27,6 +28,7 @@ const bindNode = bindUploader<NodeSource>({
     resumeStore: (stateDir) => createFileResumeStore(stateDir ?? defaultStateDir()),
   },
   prepareSource: prepareNodeSource,
+  engine: async () => engine,
 })
 
 /**

@@ -11,11 +11,12 @@ function endpoint(answer: (req: HttpRequest) => HttpResponse | Promise<HttpRespo
       return answer(req)
     },
   }
+  const answered = new Set<string>()
   const api = new KeyEndpoint({
     endpoint: 'http://127.0.0.1:3000/api', headers: async () => ({ authorization: 'Bearer x' }), transport, retries, retryWindow, requestTimeout,
-    backoff: { base: 1, cap: 1 }, clock: { now: () => Date.now() },
+    backoff: { base: 1, cap: 1 }, clock: { now: () => Date.now() }, answered,
   })
-  return { api, seen }
+  return { api, seen, answered }
 }
 const signal = new AbortController().signal
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
@@ -61,13 +62,59 @@ describe('KeyEndpoint', () => {
     expect(calls).toBe(2)
   })
 
-  it('keeps retrying network errors for retryWindow even past `retries`', async () => {
+  it('once the endpoint has answered, keeps retrying network errors for retryWindow even past `retries`', async () => {
     let calls = 0
     const { api } = endpoint(() => {
-      if (++calls < 4) throw new ValetError('network_error', 'ECONNREFUSED')
+      if (++calls === 1) return json(204, {})
+      if (calls < 5) throw new ValetError('network_error', 'ECONNREFUSED', { context: { code: 'ECONNREFUSED' } })
       return json(204, {})
     }, 0, 2_000)
     await api.deleteUpload('u1', 'tok', signal)
-    expect(calls).toBe(4)
+    await api.deleteUpload('u1', 'tok', signal)
+    expect(calls).toBe(5)
+  })
+
+  describe('before the endpoint ever answered', () => {
+    const refused = () => {
+      throw new ValetError('network_error', 'connect ECONNREFUSED 127.0.0.1:3000', { context: { code: 'ECONNREFUSED' } })
+    }
+
+    it('reports a refused connection within 3 s, naming the URL, the cause and valet doctor, retries or not', async () => {
+      const { api, seen } = endpoint(refused, 5, 30_000)
+      const t0 = Date.now()
+      const error = await api.createUpload({ name: 'a', size: 1, type: '' }, signal).catch((e: unknown) => e)
+      expect(Date.now() - t0).toBeLessThan(3_500)
+      expect(seen.length).toBeGreaterThan(1) // a server still starting gets a few quick tries
+      expect(error).toMatchObject({ code: 'network_error', context: { cause: 'refused', reached: false, url: 'http://127.0.0.1:3000/api' } })
+      expect((error as Error).message).toMatch(/http:\/\/127\.0\.0\.1:3000\/api.*connection refused.*valet doctor --endpoint http:\/\/127\.0\.0\.1:3000\/api/)
+    })
+
+    it('fails at once on a name that does not resolve', async () => {
+      const { api, seen } = endpoint(() => {
+        throw new ValetError('network_error', 'getaddrinfo ENOTFOUND nope.invalid', { context: { code: 'ENOTFOUND' } })
+      }, 5, 30_000)
+      await expect(api.createUpload({ name: 'a', size: 1, type: '' }, signal)).rejects.toMatchObject({ code: 'network_error', context: { cause: 'dns' } })
+      expect(seen).toHaveLength(1)
+    })
+
+    it.each([404, 405])('fails at once on a %i page, saying it is not where @valet/server is mounted', async (status) => {
+      const { api, seen } = endpoint(() => ({ status, headers: {}, body: 'Cannot POST /uploads' }), 5, 30_000)
+      const error = await api.createUpload({ name: 'a', size: 1, type: '' }, signal).catch((e: unknown) => e)
+      expect(seen).toHaveLength(1)
+      expect(error).toMatchObject({ code: 'server_error', context: { status, reached: false } })
+      expect((error as Error).message).toMatch(new RegExp(`http://127\\.0\\.0\\.1:3000/api answered ${status} to POST /uploads.*mounted.*valet doctor`))
+    })
+
+    it('reports a proxy\'s 502 page (nothing behind it) like an unreachable server, after quick retries', async () => {
+      const { api, seen } = endpoint(() => ({ status: 502, headers: {}, body: '<html>Bad Gateway</html>' }), 5, 30_000)
+      await expect(api.createUpload({ name: 'a', size: 1, type: '' }, signal)).rejects.toMatchObject({ code: 'network_error', context: { cause: 'proxy', status: 502 } })
+      expect(seen.length).toBeGreaterThan(1)
+    })
+
+    it('keeps a Valet error as it is: the endpoint is real', async () => {
+      const { api, answered } = endpoint(() => json(404, { error: { code: 'upload_not_found', message: 'no such upload' } }))
+      await expect(api.listParts('u', 't', signal)).rejects.toMatchObject({ code: 'upload_not_found' })
+      expect(answered.has('http://127.0.0.1:3000/api')).toBe(true)
+    })
   })
 })

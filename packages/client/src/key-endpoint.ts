@@ -2,6 +2,10 @@
  * The five calls to the key endpoint. Every response goes through the protocol's parsers;
  * error bodies become `ValetError(code)` with `context.status`; network errors, 5xx and 429 are
  * retried with the shared policy.
+ *
+ * Until an endpoint has given one Valet answer (in this process or page), failures that mean
+ * "wrong URL" or "nothing there" fail fast with what to fix ({@link firstContactError}): a key
+ * server restarting is ridden out only once it is known to exist.
  */
 import {
   TOKEN_HEADER,
@@ -22,8 +26,12 @@ import {
 } from '@valet/protocol'
 import { sleep } from './abort.js'
 import type { SignTiming } from './key-timing.js'
+import { FIRST_CONTACT_WINDOW_MS, firstContactError, notAnEndpointError } from './first-contact.js'
 import type { Clock, HttpRequest, HttpResponse, Transport } from './ports.js'
 import { classifyEndpointFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
+
+/** Endpoints that gave a Valet answer in this process (or page): from then on, outages are ridden out. */
+const answered = new Set<string>()
 
 export interface KeyEndpointOptions {
   endpoint: string
@@ -34,6 +42,8 @@ export interface KeyEndpointOptions {
   retryWindow: number
   /** Abandon an attempt with no answer after this long, ms; 0 = never. */
   requestTimeout: number
+  /** Endpoints known to be Valet's (see the module comment); one set per process unless a test passes its own. */
+  answered?: Set<string>
   backoff: BackoffOptions
   clock: Clock
 }
@@ -59,23 +69,43 @@ function parseJson(res: HttpResponse, operation: string): unknown {
   }
 }
 
-function errorFromResponse(res: HttpResponse, operation: string): ValetError {
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A Valet error body as its `ValetError`, or `undefined` when something else answered. */
+function valetErrorOf(res: HttpResponse, operation: string): ValetError | undefined {
   let body: unknown
   try {
     body = JSON.parse(res.body)
   } catch {
-    body = undefined
+    return undefined
   }
   const parsed = parseErrorBody(body)
-  if (parsed) return new ValetError(parsed.error.code, parsed.error.message, { context: { status: res.status, operation } })
-  return new ValetError('server_error', `${operation}: the key endpoint answered ${res.status}`, {
-    context: { status: res.status, operation, body: snippet(res.body) },
-  })
+  return parsed && new ValetError(parsed.error.code, parsed.error.message, { context: { status: res.status, operation } })
+}
+
+function errorFromResponse(res: HttpResponse, operation: string, url: string): ValetError {
+  return (
+    valetErrorOf(res, operation) ??
+    new ValetError('server_error', `${operation}: the key endpoint ${url} answered ${res.status}, not a Valet error; check the endpoint option (valet doctor --endpoint URL checks it)`, {
+      context: { status: res.status, operation, url, body: snippet(res.body) },
+    })
+  )
 }
 
 /** @example `await api.createUpload({ name: 'a.bin', size: 10, type: '' }, signal)` */
 export class KeyEndpoint {
-  constructor(private readonly options: KeyEndpointOptions) {}
+  private readonly answered: Set<string>
+
+  constructor(private readonly options: KeyEndpointOptions) {
+    this.answered = options.answered ?? answered
+  }
 
   createUpload(body: CreateUploadRequest, signal: AbortSignal): Promise<CreateUploadResponse> {
     return this.call('create', { method: 'POST', path: '/uploads', body }, signal, parseCreateUploadResponse).then((r) => r.value)
@@ -111,9 +141,11 @@ export class KeyEndpoint {
     signal: AbortSignal,
     parse: ((input: unknown) => T) | undefined,
   ): Promise<{ value: T; sentAt: number; receivedAt: number }> {
-    const { transport, clock, retries, backoff, retryWindow, requestTimeout } = this.options
+    const { transport, clock, retries, backoff, requestTimeout, retryWindow, endpoint } = this.options
     const startedAt = clock.now()
+    const url = endpoint + req.path
     for (let attempt = 0; ; attempt++) {
+      const known = this.answered.has(endpoint)
       const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()) }
       if (req.body !== undefined) headers['content-type'] = 'application/json'
       if (req.token !== undefined) headers[TOKEN_HEADER] = req.token
@@ -133,16 +165,25 @@ export class KeyEndpoint {
       try {
         const res = await transport.request({
           method: req.method,
-          url: this.options.endpoint + req.path,
+          url,
           headers,
           ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
           signal: attemptSignal,
         })
         const receivedAt = clock.now()
         if (res.status >= 200 && res.status < 300) {
-          return { value: parse ? this.parseBody(res, operation, parse) : (undefined as T), sentAt, receivedAt }
+          // An HTML page with 200 (a SPA's fallback route, a login page) at a URL never heard from.
+          if (!known && parse !== undefined && !isJson(res.body)) throw notAnEndpointError(endpoint, req.method, url, res)
+          const value = parse ? this.parseBody(res, operation, parse) : (undefined as T)
+          this.answered.add(endpoint)
+          return { value, sentAt, receivedAt }
         }
-        error = errorFromResponse(res, operation)
+        const valetError = valetErrorOf(res, operation)
+        if (valetError !== undefined) this.answered.add(endpoint)
+        // A first answer that is not Valet's: a 404/405 or a page from something else at that URL.
+        // A 5xx page there is a proxy with nothing behind it: retried below like a refused connection.
+        else if (!known && res.status < 500 && res.status !== 429) throw notAnEndpointError(endpoint, req.method, url, res)
+        error = valetError ?? errorFromResponse(res, operation, url)
         failure = { kind: 'status', status: res.status, body: res.body }
         retryAfter = parseRetryAfter(res.headers['retry-after'], receivedAt)
       } catch (e) {
@@ -161,7 +202,18 @@ export class KeyEndpoint {
       }
       // A cap on open uploads is not lifted by waiting a few seconds: say so at once.
       if (error.code === 'too_many_uploads' || classifyEndpointFailure(failure, operation) === 'fail') throw error
-      if (attempt >= retries && clock.now() - startedAt >= retryWindow) {
+      const elapsed = clock.now() - startedAt
+      if (!this.answered.has(endpoint)) {
+        // Nothing Valet has answered at this URL yet: a few quick retries (a server still
+        // starting), then what to fix, within FIRST_CONTACT_WINDOW_MS. A name that does not
+        // resolve will not resolve on the next try either.
+        const firstContact = firstContactError(endpoint, url, error, failure)
+        const left = FIRST_CONTACT_WINDOW_MS - elapsed
+        if (firstContact.context.cause === 'dns' || attempt >= retries || left <= 0) throw firstContact
+        await sleep(Math.min(left, retryDelay(attempt + 1, failure, retryAfter, backoff)), signal)
+        continue
+      }
+      if (attempt >= retries && elapsed >= retryWindow) {
         throw new ValetError('retries_exhausted', `${operation} failed after ${attempt + 1} attempts: ${error.message}`, {
           cause: error,
           context: { operation, ...error.context },

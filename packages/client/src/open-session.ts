@@ -117,7 +117,9 @@ async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSign
   return opened
 }
 
+/** Create failed without starting anything: the server refused it (4xx), or it never reached a Valet server. */
 function refused(error: unknown): boolean {
+  if (isValetError(error) && error.context.reached === false) return true
   const status = isValetError(error) ? error.context.status : undefined
   return typeof status === 'number' && status >= 400 && status < 500
 }

@@ -13,6 +13,12 @@ export interface UploadProgress {
   partsDone: number
   /** 0 until the upload's plan is known. */
   partsTotal: number
+  /** Bytes of the parts storage holds (confirmed), those found there on resume included. */
+  bytesStored: number
+  /** Bytes of the parts storage already held when this upload started (a resume); never sent again. */
+  bytesResumed: number
+  /** The part size the server planned (it may differ from the `partSize` hint); 0 until known. */
+  partSize: number
   /** Bytes per second, smoothed over the last seconds; 0 while paused. */
   rate: number
   /** Seconds left at the current rate; `null` when unknown. */
@@ -29,6 +35,8 @@ export class ProgressTracker {
   private doneBytes = 0
   private partsDone = 0
   private partsTotal = 0
+  private partSize = 0
+  private resumedBytes = 0
   private readonly inFlight = new Map<number, number>()
   private readonly done = new Set<number>()
   private phase: UploadPhase = 'preparing'
@@ -44,8 +52,9 @@ export class ProgressTracker {
     private readonly listener?: (progress: UploadProgress) => void,
   ) {}
 
-  setPartsTotal(partsTotal: number): void {
+  setPartsTotal(partsTotal: number, partSize = 0): void {
     this.partsTotal = partsTotal
+    this.partSize = partSize
   }
 
   /** Counts a part storage already had (resume): it adds to bytesSent but not to the rate. */
@@ -53,6 +62,7 @@ export class ProgressTracker {
     if (this.done.has(partNumber)) return
     this.done.add(partNumber)
     this.doneBytes += size
+    this.resumedBytes += size
     this.partsDone++
   }
 
@@ -99,6 +109,9 @@ export class ProgressTracker {
       bytesTotal: this.total,
       partsDone: this.partsDone,
       partsTotal: this.partsTotal,
+      bytesStored: this.doneBytes,
+      bytesResumed: this.resumedBytes,
+      partSize: this.partSize,
       rate: this.rate,
       eta,
       phase: this.phase,

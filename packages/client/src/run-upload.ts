@@ -92,7 +92,7 @@ export async function runUpload(
     session = opened.session
     reader = opened.reader
     const etags = new Map(session.stored)
-    progress.setPartsTotal(session.plan.partCount)
+    progress.setPartsTotal(session.plan.partCount, session.plan.partSize)
     for (const n of etags.keys()) progress.partAlreadyStored(n, partSizeOf(session.plan, n))
     await transferUntilDone(transferContext(deps, session, reader, progress, etags), control, etags)
     progress.setPhase('completing')

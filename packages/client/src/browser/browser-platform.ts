@@ -2,7 +2,7 @@
 import { createAxiosTransport } from '../axios-transport.js'
 import type { Platform } from '../create-uploader.js'
 import type { Hasher, Transport } from '../ports.js'
-import { createBrowserResumeStore } from './browser-resume-store.js'
+import { lazyResumeStore } from '../lazy-resume-store.js'
 import { materialize } from './part-ref.js'
 import { prepareBrowserSource, type BrowserSource } from './prepare-browser-source.js'
 
@@ -24,8 +24,11 @@ export function browserPlatform(ports: { hasher: Hasher; transport: Transport })
     defaults: {
       // A path such as '/api/valet' resolves against the page.
       absoluteEndpoint: false,
-      resumeStore: () => createBrowserResumeStore(),
+      // IndexedDB and localStorage code loads with the first upload too.
+      resumeStore: () => lazyResumeStore(() => import('./browser-resume-store.js').then((m) => m.createBrowserResumeStore())),
     },
     prepareSource: prepareBrowserSource,
+    // A chunk of its own: pages load it when the first upload starts, with the worker script.
+    engine: () => import('../engine.js'),
   }
 }

@@ -74,11 +74,13 @@ describe('md5 worker pool', () => {
     pool.close()
   })
 
-  it('hashes tiny byte arrays (fingerprint text) in place, without a worker', async () => {
+  it('hashes tiny byte arrays (fingerprint text) in a worker too: the page loads no MD5 code while workers run', async () => {
     const pool = createMd5Pool({ size: 2, createWorker: () => new FakeWorker() })
     const text = new TextEncoder().encode('["valet-fingerprint-1"]')
     expect(await pool.md5(text, live)).toBe(md5(text))
-    expect(FakeWorker.all).toHaveLength(0)
+    expect(FakeWorker.all).toHaveLength(1)
+    expect(FakeWorker.all[0]!.received.map((m) => m.kind)).toEqual(['hash'])
+    pool.close()
   })
 
   it('falls back to the main thread for good when a worker cannot start (CSP)', async () => {

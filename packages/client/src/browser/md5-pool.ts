@@ -6,7 +6,6 @@
  */
 import { ValetError } from '@valet/protocol'
 import type { Hasher, PartBody } from '../ports.js'
-import { md5InChunks, md5OfBytes } from './md5-of.js'
 import { isPartRef, materialize, type PartRef } from './part-ref.js'
 import type { Md5Engine, WorkerBody, WorkerReply, WorkerRequest } from './worker-protocol.js'
 
@@ -60,8 +59,12 @@ interface Slot {
   idle: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Tiny inputs (fingerprint text) cost less to hash in place than to post. */
-const INLINE_BYTES = 64 * 1024
+/**
+ * spark-md5 on this thread, loaded on first use: a page whose workers run never downloads it
+ * (they carry their own MD5).
+ */
+const mainThreadMd5 = (body: Blob | Uint8Array, signal: AbortSignal): Promise<string> =>
+  import('./md5-of.js').then((m) => m.md5InChunks(body, signal))
 
 function readError(error: { name: string; message: string }): ValetError {
   // NotReadableError: the file changed or vanished on disk after it was picked.
@@ -88,7 +91,7 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
 
   const runOnMainThread = (task: Task): void => {
     if (task.settled) return
-    md5InChunks(materialize(task.source), task.signal).then(
+    mainThreadMd5(materialize(task.source), task.signal).then(
       (md5) => {
         lastEngine = 'spark-md5'
         settle(task, { md5 })
@@ -194,7 +197,6 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
     md5(body: PartBody | PartRef, signal: AbortSignal) {
       if (signal.aborted) return Promise.reject(signal.reason)
       if (closed) return Promise.reject(new ValetError('aborted', 'the hasher was closed'))
-      if (body instanceof Uint8Array && body.byteLength <= INLINE_BYTES) return Promise.resolve(md5OfBytes(body))
       return new Promise<string>((resolve, reject) => {
         const task: Task = {
           id: nextId++,

@@ -1,10 +1,12 @@
 /**
- * The page's Valet workers, started from a `blob:` URL of the worker script, which the build
- * inlines as a string (no worker file for users' bundlers to find): a hashing pool and one
- * sending worker. Both fall back to the main thread when workers can't start.
+ * The page's Valet workers, started from a `blob:` URL of the worker script: a hashing pool and
+ * one sending worker. Both fall back to the main thread when workers can't start.
+ *
+ * The build turns the worker script into a string module that this file imports dynamically
+ * (`virtual:valet-worker`): users' bundlers see an ordinary lazy chunk (no worker file to find
+ * or configure), and a page that never uploads never downloads it.
  */
-import workerSource from 'virtual:valet-worker'
-import type { Transport } from '../ports.js'
+import type { HttpRequest, HttpResponse, PartBody, Transport } from '../ports.js'
 import { mainThreadTransport } from './browser-platform.js'
 import { createMd5Pool, type Md5Hasher, type WorkerLike } from './md5-pool.js'
 import type { Md5Engine } from './worker-protocol.js'
@@ -34,13 +36,31 @@ export interface Md5HasherOptions {
   engine?: Md5Engine
 }
 
-let workerUrl: string | undefined
+/** The worker script as a `blob:` URL, or `undefined` where workers can't run or the chunk failed to load. */
+let workerUrl: Promise<string | undefined> | undefined
+
+// One URL for the page's lifetime: workers come and go with their idle timeouts.
+function loadWorkerUrl(): Promise<string | undefined> {
+  workerUrl ??=
+    typeof Worker !== 'function' || typeof URL.createObjectURL !== 'function'
+      ? Promise.resolve(undefined)
+      : import('virtual:valet-worker').then(
+          (m) => URL.createObjectURL(new Blob([m.default], { type: 'text/javascript' })),
+          () => undefined,
+        )
+  return workerUrl
+}
+
+let loadedUrl: string | undefined
+
+/** Resolves once {@link startWorker} can run synchronously (or knows it can't). */
+async function workerScriptReady(): Promise<void> {
+  loadedUrl = await loadWorkerUrl()
+}
 
 function startWorker(name: string): WorkerLike {
-  if (typeof Worker !== 'function' || typeof URL.createObjectURL !== 'function') throw new Error('Web Workers are not available')
-  // One URL for the page's lifetime: workers come and go with their idle timeouts.
-  workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }))
-  return new Worker(workerUrl, { name }) as unknown as WorkerLike
+  if (loadedUrl === undefined) throw new Error('Web Workers are not available')
+  return new Worker(loadedUrl, { name }) as unknown as WorkerLike
 }
 
 /**
@@ -69,14 +89,30 @@ export function defaultWorkers(): number {
  * ```
  */
 export function createMd5Hasher(options: Md5HasherOptions = {}): Md5Hasher {
-  return createMd5Pool({
+  const pool = createMd5Pool({
     size: options.workers ?? defaultWorkers(),
     createWorker: options.mainThread ? undefined : () => startWorker('valet-md5'),
     engine: options.engine ?? 'auto',
   })
+  if (options.mainThread) return pool
+  return {
+    get mode() {
+      return pool.mode
+    },
+    get engine() {
+      return pool.engine
+    },
+    md5: (body: PartBody, signal: AbortSignal) => workerScriptReady().then(() => pool.md5(body, signal)),
+    close: () => pool.close(),
+  }
 }
 
 /** The transport `createUploader` uses: parts from a worker, JSON calls from this thread. */
 export function createPartTransport(): Transport {
-  return createWorkerTransport({ createWorker: () => startWorker('valet-upload'), fallback: mainThreadTransport() })
+  const transport = createWorkerTransport({ createWorker: () => startWorker('valet-upload'), fallback: mainThreadTransport() })
+  return {
+    // Only part PUTs go to the worker: the key endpoint's JSON calls need no script loaded.
+    request: (req: HttpRequest): Promise<HttpResponse> =>
+      typeof req.body === 'string' || req.body === undefined ? transport.request(req) : workerScriptReady().then(() => transport.request(req)),
+  }
 }

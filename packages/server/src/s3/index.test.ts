@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { http, HttpResponse } from 'msw'
+import { http, HttpResponse, type DefaultBodyType } from 'msw'
 import { setupServer } from 'msw/node'
 import { isValetError, type ValetError } from '@valet/protocol'
 import { s3, s3StorageLimits } from './index.js'
@@ -92,7 +92,7 @@ describe('s3 provider', () => {
 
     it('maps an S3 error to storage_error with status and code', async () => {
       server.use(http.post(OBJECT, () => s3Error('AccessDenied', 403)))
-      const e = await rejection(provider.create({ key, type: 'text/plain', metadata: {} }))
+      const e = await rejection(provider.create({ key, owner: 'u1', uniqueId: 'x', disposition: undefined, type: 'text/plain', metadata: {} }))
       expect(e.code).toBe('storage_error')
       expect(e.status).toBe(502)
       expect(e.message).toBe('S3 CreateMultipartUpload failed: AccessDenied (HTTP 403): msg for AccessDenied')
@@ -101,7 +101,7 @@ describe('s3 provider', () => {
 
     it('refuses a 200 without an UploadId', async () => {
       server.use(http.post(OBJECT, () => xml('<InitiateMultipartUploadResult/>')))
-      const e = await rejection(provider.create({ key, type: 'text/plain', metadata: {} }))
+      const e = await rejection(provider.create({ key, owner: 'u1', uniqueId: 'x', disposition: undefined, type: 'text/plain', metadata: {} }))
       expect(e.code).toBe('storage_error')
       expect(e.message).toMatch(/no <UploadId>/)
     })
@@ -111,7 +111,7 @@ describe('s3 provider', () => {
     it('presigns against the configured endpoint with X-Amz-Expires from expiresAt', async () => {
       vi.useFakeTimers({ toFake: ['Date'] })
       vi.setSystemTime(new Date('2024-01-02T03:04:05.000Z'))
-      const part = await provider.signPart({ uploadId: 'up', key, partNumber: 2, size: 10, md5: '1B2M2Y8AsgTpgAmY7PhCfg==', expiresAt: new Date('2024-01-02T03:19:05.000Z') })
+      const part = await provider.signPart({ uploadId: 'up', key, owner: 'u1', partNumber: 2, size: 10, md5: '1B2M2Y8AsgTpgAmY7PhCfg==', expiresAt: new Date('2024-01-02T03:19:05.000Z') })
       const url = new URL(part.url)
       expect(url.origin + url.pathname).toBe(OBJECT)
       expect(url.searchParams.get('X-Amz-Expires')).toBe('900')
@@ -140,7 +140,7 @@ describe('s3 provider', () => {
           return page(false, undefined, part(4, 2, '"d"'))
         }),
       )
-      const parts = await provider.listParts({ uploadId: 'up+/=', key })
+      const parts = await provider.listParts({ uploadId: 'up+/=', key, owner: 'u1' })
       expect(parts).toEqual([
         { partNumber: 1, size: 5, etag: '"a"' },
         { partNumber: 3, size: 5, etag: '"c"' },
@@ -152,12 +152,12 @@ describe('s3 provider', () => {
 
     it('returns [] for an upload without parts', async () => {
       server.use(http.get(OBJECT, () => page(false, undefined, '')))
-      expect(await provider.listParts({ uploadId: 'up', key })).toEqual([])
+      expect(await provider.listParts({ uploadId: 'up', key, owner: 'u1' })).toEqual([])
     })
 
     it('maps NoSuchUpload to upload_not_found', async () => {
       server.use(http.get(OBJECT, () => s3Error('NoSuchUpload', 404)))
-      const e = await rejection(provider.listParts({ uploadId: 'gone', key }))
+      const e = await rejection(provider.listParts({ uploadId: 'gone', key, owner: 'u1' }))
       expect(e.code).toBe('upload_not_found')
       expect(e.status).toBe(404)
       expect(e.context).toMatchObject({ status: 404, s3Code: 'NoSuchUpload' })
@@ -165,19 +165,19 @@ describe('s3 provider', () => {
 
     it('refuses a marker that does not advance', async () => {
       server.use(http.get(OBJECT, () => page(true, 0, part(1, 5, '"a"'))))
-      const e = await rejection(provider.listParts({ uploadId: 'up', key }))
+      const e = await rejection(provider.listParts({ uploadId: 'up', key, owner: 'u1' }))
       expect(e.code).toBe('storage_error')
       expect(e.message).toMatch(/does not advance/)
     })
 
     it('refuses a malformed part', async () => {
       server.use(http.get(OBJECT, () => page(false, undefined, '<Part><PartNumber>1</PartNumber><ETag>"a"</ETag><Size>-1</Size></Part>')))
-      expect((await rejection(provider.listParts({ uploadId: 'up', key }))).message).toMatch(/<Size> is "-1"/)
+      expect((await rejection(provider.listParts({ uploadId: 'up', key, owner: 'u1' }))).message).toMatch(/<Size> is "-1"/)
     })
 
     it('maps other failures to storage_error', async () => {
       server.use(http.get(OBJECT, () => s3Error('InternalError', 500)))
-      const e = await rejection(provider.listParts({ uploadId: 'up', key }))
+      const e = await rejection(provider.listParts({ uploadId: 'up', key, owner: 'u1' }))
       expect(e.code).toBe('storage_error')
       expect(e.context).toMatchObject({ status: 500, s3Code: 'InternalError' })
     })
@@ -294,7 +294,7 @@ describe('s3 provider', () => {
   })
 
   describe('uploadState', () => {
-    const state = (headStatus: number, list: () => HttpResponse<string | null>) => {
+    const state = (headStatus: number, list: () => HttpResponse<DefaultBodyType>) => {
       server.use(http.head(OBJECT, () => new HttpResponse(null, { status: headStatus })), http.get(OBJECT, list))
       return provider.uploadState(ref)
     }

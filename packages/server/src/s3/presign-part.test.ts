@@ -14,7 +14,7 @@ function options(extra: Partial<S3Options> = {}) {
 function sign(extra: Partial<S3Options> = {}, input: Partial<Parameters<typeof presignPart>[1]> = {}, now = NOW) {
   return presignPart(
     options(extra),
-    { uploadId: 'up+id/1=', key: "u1/a b/é(1)!.bin", partNumber: 3, size: 5_242_880, md5, expiresAt: new Date(now + 900_000), ...input },
+    { uploadId: 'up+id/1=', key: "u1/a b/é(1)!.bin", owner: 'u1', partNumber: 3, size: 5_242_880, md5, expiresAt: new Date(now + 900_000), ...input },
     now,
   )
 }

@@ -1,0 +1,2 @@
+// Entry for .size-limit.mjs: what a page imports to upload with tus.
+export { Upload } from 'tus-js-client'

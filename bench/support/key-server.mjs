@@ -6,7 +6,7 @@ import { createValet } from '../../packages/server/dist/index.js'
 import { s3 } from '../../packages/server/dist/s3.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
 
-const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0 })
+const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0, storageCalls: {} })
 
 /** The s3 provider for the bench's Swift. */
 export function swiftProvider(swift) {
@@ -19,13 +19,32 @@ export function swiftProvider(swift) {
   })
 }
 
+function counted(storage, counts) {
+  const wrapped = {}
+  for (const [name, value] of Object.entries(storage)) {
+    if (typeof value !== 'function') {
+      wrapped[name] = value
+      continue
+    }
+    wrapped[name] = (...args) => {
+      const c = counts()
+      if (name === 'signPart') c.keysSigned++
+      else c.storageCalls[name] = (c.storageCalls[name] ?? 0) + 1
+      return value.apply(storage, args)
+    }
+  }
+  return wrapped
+}
+
 export async function startKeyServer(swift) {
   let counts = zero()
   const storage = swiftProvider(swift)
   const valet = createValet({
     // Counting keys apart from calls shows re-signing (keys thrown away before use), which
     // calls alone would hide inside batches.
-    storage: { ...storage, signPart: (input) => (counts.keysSigned++, storage.signPart(input)) },
+    // Every provider call the server makes (what the spent-token and write-once checks cost),
+    // by method; signPart signs locally, without a request.
+    storage: counted(storage, () => counts),
     secret: randomBytes(32).toString('hex'),
     authorize: () => ({ id: 'bench' }),
     objectKey: ({ file }) => `bench/valet/${randomBytes(8).toString('hex')}/${file.name}`,

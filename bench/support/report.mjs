@@ -65,6 +65,12 @@ export function summarize(records, variants) {
       row.signCallsPerPart = calls / parts
       row.keysPerPart = keys / parts
       row.partsPerRun = ok[0]?.partCount
+      const keyCalls = ok.reduce((a, r) => a + r.keyCalls.creates + r.keyCalls.signCalls + r.keyCalls.completes + r.keyCalls.other, 0)
+      row.keyCallsPerUpload = ok.length ? keyCalls / ok.length : undefined
+      const storageCalls = {}
+      for (const r of ok) for (const [name, n] of Object.entries(r.keyCalls.storageCalls ?? {})) storageCalls[name] = (storageCalls[name] ?? 0) + n
+      row.storageCallsPerUpload = ok.length ? Object.values(storageCalls).reduce((a, n) => a + n, 0) / ok.length : undefined
+      row.storageCalls = Object.entries(storageCalls).map(([name, n]) => `${name} ${fmt(n / ok.length, 1)}`).join(', ')
       row.rssBound = 64 * MiB + spec.concurrency * spec.partSize
     }
     rows.push(row)
@@ -73,7 +79,7 @@ export function summarize(records, variants) {
 }
 
 export function renderSummary(rows) {
-  const header = ['file', 'variant', 'runs', 'median MiB/s', '× raw', 'peak RSS', 'client CPU s', 'max event-loop delay', 'POST /parts per part', 'verified']
+  const header = ['file', 'variant', 'runs', 'median MiB/s', '× raw', 'peak RSS', 'client CPU s', 'max event-loop delay', 'POST /parts per part', 'key calls / upload', 'server storage calls / upload', 'verified']
   return table(
     header,
     rows.map((r) => [
@@ -88,6 +94,8 @@ export function renderSummary(rows) {
       r.signCallsPerPart === undefined
         ? '—'
         : `${fmt(r.signCallsPerPart, 3)} (${r.partsPerRun} parts, ${fmt(r.keysPerPart, 2)} keys/part)`,
+      r.keyCallsPerUpload === undefined ? '—' : fmt(r.keyCallsPerUpload, 1),
+      r.storageCallsPerUpload === undefined ? '—' : `${fmt(r.storageCallsPerUpload, 1)} (${r.storageCalls})`,
       r.verified,
     ]),
   )

@@ -94,7 +94,7 @@ describe('valet upload says what happened and what to fix', () => {
   it('resolves relative paths from where `pnpm valet` was run (INIT_CWD), and ignores a leading --', async () => {
     await mkdir(join(work, 'sub'), { recursive: true })
     // A package script runs in the package's folder; npm and pnpm name the user's in INIT_CWD.
-    const env = { ...process.env, INIT_CWD: join(work, 'sub'), npm_lifecycle_event: 'valet' }
+    const env = { ...process.env, INIT_CWD: join(work, 'sub'), npm_lifecycle_event: 'valet', npm_package_json: join(tmpdir(), 'package.json') }
     const run = runValet(['upload', '--', '../small.bin', '--endpoint', endpoint, '--json', '--state-dir', 'state'], { cwd: tmpdir(), env })
     expect((await run.exit).code, run.stderr()).toBe(0)
     expect(JSON.parse(run.stdout())).toMatchObject({ path: '../small.bin', size: 64 * 1024 })

@@ -1,4 +1,5 @@
 /** What a command reads and writes besides its arguments, so tests can run commands in-process. */
+import { dirname, resolve } from 'node:path'
 import type { TextOutput } from './progress-renderer.js'
 
 /**
@@ -24,10 +25,14 @@ export function processIo(): CliIo {
 /**
  * Where the user ran the command. A package script (`pnpm valet upload ../x`, `npm run …`) runs
  * in the package's folder, but npm and pnpm keep the user's folder in `INIT_CWD`: relative paths
- * must resolve from there. Outside a script, `INIT_CWD` may be stale and is ignored.
+ * must resolve from there. Only while still in that folder, though: a process a script started
+ * elsewhere (a test spawning the CLI in its own directory) inherits the variables, and outside a
+ * script `INIT_CWD` may be stale.
  */
 export function invocationDir(env: NodeJS.ProcessEnv, cwd: string): string {
-  return env.npm_lifecycle_event !== undefined && env.INIT_CWD ? env.INIT_CWD : cwd
+  const scriptDir = env.npm_package_json === undefined ? undefined : dirname(env.npm_package_json)
+  const inScript = env.npm_lifecycle_event !== undefined && (scriptDir === undefined || resolve(scriptDir) === resolve(cwd))
+  return inScript && env.INIT_CWD ? env.INIT_CWD : cwd
 }
 
 /**

@@ -154,9 +154,9 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
       storage,
       secret: await loadOrCreateSecret(args.dir),
       authorize: () => ({ id: 'dev' }),
-      // Its own page is same-origin and needs no CORS; other pages only when named on the
-      // command line, never whatever origin asks.
-      allowedOrigins: args.corsOrigins,
+      // Its own page (under any loopback name, on its own port) and the pages named on the
+      // command line: never whatever origin asks.
+      allowedOrigins: [...new Set([origin, ...['127.0.0.1', 'localhost', '[::1]'].map((h) => `http://${h}:${port}`), ...args.corsOrigins])],
     })
     const root = args.staticDir ?? examplePageDir()
     page = staticHandler(root, builtInPage(endpoint))

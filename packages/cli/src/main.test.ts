@@ -29,6 +29,9 @@ describe('what package scripts hand the CLI', () => {
   it('resolves paths from INIT_CWD inside a package script, from the working directory elsewhere', () => {
     expect(invocationDir({ INIT_CWD: '/home/me/photos', npm_lifecycle_event: 'valet' }, '/repo')).toBe('/home/me/photos')
     expect(invocationDir({ INIT_CWD: '/stale' }, '/here')).toBe('/here')
+    const script = { INIT_CWD: '/home/me/photos', npm_lifecycle_event: 'test', npm_package_json: '/repo/package.json' }
+    expect(invocationDir(script, '/repo'), 'in the script package folder').toBe('/home/me/photos')
+    expect(invocationDir(script, '/tmp/work'), 'a process the script started elsewhere').toBe('/tmp/work')
   })
 
   it('`valet dev -- --help` prints the help of dev', async () => {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { ValetError } from './errors.js'
+import { OptionReader, checkStringRecord } from './option-kit.js'
+
+function failure(fn: () => unknown): ValetError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof ValetError) return error
+    throw error
+  }
+  throw new Error('expected a throw')
+}
+
+describe('OptionReader', () => {
+  it('names the owner and the option, in the message and the context', () => {
+    const e = failure(() => new OptionReader('s3()', { partSize: 1.5 }).integer('partSize', { min: 1, max: 10 }))
+    expect(e.code).toBe('invalid_option')
+    expect(e.message).toBe('s3(): option `partSize` must be an integer from 1 to 10, got 1.5')
+    expect(e.context).toEqual({ option: 'partSize', owner: 's3()' })
+  })
+
+  it('refuses unknown keys when the known ones are given, and non-objects', () => {
+    expect(failure(() => new OptionReader('createUploader', { concurency: 4 }, ['concurrency'])).message).toMatch(/option `concurency` is not an option of createUploader/)
+    expect(failure(() => new OptionReader('azure()', 'x')).message).toMatch(/option `options` must be an object, got "x"/)
+    expect(() => new OptionReader('azure()', { extra: undefined }, [])).not.toThrow()
+  })
+
+  it('fills in fallbacks and keeps absent options absent', () => {
+    const read = new OptionReader('t', {})
+    expect(read.integer('n', { min: 0, max: 5, fallback: 3 })).toBe(3)
+    expect(read.integer('n', { min: 0, max: 5 })).toBeUndefined()
+    expect(read.string('s', { fallback: 'x' })).toBe('x')
+    expect(read.boolean('b', true)).toBe(true)
+    expect(read.oneOf('m', ['a', 'b'], 'a')).toBe('a')
+    expect(read.strings('l')).toEqual([])
+    expect(read.stringRecord('h')).toBeUndefined()
+    expect(read.func('f')).toBeUndefined()
+  })
+
+  it('checks each kind', () => {
+    const read = new OptionReader('t', { n: Infinity, s: ' ', b: 'yes', m: 'c', l: ['a', 1], f: 1, h: { a: 1 } })
+    expect(read.integer('n', { min: 1, max: Infinity })).toBe(Infinity)
+    expect(failure(() => read.integer('n', { min: 1, max: 9 })).message).toMatch(/from 1 to 9, got Infinity/)
+    expect(failure(() => read.string('s')).message).toMatch(/`s` must be a non-empty string/)
+    expect(read.string('s', { allowEmpty: true })).toBe(' ')
+    expect(failure(() => read.string('missing', { required: true, hint: 'the bucket name' })).message).toMatch(/`missing` is required: the bucket name/)
+    expect(failure(() => read.boolean('b', false)).message).toMatch(/true or false, got "yes"/)
+    expect(failure(() => read.oneOf('m', ['a', 'b'], 'a')).message).toMatch(/must be 'a' or 'b', got "c"/)
+    expect(failure(() => read.strings('l')).context).toEqual({ option: 'l[1]', owner: 't' })
+    expect(failure(() => read.func('f', { required: true })).message).toMatch(/must be a function, got 1/)
+    expect(failure(() => read.stringRecord('h')).context).toEqual({ option: 'h.a', owner: 't' })
+    expect(failure(() => checkStringRecord('t', 'metadata', [])).message).toMatch(/object of strings, got an array/)
+  })
+
+  it('never quotes a long string (a secret) back', () => {
+    const e = failure(() => new OptionReader('t', { key: 'k'.repeat(64) }).integer('key', { min: 0, max: 1 }))
+    expect(e.message).not.toContain('kkkk')
+  })
+})

@@ -3,7 +3,7 @@
  * {@link bindUploader} once and export the result as `createUploader`.
  */
 import { ValetError } from '@valet/protocol'
-import { throwIfAborted } from './abort.js'
+import { throwIfAborted } from './engine/abort.js'
 import {
   normalizeOptions,
   normalizeUploadOptions,
@@ -12,9 +12,9 @@ import {
   type UploaderOptions,
 } from './normalize-options.js'
 import type { Clock, FileSource, Hasher, Transport } from './ports.js'
-import type { EngineDeps, UploadResult } from './run-upload.js'
-import type * as EngineModule from './engine.js'
-import { UploadControl, type UploadStatus } from './upload-control.js'
+import type { EngineDeps, UploadResult } from './engine/run-upload.js'
+import type * as EngineModule from './engine/engine.js'
+import { UploadControl, type UploadStatus } from './engine/upload-control.js'
 
 /**
  * One upload in progress.

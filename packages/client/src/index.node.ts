@@ -4,14 +4,14 @@
  * Blobs and Readables of known size; resume state lives in JSON files.
  */
 import { bindUploader, type Uploader } from './create-uploader.js'
-import { createAxiosTransport } from './axios-transport.js'
+import { createAxiosTransport } from './http/axios-transport.js'
 import type { UploaderOptions } from './normalize-options.js'
 import type { PartBody } from './ports.js'
 import { FileRange } from './node/file-range.js'
 import { createFileResumeStore, defaultStateDir } from './node/file-resume-store.js'
 import { nodeHasher } from './node/node-hasher.js'
 import { prepareNodeSource, type NodeSource } from './node/prepare-node-source.js'
-import * as engine from './engine.js'
+import * as engine from './engine/engine.js'
 
 // File parts go out as a fresh stream of their range (a retry reads the file again); bytes as a
 // Buffer view over the same memory, which axios's http adapter sends as it is.

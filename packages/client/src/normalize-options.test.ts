@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ValetError } from '@valet/protocol'
-import { createMemoryResumeStore } from './memory-resume-store.js'
+import { createMemoryResumeStore } from './resume/memory-resume-store.js'
 import { normalizeOptions, normalizeUploadOptions, type PlatformDefaults, type UploaderOptions } from './normalize-options.js'
 
 const store = createMemoryResumeStore()

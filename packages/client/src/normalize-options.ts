@@ -4,7 +4,7 @@
  */
 import { ValetError } from '@valet/protocol'
 import type { ResumeStore } from './ports.js'
-import type { UploadProgress } from './progress-tracker.js'
+import type { UploadProgress } from './engine/progress-tracker.js'
 
 /** Headers for key-endpoint calls, or a function returning them (called before every call, so tokens stay fresh). */
 export type HeadersOption = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)

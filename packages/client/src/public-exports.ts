@@ -22,11 +22,11 @@ export type {
   ValetErrorOptions,
   WireErrorCode,
 } from '@valet/protocol'
-export { createMemoryResumeStore } from './memory-resume-store.js'
+export { createMemoryResumeStore } from './resume/memory-resume-store.js'
 export type { Upload, Uploader } from './create-uploader.js'
-export type { UploadResult } from './run-upload.js'
-export type { UploadStatus } from './upload-control.js'
-export type { UploadPhase, UploadProgress } from './progress-tracker.js'
+export type { UploadResult } from './engine/run-upload.js'
+export type { UploadStatus } from './engine/upload-control.js'
+export type { UploadPhase, UploadProgress } from './engine/progress-tracker.js'
 export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
 export type {
   Clock,

@@ -1,4 +1,4 @@
-import { blobSource } from '../blob-source.js'
+import { blobSource } from '../sources/blob-source.js'
 import type { FileSource } from '../ports.js'
 import { PartRef, asPartBody } from './part-ref.js'
 

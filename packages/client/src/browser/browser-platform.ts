@@ -1,8 +1,8 @@
 /** The browser's ports for the engine; the worker-backed ones come from `workers.ts`. */
-import { createAxiosTransport } from '../axios-transport.js'
+import { createAxiosTransport } from '../http/axios-transport.js'
 import type { Platform } from '../create-uploader.js'
 import type { Hasher, Transport } from '../ports.js'
-import { lazyResumeStore } from '../lazy-resume-store.js'
+import { lazyResumeStore } from '../resume/lazy-resume-store.js'
 import { materialize } from './part-ref.js'
 import { prepareBrowserSource, type BrowserSource } from './prepare-browser-source.js'
 
@@ -29,6 +29,6 @@ export function browserPlatform(ports: { hasher: Hasher; transport: Transport })
     },
     prepareSource: prepareBrowserSource,
     // A chunk of its own: pages load it when the first upload starts, with the worker script.
-    engine: () => import('../engine.js'),
+    engine: () => import('../engine/engine.js'),
   }
 }

@@ -4,7 +4,7 @@
  * so when part n is asked for, the next few parts start hashing on the other workers, and the
  * engine finds their MD5 ready when it gets there. Memory stays at one part per worker.
  */
-import { raceSignal } from '../abort.js'
+import { raceSignal } from '../engine/abort.js'
 import type { Hasher, PartBody } from '../ports.js'
 import { PartRef, isPartRef } from './part-ref.js'
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ResumeState } from '../ports.js'
 import { createFileResumeStore } from './file-resume-store.js'
-import { pendingCreate } from '../pending-create.js'
+import { pendingCreate } from '../resume/pending-create.js'
 
 const dirs: string[] = []
 afterEach(() => {

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { ValetError } from '@valet/protocol'
-import { isPendingCreate } from '../pending-create.js'
+import { isPendingCreate } from '../resume/pending-create.js'
 import type { ResumeState, ResumeStore } from '../ports.js'
 
 /** Where `resume: true` keeps state in Node unless `stateDir` says otherwise. */

@@ -4,12 +4,12 @@
  */
 import { ValetError, isValetError, partSizeOf, type PartPlan } from '@valet/protocol'
 import { linkSignals, sleep } from './abort.js'
-import type { KeyCache } from './key-cache.js'
-import { snippet } from './key-endpoint.js'
-import type { ValetKey } from './key-timing.js'
+import type { KeyCache } from '../keys/key-cache.js'
+import { snippet } from '../keys/key-endpoint.js'
+import type { ValetKey } from '../keys/key-timing.js'
 import { partEtagFromResponse } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
-import type { Clock, PartBody, Transport } from './ports.js'
+import type { Clock, PartBody, Transport } from '../ports.js'
 import type { ProgressTracker } from './progress-tracker.js'
 import { classifyPartFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
 

@@ -1,5 +1,5 @@
 /** Checks resume state read back from browser storage, which other code on the origin can also write. */
-import { isPendingCreate } from '../pending-create.js'
+import { isPendingCreate } from './pending-create.js'
 import type { ResumeState } from '../ports.js'
 
 const TEXT = ['uploadId', 'key', 'token', 'createdAt', 'expiresAt'] as const

@@ -7,7 +7,7 @@
  */
 import { ValetError, partRange, type PartPlan } from '@valet/protocol'
 import { raceSignal } from './abort.js'
-import type { FileSource, Hasher, PartBody } from './ports.js'
+import type { FileSource, Hasher, PartBody } from '../ports.js'
 
 export class PartReader {
   private readonly kept = new Map<number, PartBody>()

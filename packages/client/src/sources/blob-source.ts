@@ -1,5 +1,5 @@
-import { raceSignal } from './abort.js'
-import type { FileSource } from './ports.js'
+import { raceSignal } from '../engine/abort.js'
+import type { FileSource } from '../ports.js'
 import { sampleRanges } from './sample-ranges.js'
 
 /**

@@ -5,11 +5,11 @@
  * create whose answer was lost is sent again as the same create, never as a second upload.
  */
 import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
-import type { KeyEndpoint } from './key-endpoint.js'
+import type { KeyEndpoint } from '../keys/key-endpoint.js'
 import { storedPartMatches } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
-import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from './pending-create.js'
-import type { Clock, ResumeState, ResumeStore } from './ports.js'
+import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from '../resume/pending-create.js'
+import type { Clock, ResumeState, ResumeStore } from '../ports.js'
 
 export interface Session {
   uploadId: string

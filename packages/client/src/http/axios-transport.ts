@@ -5,7 +5,7 @@
  */
 import axios, { type AxiosAdapter, type RawAxiosRequestHeaders } from 'axios'
 import { ValetError, isValetError } from '@valet/protocol'
-import type { HttpRequest, HttpResponse, PartBody, Transport } from './ports.js'
+import type { HttpRequest, HttpResponse, PartBody, Transport } from '../ports.js'
 
 export interface AxiosTransportOptions {
   /** axios's adapter: 'http' in Node, 'xhr' in browsers. */

@@ -5,9 +5,9 @@ import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { REQUEST_ID_PATTERN } from '@valet/protocol'
-import { createUploader, type ResumeState, type ResumeStore } from './index.node.js'
+import { createUploader, type ResumeState, type ResumeStore } from '../index.node.js'
 import { PENDING_CREATE_TTL_MS, newRequestId, pendingCreate } from './pending-create.js'
-import { ENDPOINT, fakeValet, testBytes } from './testing/fake-valet.js'
+import { ENDPOINT, fakeValet, testBytes } from '../testing/fake-valet.js'
 
 const server = setupServer()
 let dir: string

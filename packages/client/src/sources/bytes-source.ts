@@ -1,4 +1,4 @@
-import type { FileSource } from './ports.js'
+import type { FileSource } from '../ports.js'
 import { sampleRanges } from './sample-ranges.js'
 
 /** Bytes in memory as a source. Parts are views, never copies. */

@@ -3,10 +3,10 @@
  * only while it may still start a PUT, and forgets a part's key when a PUT on it failed.
  */
 import { ValetError, type PartToSign } from '@valet/protocol'
-import { raceSignal } from './abort.js'
+import { raceSignal } from '../engine/abort.js'
 import type { SignResult } from './key-endpoint.js'
 import { clockSkew, isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
-import type { Clock } from './ports.js'
+import type { Clock } from '../ports.js'
 
 export interface KeyCacheOptions {
   concurrency: number

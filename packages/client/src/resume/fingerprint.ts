@@ -1,5 +1,5 @@
-import { base64ToHex } from './part-etag.js'
-import type { FileSource, Hasher } from './ports.js'
+import { base64ToHex } from '../engine/part-etag.js'
+import type { FileSource, Hasher } from '../ports.js'
 
 /**
  * The resume key of a source: hex MD5 of the endpoint, the source's identity (absolute path or

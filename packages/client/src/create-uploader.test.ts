@@ -150,8 +150,10 @@ describe('createUploader (Node)', () => {
     }
     expect(errorOf(() => uploader.upload(Readable.from([]), { name: 'x' }))).toEqual({ code: 'invalid_option', option: 'size' })
     expect(errorOf(() => uploader.upload(new Uint8Array(3)))).toEqual({ code: 'invalid_option', option: 'name' })
-    expect(errorOf(() => uploader.upload(42 as never))).toEqual({ code: 'invalid_source', option: undefined })
-    expect(errorOf(() => uploader.upload(new Uint8Array(3), { name: 'x', bogus: 1 } as never))).toEqual({ code: 'invalid_option', option: 'bogus' })
+    // Calls an untyped caller could make: past the type checker, on purpose.
+    expect(errorOf(() => Reflect.apply(uploader.upload, uploader, [42]))).toEqual({ code: 'invalid_source', option: undefined })
+    expect(errorOf(() => Reflect.apply(uploader.upload, uploader, [new Uint8Array(3), { name: 'x', bogus: 1 }]))).toEqual({ code: 'invalid_option', option: 'bogus' })
+    expect(errorOf(() => uploader.upload(new Uint8Array(3), { name: 'x', concurrency: 0 }))).toEqual({ code: 'invalid_option', option: 'concurrency' })
   })
 
   it('maps an error body from the key endpoint to its code, and checks metadata before any traffic', async () => {

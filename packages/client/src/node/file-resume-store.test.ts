@@ -59,6 +59,6 @@ describe('createFileResumeStore', () => {
   it('refuses fingerprints that are not hex (no paths outside the directory)', async () => {
     const { store: s } = store()
     await expect(s.get('../../etc/passwd')).rejects.toMatchObject({ code: 'resume_failed' })
-    await expect(s.set('../x', { version: 1 } as never)).rejects.toMatchObject({ code: 'resume_failed' })
+    await expect(s.set('../x', { version: 1, uploadId: 'u', key: 'k', token: 't', partSize: 1, partCount: 1, size: 1, createdAt: '', expiresAt: '' })).rejects.toMatchObject({ code: 'resume_failed' })
   })
 })

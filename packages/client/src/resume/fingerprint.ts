@@ -9,7 +9,7 @@ import type { FileSource, Hasher } from '../ports.js'
  * Cheap by design: it never reads the whole file; a file edited in the middle without changing
  * size or mtime is caught later, part by part, when the stored parts' etags are checked.
  */
-export async function fingerprint(endpoint: string, source: FileSource, hasher: Hasher, signal: AbortSignal): Promise<string | undefined> {
+export async function fingerprint<B>(endpoint: string, source: FileSource<B>, hasher: Hasher<B>, signal: AbortSignal): Promise<string | undefined> {
   const identity = await source.identity()
   if (identity === undefined) return undefined
   const samples: string[] = []

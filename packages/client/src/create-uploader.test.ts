@@ -37,7 +37,7 @@ describe('createUploader (Node)', () => {
     const result = await uploader.upload(data, { name: 'data.bin', onProgress: (p) => events.push(p) }).done
 
     expect(result).toEqual({
-      key: 'objects/up-1', size: data.length, etag: '"multipart-etag"', location: expect.any(String), uploadId: 'up-1', result: { id: 42 },
+      key: 'objects/up-1', size: data.length, etag: '"multipart-etag"', location: expect.any(String), uploadId: 'up-1', result: { id: 42 }, partsResumed: 0,
     })
     expect(fake.stats.maxInFlight).toBe(3)
     expect([...fake.stats.puts.values()].every((n) => n === 1)).toBe(true)

@@ -48,7 +48,7 @@ describe('resume across processes', () => {
     await crashAfterThreeParts(fake)
     fake.stats.puts.clear()
     const result = await createUploader({ endpoint: ENDPOINT, stateDir }).upload(file).done
-    expect(result).toMatchObject({ uploadId: 'up-1', size: 8000 })
+    expect(result).toMatchObject({ uploadId: 'up-1', size: 8000, partsResumed: 3 })
     expect(fake.stats.creates).toBe(1)
     expect(fake.stats.lists).toBe(1)
     expect([...fake.stats.puts.keys()].sort()).toEqual([4, 5, 6, 7, 8])

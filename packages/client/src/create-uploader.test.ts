@@ -2,26 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createUploader, isValetError, type UploadProgress } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes, type FakeValetOptions } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
+const { setup } = useFakeValet()
 const dirs: string[] = []
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 afterEach(() => {
-  server.resetHandlers()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
-afterAll(() => server.close())
-
-function setup(options: Partial<FakeValetOptions> = {}) {
-  const fake = fakeValet(options)
-  server.use(...fake.handlers)
-  return fake
-}
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'valet-client-'))
   dirs.push(d)

@@ -54,6 +54,9 @@ describe('createFileResumeStore', () => {
     expect(await s.get(fp)).toBeUndefined()
     writeFileSync(join(dir, `${fp}.json`), '{"version":2}')
     expect(await s.get(fp)).toBeUndefined()
+    // The same check as the browser stores: an empty token (or id, or key) is not a state.
+    writeFileSync(join(dir, `${fp}.json`), JSON.stringify({ ...state, token: '' }))
+    expect(await s.get(fp)).toBeUndefined()
   })
 
   it('refuses fingerprints that are not hex (no paths outside the directory)', async () => {

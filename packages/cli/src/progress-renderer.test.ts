@@ -37,7 +37,7 @@ describe('ProgressRenderer, plain mode', () => {
     h.renderer.progress(a, progress({ bytesTotal: 12 * MiB, partsTotal: 2 }))
     h.advance(2000)
     h.renderer.progress(a, progress({ bytesSent: 12 * MiB, bytesTotal: 12 * MiB, partsDone: 2, partsTotal: 2 }))
-    h.renderer.done(a, { key: 'dev/u/a.bin', size: 12 * MiB })
+    h.renderer.done(a, { key: 'dev/u/a.bin', size: 12 * MiB, partsResumed: 0 })
     h.renderer.close()
     expect(h.lines()).toEqual([
       'start  data/a.bin (12.0 MiB)',
@@ -71,15 +71,17 @@ describe('ProgressRenderer, plain mode', () => {
     h.renderer.progress(a, progress({ phase: 'preparing' }))
     h.renderer.progress(a, progress({ bytesSent: 20 * MiB, partsDone: 4, partsTotal: 12 }))
     h.renderer.progress(a, progress({ bytesSent: 25 * MiB, partsDone: 5, partsTotal: 12 }))
+    h.renderer.done(a, { key: 'k/a.bin', size: 60 * MiB, partsResumed: 4 })
     h.renderer.start(b)
     h.renderer.failed(b, { code: 'invalid_source', message: 'empty files cannot be uploaded in parts' })
     h.renderer.close()
     expect(h.lines()).toEqual([
       'start  a.bin (60.0 MiB)',
-      'resume a.bin: 4 of 12 parts already stored',
+      'resume a.bin: 4 of 12 parts were already stored',
+      'done   a.bin (60.0 MiB in 0.0s, key k/a.bin)',
       'start  b.bin (0 B)',
       'failed b.bin: invalid_source: empty files cannot be uploaded in parts',
-      '0 of 2 files uploaded (0 B) in 0.0s, 1 failed',
+      '1 of 2 files uploaded (60.0 MiB) in 0.0s, 1 failed',
     ])
   })
 
@@ -96,7 +98,7 @@ describe('ProgressRenderer, plain mode', () => {
     const a = file('a.bin', MiB)
     const h = harness('silent', [a])
     h.renderer.start(a)
-    h.renderer.done(a, { key: 'k', size: MiB })
+    h.renderer.done(a, { key: 'k', size: MiB, partsResumed: 0 })
     h.renderer.close()
     expect(h.text()).toBe('')
   })
@@ -110,7 +112,7 @@ describe('ProgressRenderer, terminal mode', () => {
     renderer.start(a)
     renderer.progress(a, progress({ bytesSent: 5 * MiB, partsTotal: 2, rate: MiB, eta: 5 }))
     await new Promise((r) => setTimeout(r, 30))
-    renderer.done(a, { key: 'k', size: 10 * MiB })
+    renderer.done(a, { key: 'k', size: 10 * MiB, partsResumed: 0 })
     renderer.close()
     expect(text).toContain(' 50% [██████████░░░░░░░░░░] 5.0 MiB/10.0 MiB')
     expect(text).toContain('\x1b[2F\x1b[J') // the two live lines are cleared before "done"

@@ -32,13 +32,14 @@ export interface RendererOptions {
 export interface FileOutcome {
   key: string
   size: number
+  /** Parts storage already held when this run started (`UploadResult.partsResumed`). */
+  partsResumed: number
 }
 
 interface Active {
   file: FileEntry
   startedAt: number
   progress: UploadProgress | undefined
-  resumeReported: boolean
 }
 
 // Cursor up n lines, then clear to the end of the screen.
@@ -100,7 +101,7 @@ export class ProgressRenderer {
   }
 
   start(file: FileEntry): void {
-    this.active.set(file, { file, startedAt: this.now(), progress: undefined, resumeReported: false })
+    this.active.set(file, { file, startedAt: this.now(), progress: undefined })
     this.line(`start  ${file.display} (${formatBytes(file.size)})`, false)
     this.changed()
   }
@@ -109,13 +110,6 @@ export class ProgressRenderer {
     const entry = this.active.get(file)
     if (!entry) return
     entry.progress = progress
-    // The first report after planning counts the parts storage already had: that is the resume.
-    if (!entry.resumeReported && progress.phase !== 'preparing') {
-      entry.resumeReported = true
-      if (progress.partsDone > 0) {
-        this.line(`resume ${file.display}: ${progress.partsDone} of ${progress.partsTotal} parts already stored`, true)
-      }
-    }
     if (this.options.mode === 'plain' && this.now() - this.lastPlain >= (this.options.plainInterval ?? 5000)) {
       this.lastPlain = this.now()
       for (const a of this.active.values()) {
@@ -139,6 +133,10 @@ export class ProgressRenderer {
     // A rate over a few bytes or milliseconds says nothing.
     const rate = ms >= 500 && sent >= 1024 * 1024 ? ` ${formatRate((sent / ms) * 1000)},` : ''
     const already = resumed > 0 ? ` ${formatBytes(resumed)} already stored,` : ''
+    if (outcome.partsResumed > 0) {
+      const of = entry?.progress ? ` of ${entry.progress.partsTotal}` : ''
+      this.line(`resume ${file.display}: ${outcome.partsResumed}${of} parts were already stored`, true)
+    }
     this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, true)
   }
 

@@ -1,5 +1,5 @@
 /** `valet upload`: many files, few at a time, resumable, one JSON line or one progress bar each. */
-import { createUploader, isValetError, type Upload, type UploadProgress, type UploadResult } from '@valet/client'
+import { createUploader, isValetError, type NodeSource, type Upload, type UploadProgress, type UploadResult, type Uploader } from '@valet/client'
 import { DEFAULT_PART_SIZE } from '@valet/protocol'
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
@@ -79,8 +79,11 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     retries: args.retries,
     ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
   }
+  // One uploader for the run: its option checks come before any traffic, and each file gets the
+  // share of --concurrency the scheduler gives it.
+  let uploader: Uploader<NodeSource>
   try {
-    createUploader({ ...options, concurrency: args.concurrency }) // the client's own option checks, before any traffic
+    uploader = createUploader({ ...options, concurrency: args.concurrency })
   } catch (error) {
     throw new UsageError(describeError(error).message, 'upload')
   }
@@ -118,7 +121,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     }
     let result: UploadResult
     try {
-      const upload = createUploader({ ...options, concurrency: slots }).upload(file.path, { name: file.name, onProgress })
+      const upload = uploader.upload(file.path, { name: file.name, onProgress, concurrency: slots })
       active.set(file, upload)
       result = await upload.done
     } catch (error) {
@@ -141,7 +144,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       etag: result.etag,
       location: result.location,
       uploadId: result.uploadId,
-      partsResumed: planned?.partsDone ?? 0,
+      partsResumed: result.partsResumed,
       bytesResumed: planned?.bytesResumed ?? 0,
       partSize: planned?.partSize ?? 0,
     }

@@ -2,26 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createUploader, isValetError, type UploadProgress } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes, type FakeValetOptions } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
+const { setup } = useFakeValet()
 const dirs: string[] = []
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 afterEach(() => {
-  server.resetHandlers()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
-afterAll(() => server.close())
-
-function setup(options: Partial<FakeValetOptions> = {}) {
-  const fake = fakeValet(options)
-  server.use(...fake.handlers)
-  return fake
-}
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'valet-client-'))
   dirs.push(d)
@@ -37,7 +28,7 @@ describe('createUploader (Node)', () => {
     const result = await uploader.upload(data, { name: 'data.bin', onProgress: (p) => events.push(p) }).done
 
     expect(result).toEqual({
-      key: 'objects/up-1', size: data.length, etag: '"multipart-etag"', location: expect.any(String), uploadId: 'up-1', result: { id: 42 },
+      key: 'objects/up-1', size: data.length, etag: '"multipart-etag"', location: expect.any(String), uploadId: 'up-1', result: { id: 42 }, partsResumed: 0,
     })
     expect(fake.stats.maxInFlight).toBe(3)
     expect([...fake.stats.puts.values()].every((n) => n === 1)).toBe(true)
@@ -150,8 +141,10 @@ describe('createUploader (Node)', () => {
     }
     expect(errorOf(() => uploader.upload(Readable.from([]), { name: 'x' }))).toEqual({ code: 'invalid_option', option: 'size' })
     expect(errorOf(() => uploader.upload(new Uint8Array(3)))).toEqual({ code: 'invalid_option', option: 'name' })
-    expect(errorOf(() => uploader.upload(42 as never))).toEqual({ code: 'invalid_source', option: undefined })
-    expect(errorOf(() => uploader.upload(new Uint8Array(3), { name: 'x', bogus: 1 } as never))).toEqual({ code: 'invalid_option', option: 'bogus' })
+    // Calls an untyped caller could make: past the type checker, on purpose.
+    expect(errorOf(() => Reflect.apply(uploader.upload, uploader, [42]))).toEqual({ code: 'invalid_source', option: undefined })
+    expect(errorOf(() => Reflect.apply(uploader.upload, uploader, [new Uint8Array(3), { name: 'x', bogus: 1 }]))).toEqual({ code: 'invalid_option', option: 'bogus' })
+    expect(errorOf(() => uploader.upload(new Uint8Array(3), { name: 'x', concurrency: 0 }))).toEqual({ code: 'invalid_option', option: 'concurrency' })
   })
 
   it('maps an error body from the key endpoint to its code, and checks metadata before any traffic', async () => {

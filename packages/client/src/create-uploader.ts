@@ -3,18 +3,19 @@
  * {@link bindUploader} once and export the result as `createUploader`.
  */
 import { ValetError } from '@valet/protocol'
-import { throwIfAborted } from './abort.js'
+import { throwIfAborted } from './engine/abort.js'
 import {
   normalizeOptions,
   normalizeUploadOptions,
   type PlatformDefaults,
   type UploadOptions,
+  type UploadSettings,
   type UploaderOptions,
 } from './normalize-options.js'
 import type { Clock, FileSource, Hasher, Transport } from './ports.js'
-import type { EngineDeps, UploadResult } from './run-upload.js'
-import type * as EngineModule from './engine.js'
-import { UploadControl, type UploadStatus } from './upload-control.js'
+import type { EngineDeps, UploadResult } from './engine/run-upload.js'
+import type * as EngineModule from './engine/engine.js'
+import { UploadControl, type UploadStatus } from './engine/upload-control.js'
 
 /**
  * One upload in progress.
@@ -52,13 +53,18 @@ export interface Uploader<TSource> {
   upload(source: TSource, options?: UploadOptions): Upload
 }
 
-export interface Platform<TSource> {
-  transport: Transport
-  hasher: Hasher
+/**
+ * A platform's ports, bound once by its entry.
+ * @typeParam TSource - what users upload; @typeParam B - the part body its sources, hasher and
+ * transport share (the engine only carries it).
+ */
+export interface Platform<TSource, B> {
+  transport: Transport<B>
+  hasher: Hasher<B>
   clock?: Clock
   defaults: PlatformDefaults
   /** Checks the source synchronously (throws) and returns how to open it. */
-  prepareSource(source: TSource, options: UploadOptions): (signal: AbortSignal) => Promise<FileSource>
+  prepareSource(source: TSource, options: UploadSettings): (signal: AbortSignal) => Promise<FileSource<B>>
   /**
    * The upload engine (`engine.ts`). Node links it in; browsers load it as a chunk on the first
    * `upload()`, so a page that imports the client but has not uploaded yet carries only option
@@ -76,24 +82,15 @@ function engineLoadFailed(cause: unknown): ValetError {
 
 const systemClock: Clock = { now: () => Date.now() }
 
-export function bindUploader<TSource>(platform: Platform<TSource>): (options: UploaderOptions) => Uploader<TSource> {
+export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (options: UploaderOptions) => Uploader<TSource> {
   return (uploaderOptions) => {
     const options = normalizeOptions(uploaderOptions, platform.defaults)
     const clock = platform.clock ?? systemClock
-    let loaded: Promise<{ runUpload: Engine['runUpload']; deps: EngineDeps }> | undefined
+    let loaded: Promise<{ runUpload: Engine['runUpload']; deps: EngineDeps<B> }> | undefined
     const engine = () =>
       (loaded ??= platform.engine().then(
         ({ KeyEndpoint, runUpload }) => {
-          const api = new KeyEndpoint({
-            endpoint: options.endpoint,
-            headers: options.headers,
-            transport: platform.transport,
-            retries: options.retries,
-            retryWindow: options.retryWindow,
-            requestTimeout: options.requestTimeout,
-            backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
-            clock,
-          })
+          const api = new KeyEndpoint({ ...options.keyEndpoint, transport: platform.transport, clock })
           return { runUpload, deps: { options, api, transport: platform.transport, hasher: platform.hasher, clock } }
         },
         (cause: unknown) => {
@@ -103,14 +100,14 @@ export function bindUploader<TSource>(platform: Platform<TSource>): (options: Up
       ))
     return {
       upload(source, uploadOptions) {
-        const opts = normalizeUploadOptions(uploadOptions)
+        const opts = normalizeUploadOptions(uploadOptions, options)
         const open = platform.prepareSource(source, opts)
         const control = new UploadControl()
         const { signal } = opts
         const onAbort = (): void => control.abort(signal?.reason)
         if (signal?.aborted) onAbort()
         else signal?.addEventListener('abort', onAbort, { once: true })
-        const openChecked = (s: AbortSignal): Promise<FileSource> => {
+        const openChecked = (s: AbortSignal): Promise<FileSource<B>> => {
           throwIfAborted(s)
           return open(s)
         }

@@ -7,21 +7,22 @@
  */
 import { bindUploader, type Uploader } from './create-uploader.js'
 import type { UploaderOptions } from './normalize-options.js'
-import type { Hasher } from './ports.js'
 import { browserPlatform } from './browser/browser-platform.js'
 import { withHashAhead } from './browser/hash-ahead.js'
+import type { BrowserBody } from './browser/part-ref.js'
+import type { Hasher } from './ports.js'
 import { createMd5Hasher, createPartTransport, defaultWorkers, type Md5Hasher } from './browser/workers.js'
 import type { BrowserSource } from './browser/prepare-browser-source.js'
 
 // One pool and one sending worker for every uploader on the page, started on first use:
 // importing this module starts no thread, and many uploaders don't multiply threads.
 let pool: Md5Hasher | undefined
-const hasher: Hasher = withHashAhead(
+const hasher: Hasher<BrowserBody> = withHashAhead(
   { md5: (body, signal) => (pool ??= createMd5Hasher()).md5(body, signal) },
   { ahead: defaultWorkers() },
 )
 
-const bindBrowser = bindUploader<BrowserSource>(browserPlatform({ hasher, transport: createPartTransport() }))
+const bindBrowser = bindUploader(browserPlatform({ hasher, transport: createPartTransport() }))
 
 /**
  * Creates an uploader bound to one key endpoint. Throws `ValetError('invalid_option')` naming

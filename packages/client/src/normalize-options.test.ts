@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ValetError } from '@valet/protocol'
-import { createMemoryResumeStore } from './memory-resume-store.js'
+import { createMemoryResumeStore } from './resume/memory-resume-store.js'
 import { normalizeOptions, normalizeUploadOptions, type PlatformDefaults, type UploaderOptions } from './normalize-options.js'
 
 const store = createMemoryResumeStore()
@@ -22,14 +22,18 @@ describe('normalizeOptions', () => {
   it('fills in the documented defaults', async () => {
     const o = normalizeOptions({ endpoint: `${endpoint}//` }, node)
     expect(o).toMatchObject({
-      endpoint, concurrency: 4, resumeStore: store, partSize: undefined, retries: 5, retryDelay: 500, maxRetryDelay: 20_000,
-      stallTimeout: 60_000, progressInterval: 100,
+      endpoint, concurrency: 4, resumeStore: store, partSize: undefined, progressInterval: 100,
+      parts: { retries: 5, backoff: { base: 500, cap: 20_000 }, stallTimeout: 60_000 },
+      keyEndpoint: { endpoint, retries: 5, backoff: { base: 500, cap: 20_000 }, requestTimeout: 30_000, retryWindow: 30_000 },
     })
-    expect(await o.headers()).toEqual({})
+    expect(o.keyEndpoint.backoff).toBe(o.parts.backoff) // built once
+    expect(await o.keyEndpoint.headers()).toEqual({})
   })
 
   it('names the offending option', () => {
-    expect(bad({ concurrency: 0 })).toMatchObject({ code: 'invalid_option', option: 'concurrency' })
+    expect(bad({ concurrency: 0 })).toMatchObject({
+      code: 'invalid_option', option: 'concurrency', message: 'createUploader: option `concurrency` must be an integer from 1 to 64, got 0',
+    })
     expect(bad({ concurrency: 2.5 })).toMatchObject({ option: 'concurrency' })
     expect(bad({ retries: -1 })).toMatchObject({ option: 'retries' })
     expect(bad({ partSize: '8MiB' })).toMatchObject({ option: 'partSize' })
@@ -64,15 +68,16 @@ describe('normalizeOptions', () => {
   it('calls a headers function per call and checks its answer', async () => {
     let n = 0
     const o = normalizeOptions({ endpoint, headers: async () => ({ authorization: `t${++n}` }) }, node)
-    expect(await o.headers()).toEqual({ authorization: 't1' })
-    expect(await o.headers()).toEqual({ authorization: 't2' })
-    const broken = normalizeOptions({ endpoint, headers: (() => ({ a: 1 })) as never }, node)
-    await expect(broken.headers()).rejects.toMatchObject({ code: 'invalid_option', context: { option: 'headers.a' } })
+    expect(await o.keyEndpoint.headers()).toEqual({ authorization: 't1' })
+    expect(await o.keyEndpoint.headers()).toEqual({ authorization: 't2' })
+    // A function whose answer only shows at run time (parsed JSON, say).
+    const broken = normalizeOptions({ endpoint, headers: () => JSON.parse('{"a":1}') }, node)
+    await expect(broken.keyEndpoint.headers()).rejects.toMatchObject({ code: 'invalid_option', context: { option: 'headers.a' } })
   })
 })
 
 describe('normalizeUploadOptions', () => {
-  const badUpload = (o: Record<string, unknown>) => optionError(() => normalizeUploadOptions(o))
+  const badUpload = (o: Record<string, unknown>) => optionError(() => normalizeUploadOptions(o, { concurrency: 4 }))
   it('names the offending option', () => {
     expect(badUpload({ name: '' })).toMatchObject({ option: 'name' })
     expect(badUpload({ size: 0 })).toMatchObject({ option: 'size' })
@@ -80,6 +85,12 @@ describe('normalizeUploadOptions', () => {
     expect(badUpload({ signal: {} })).toMatchObject({ option: 'signal' })
     expect(badUpload({ onProgress: 1 })).toMatchObject({ option: 'onProgress' })
     expect(badUpload({ nmae: 'x' })).toMatchObject({ option: 'nmae' })
+    expect(badUpload({ concurrency: 65 })).toMatchObject({ option: 'concurrency', message: 'upload(): option `concurrency` must be an integer from 1 to 64, got 65' })
     expect(badUpload({ name: 'a', size: 3, signal: new AbortController().signal, onProgress: () => {} })).toBeUndefined()
+  })
+
+  it("takes concurrency per upload, else the uploader's", () => {
+    expect(normalizeUploadOptions(undefined, { concurrency: 3 }).concurrency).toBe(3)
+    expect(normalizeUploadOptions({ concurrency: 8 }, { concurrency: 3 }).concurrency).toBe(8)
   })
 })

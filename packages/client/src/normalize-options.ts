@@ -1,10 +1,12 @@
 /**
- * The uploader's options: one flat, typed object, normalized once by pure functions that name
- * the offending option in a `ValetError('invalid_option')`.
+ * The uploader's options: one flat, typed object for users, normalized once (with the option kit
+ * every Valet package uses) into the shapes the engine and the key endpoint take.
  */
-import { ValetError } from '@valet/protocol'
+import { OptionReader, checkStringRecord, invalidOption, type ValetError } from '@valet/protocol'
+import type { BackoffOptions } from './engine/retry-policy.js'
+import type { UploadProgress } from './engine/progress-tracker.js'
+import type { KeyEndpointOptions } from './keys/key-endpoint.js'
 import type { ResumeStore } from './ports.js'
-import type { UploadProgress } from './progress-tracker.js'
 
 /** Headers for key-endpoint calls, or a function returning them (called before every call, so tokens stay fresh). */
 export type HeadersOption = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
@@ -17,7 +19,8 @@ export interface UploaderOptions {
    */
   endpoint: string
   /**
-   * Part PUTs in flight at once per upload. Memory is about `concurrency × part size`.
+   * Part PUTs in flight at once per upload, unless `upload()` sets its own. Memory is about
+   * `concurrency × part size`.
    * @default 4
    */
   concurrency?: number
@@ -88,20 +91,19 @@ export interface UploaderOptions {
   retryWindow?: number
 }
 
+/** The uploader's options as the engine uses them: checked, defaulted, grouped by user. */
 export interface NormalizedOptions {
-  /** Without a trailing slash. */
+  /** Without a trailing slash; also part of every resume fingerprint. */
   endpoint: string
+  /** `upload()`'s default. */
   concurrency: number
-  headers: () => Promise<Record<string, string>>
   resumeStore: ResumeStore | undefined
   partSize: number | undefined
-  retries: number
-  retryDelay: number
-  maxRetryDelay: number
-  stallTimeout: number
   progressInterval: number
-  requestTimeout: number
-  retryWindow: number
+  /** How part PUTs retry. */
+  parts: { retries: number; backoff: BackoffOptions; stallTimeout: number }
+  /** The key endpoint's calls: everything but the platform's transport and clock. */
+  keyEndpoint: Omit<KeyEndpointOptions, 'transport' | 'clock' | 'answered'>
 }
 
 /** What the platform binding decides. */
@@ -112,34 +114,24 @@ export interface PlatformDefaults {
   absoluteEndpoint: boolean
 }
 
-export function invalidOption(option: string, problem: string): ValetError {
-  return new ValetError('invalid_option', `${option} ${problem}`, { context: { option } })
+const UPLOADER = 'createUploader'
+const UPLOAD = 'upload()'
+
+/** An `invalid_option` error about one of `upload()`'s options. */
+export function invalidUploadOption(option: string, problem: string): ValetError {
+  return invalidOption(UPLOAD, option, problem)
 }
 
-function integer(value: unknown, option: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(option, `must be an integer from ${min} to ${max}, got ${String(value)}`)
-  }
-  return value
-}
+const CONCURRENCY = { min: 1, max: 64 } as const
 
-function stringRecord(value: unknown, option: string): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidOption(option, 'must be an object of strings')
-  for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw invalidOption(`${option}.${k}`, 'must be a string')
-  }
-  return { ...(value as Record<string, string>) }
-}
-
-function normalizeHeaders(value: unknown): () => Promise<Record<string, string>> {
-  if (value === undefined) return async () => ({})
+function normalizeHeaders(read: OptionReader): () => Promise<Record<string, string>> {
+  const value = read.raw('headers')
   if (typeof value === 'function') {
     const fn = value as () => unknown
     // Checked on every call: the function's answer can change (token refresh).
-    return async () => stringRecord(await fn(), 'headers')
+    return async () => checkStringRecord(UPLOADER, 'headers', await fn())
   }
-  const fixed = stringRecord(value, 'headers')
+  const fixed = read.stringRecord('headers') ?? {}
   return async () => ({ ...fixed })
 }
 
@@ -148,53 +140,59 @@ function isResumeStore(value: unknown): value is ResumeStore {
   return typeof v === 'object' && v !== null && [v.get, v.set, v.remove].every((f) => typeof f === 'function')
 }
 
-function normalizeEndpoint(value: unknown, absolute: boolean): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalidOption('endpoint', 'must be a non-empty URL string')
-  const endpoint = value.trim().replace(/\/+$/, '')
-  if (absolute) {
-    let url: URL
-    try {
-      url = new URL(endpoint)
-    } catch {
-      throw invalidOption('endpoint', `must be an absolute http(s) URL, got "${value}"`)
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidOption('endpoint', `must use http or https, got "${url.protocol}"`)
+function normalizeEndpoint(read: OptionReader, absolute: boolean): string {
+  const endpoint = read.string('endpoint', { required: true, hint: 'the URL of the key endpoint' }).trim().replace(/\/+$/, '')
+  if (!absolute) return endpoint
+  let url: URL | undefined
+  try {
+    url = new URL(endpoint)
+  } catch {
+    read.fail('endpoint', `must be an absolute http(s) URL, got "${endpoint}"`)
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') read.fail('endpoint', `must use http or https, got "${url.protocol}"`)
   return endpoint
 }
 
-const KNOWN = new Set([
+function normalizeResume(read: OptionReader, platform: PlatformDefaults): ResumeStore | undefined {
+  const stateDir = read.string('stateDir')
+  const resume = read.raw('resume')
+  if (resume === undefined || resume === true) return platform.resumeStore(stateDir)
+  if (isResumeStore(resume)) return resume
+  if (resume !== false) read.fail('resume', 'must be true, false or a ResumeStore { get, set, remove }')
+  return undefined
+}
+
+const KNOWN = [
   'endpoint', 'concurrency', 'checksum', 'headers', 'resume', 'stateDir', 'partSize',
   'retries', 'retryDelay', 'maxRetryDelay', 'stallTimeout', 'progressInterval', 'requestTimeout', 'retryWindow',
-])
+] as const
 
-/** Validates and fills in the uploader's options; throws `ValetError('invalid_option')` naming the option. */
+/** Validates and fills in the uploader's options, once; throws `ValetError('invalid_option')` naming the option. */
 export function normalizeOptions(options: UploaderOptions, platform: PlatformDefaults): NormalizedOptions {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object')
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw invalidOption(key, 'is not an option of createUploader')
-  const o = options as unknown as Record<string, unknown>
-  if (o.checksum !== undefined && o.checksum !== 'md5') {
-    throw invalidOption('checksum', `must be 'md5': every valet key is signed for one part's MD5, got ${String(o.checksum)}`)
+  const read = new OptionReader(UPLOADER, options, KNOWN)
+  const checksum = read.raw('checksum')
+  if (checksum !== undefined && checksum !== 'md5') {
+    read.fail('checksum', `must be 'md5': every valet key is signed for one part's MD5, got ${String(checksum)}`)
   }
-  if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || o.stateDir === '')) throw invalidOption('stateDir', 'must be a non-empty path')
-  let resumeStore: ResumeStore | undefined
-  if (o.resume === undefined || o.resume === true) resumeStore = platform.resumeStore(o.stateDir as string | undefined)
-  else if (isResumeStore(o.resume)) resumeStore = o.resume
-  else if (o.resume !== false) throw invalidOption('resume', 'must be true, false or a ResumeStore { get, set, remove }')
-  const maxRetryDelay = integer(o.maxRetryDelay, 'maxRetryDelay', 0, 3_600_000, 20_000)
+  const endpoint = normalizeEndpoint(read, platform.absoluteEndpoint)
+  const retries = read.integer('retries', { min: 0, max: 100, fallback: 5 })
+  const maxRetryDelay = read.integer('maxRetryDelay', { min: 0, max: 3_600_000, fallback: 20_000 })
+  const backoff: BackoffOptions = { base: read.integer('retryDelay', { min: 0, max: maxRetryDelay, fallback: Math.min(500, maxRetryDelay) }), cap: maxRetryDelay }
   return {
-    endpoint: normalizeEndpoint(o.endpoint, platform.absoluteEndpoint),
-    concurrency: integer(o.concurrency, 'concurrency', 1, 64, 4),
-    headers: normalizeHeaders(o.headers),
-    resumeStore,
-    partSize: o.partSize === undefined ? undefined : integer(o.partSize, 'partSize', 1, Number.MAX_SAFE_INTEGER, 0),
-    retries: integer(o.retries, 'retries', 0, 100, 5),
-    retryDelay: integer(o.retryDelay, 'retryDelay', 0, maxRetryDelay, Math.min(500, maxRetryDelay)),
-    maxRetryDelay,
-    stallTimeout: integer(o.stallTimeout, 'stallTimeout', 0, 86_400_000, 60_000),
-    progressInterval: integer(o.progressInterval, 'progressInterval', 0, 60_000, 100),
-    requestTimeout: integer(o.requestTimeout, 'requestTimeout', 0, 86_400_000, 30_000),
-    retryWindow: integer(o.retryWindow, 'retryWindow', 0, 86_400_000, 30_000),
+    endpoint,
+    concurrency: read.integer('concurrency', { ...CONCURRENCY, fallback: 4 }),
+    resumeStore: normalizeResume(read, platform),
+    partSize: read.integer('partSize', { min: 1, max: Number.MAX_SAFE_INTEGER }),
+    progressInterval: read.integer('progressInterval', { min: 0, max: 60_000, fallback: 100 }),
+    parts: { retries, backoff, stallTimeout: read.integer('stallTimeout', { min: 0, max: 86_400_000, fallback: 60_000 }) },
+    keyEndpoint: {
+      endpoint,
+      headers: normalizeHeaders(read),
+      retries,
+      backoff,
+      requestTimeout: read.integer('requestTimeout', { min: 0, max: 86_400_000, fallback: 30_000 }),
+      retryWindow: read.integer('retryWindow', { min: 0, max: 86_400_000, fallback: 30_000 }),
+    },
   }
 }
 
@@ -209,6 +207,8 @@ export interface UploadOptions {
   lastModified?: number
   /** Byte length: required for a stream, checked against the source otherwise. @default the source's size */
   size?: number
+  /** Part PUTs in flight at once for this upload. @default the uploader's `concurrency` */
+  concurrency?: number
   /** Aborting it aborts the upload, exactly like `upload.abort()`. @default undefined */
   signal?: AbortSignal
   /**
@@ -218,23 +218,23 @@ export interface UploadOptions {
   onProgress?: (progress: UploadProgress) => void
 }
 
-const KNOWN_UPLOAD = new Set(['name', 'type', 'metadata', 'lastModified', 'size', 'signal', 'onProgress'])
+/** `upload()`'s options, checked, with `concurrency` resolved. */
+export type UploadSettings = Omit<UploadOptions, 'concurrency'> & { concurrency: number }
+
+const KNOWN_UPLOAD = ['name', 'type', 'metadata', 'lastModified', 'size', 'concurrency', 'signal', 'onProgress'] as const
 
 /** Validates `upload()`'s options; throws `ValetError('invalid_option')` naming the option. */
-export function normalizeUploadOptions(options: UploadOptions | undefined): UploadOptions {
-  if (options === undefined) return {}
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object')
-  const o = options as Record<string, unknown>
-  for (const key of Object.keys(o)) if (!KNOWN_UPLOAD.has(key)) throw invalidOption(key, 'is not an option of upload()')
-  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw invalidOption('name', 'must be a non-empty string')
-  if (o.type !== undefined && typeof o.type !== 'string') throw invalidOption('type', 'must be a string')
-  if (o.metadata !== undefined) stringRecord(o.metadata, 'metadata')
-  if (o.lastModified !== undefined) integer(o.lastModified, 'lastModified', 0, Number.MAX_SAFE_INTEGER, 0)
-  if (o.size !== undefined) integer(o.size, 'size', 1, Number.MAX_SAFE_INTEGER, 0)
-  const signal = o.signal as AbortSignal | undefined
-  if (signal !== undefined && (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
-    throw invalidOption('signal', 'must be an AbortSignal')
+export function normalizeUploadOptions(options: UploadOptions | undefined, uploader: { concurrency: number }): UploadSettings {
+  const read = new OptionReader(UPLOAD, options ?? {}, KNOWN_UPLOAD)
+  read.string('name')
+  read.string('type', { allowEmpty: true })
+  read.stringRecord('metadata')
+  read.integer('lastModified', { min: 0, max: Number.MAX_SAFE_INTEGER })
+  read.integer('size', { min: 1, max: Number.MAX_SAFE_INTEGER })
+  const signal = read.raw('signal') as AbortSignal | undefined
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    read.fail('signal', 'must be an AbortSignal')
   }
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidOption('onProgress', 'must be a function')
-  return { ...options }
+  read.func('onProgress')
+  return { ...options, concurrency: read.integer('concurrency', { ...CONCURRENCY, fallback: uploader.concurrency }) }
 }

@@ -1,22 +1,20 @@
 /**
  * The ports of the upload engine. Everything that differs between Node and browsers sits behind
- * one of these small interfaces; `index.node.ts` and `index.browser.ts` bind them, the engine
- * never imports a platform module.
+ * one of these small interfaces; `node/node-platform.ts` and `browser/browser-platform.ts` bind
+ * them, the engine never imports a platform module.
+ *
+ * `B` is the platform's part body (Node: a file range or bytes; browsers: a reference to a range
+ * of a `File`). The engine only carries it from source to hasher and transport, so it is a type
+ * parameter, not a union the engine would have to look into.
  */
 
-/**
- * The bytes of one part as the platform sends them: a `Uint8Array` in Node, a `Blob` slice in
- * browsers (so the engine never copies browser files into memory: the hasher and the transport
- * read the slice themselves).
- */
-export type PartBody = Uint8Array | Blob
-
-export interface HttpRequest {
+/** A request to the key endpoint (`body` a JSON string) or to storage (`body` a part). */
+export interface HttpRequest<B = never> {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   url: string
   headers: Record<string, string>
-  /** A JSON string for the key endpoint, a part's bytes for storage. */
-  body?: string | PartBody
+  /** A JSON string for the key endpoint, a part for storage. */
+  body?: string | B
   signal: AbortSignal
   /** Bytes of the body sent so far, where the platform reports it. */
   onUploadProgress?: (loaded: number) => void
@@ -34,22 +32,22 @@ export interface HttpResponse {
  * Sends one HTTP request. Resolves with any status (the caller classifies it); rejects with
  * `signal.reason` when aborted, and with `ValetError('network_error')` when no response came.
  */
-export interface Transport {
-  request(request: HttpRequest): Promise<HttpResponse>
+export interface Transport<B = never> {
+  request(request: HttpRequest<B>): Promise<HttpResponse>
 }
 
 /** Computes the MD5 of a part: node:crypto in Node, spark-md5 in Web Workers in browsers. */
-export interface Hasher {
-  /** Base64 MD5 (the `Content-MD5` value) of `body`. */
-  md5(body: PartBody, signal: AbortSignal): Promise<string>
+export interface Hasher<B> {
+  /** Base64 MD5 (the `Content-MD5` value) of a part, or of small bytes (a fingerprint's text). */
+  md5(body: B | Uint8Array, signal: AbortSignal): Promise<string>
 }
 
 /** What a source tells the fingerprint about itself; `samples` are hashed, the rest is text. */
-export interface SourceIdentity {
+export interface SourceIdentity<B> {
   /** Stable facts: absolute path or name, size, lastModified... */
   key: string
   /** Small byte ranges whose MD5 joins the fingerprint (cheap content check for in-memory data). */
-  samples: PartBody[]
+  samples: B[]
 }
 
 /**
@@ -59,17 +57,20 @@ export interface SourceIdentity {
  * `sequential` sources (streams) return consecutive ranges only, once; the engine keeps the
  * bytes of unfinished parts itself.
  */
-export interface FileSource {
+export interface FileSource<B> {
   readonly name: string
   readonly size: number
   /** MIME type, or '' when unknown. */
   readonly type: string
   readonly lastModified?: number
   readonly access: 'random' | 'sequential'
-  /** Bytes `[start, end)`. Sequential sources require `start` to be where the last read ended. */
-  read(start: number, end: number, signal: AbortSignal): Promise<PartBody>
+  /**
+   * Bytes `[start, end)`, exactly that many (a source that can't deliver them throws
+   * `invalid_source`). Sequential sources require `start` to be where the last read ended.
+   */
+  read(start: number, end: number, signal: AbortSignal): Promise<B>
   /** Facts for the resume fingerprint, or `undefined` when the source can't be read again later. */
-  identity(): Promise<SourceIdentity | undefined>
+  identity(): Promise<SourceIdentity<B> | undefined>
   close(): Promise<void>
 }
 

@@ -22,21 +22,12 @@ export type {
   ValetErrorOptions,
   WireErrorCode,
 } from '@valet/protocol'
-export { createMemoryResumeStore } from './memory-resume-store.js'
+export { createMemoryResumeStore } from './resume/memory-resume-store.js'
 export type { Upload, Uploader } from './create-uploader.js'
-export type { UploadResult } from './run-upload.js'
-export type { UploadStatus } from './upload-control.js'
-export type { UploadPhase, UploadProgress } from './progress-tracker.js'
+export type { UploadResult } from './engine/run-upload.js'
+export type { UploadStatus } from './engine/upload-control.js'
+export type { UploadPhase, UploadProgress } from './engine/progress-tracker.js'
 export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-options.js'
-export type {
-  Clock,
-  FileSource,
-  Hasher,
-  HttpRequest,
-  HttpResponse,
-  PartBody,
-  ResumeState,
-  ResumeStore,
-  SourceIdentity,
-  Transport,
-} from './ports.js'
+// The other ports (transport, hasher, sources) are the platform entries' business: no option
+// takes them, so they are not public.
+export type { ResumeState, ResumeStore } from './ports.js'

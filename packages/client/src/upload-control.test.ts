@@ -1,18 +1,9 @@
-import { setupServer } from 'msw/node'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryResumeStore, createUploader, type ResumeStore, type UploadPhase } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
-
-function setup() {
-  const fake = fakeValet({ partSize: 1000, putDelayMs: 40 })
-  server.use(...fake.handlers)
-  return fake
-}
+const { setup } = useFakeValet({ partSize: 1000, putDelayMs: 40 })
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const putCount = (fake: ReturnType<typeof setup>) => [...fake.stats.puts.values()].reduce((a, b) => a + b, 0)
 const pending = Symbol('pending')

@@ -1,19 +1,10 @@
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createUploader } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes, type FakeValetOptions } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
-
-function setup(options: Partial<FakeValetOptions>) {
-  const fake = fakeValet({ partSize: 500, ...options })
-  server.use(...fake.handlers)
-  return fake
-}
+const { setup } = useFakeValet({ partSize: 500 })
 const upload = (size: number, concurrency = 3) =>
   createUploader({ endpoint: ENDPOINT, resume: false, concurrency, retryDelay: 1 }).upload(testBytes(size), { name: 'k.bin' }).done
 const resigned = (fake: ReturnType<typeof setup>) => {

@@ -2,18 +2,17 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createUploader, type ResumeState, type ResumeStore } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
+const { server, setup } = useFakeValet({ partSize: 1000 })
 let dir: string
 let stateDir: string
 let file: string
 const data = testBytes(8000, 9)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'valet-resume-'))
   stateDir = join(dir, 'state')
@@ -21,16 +20,8 @@ beforeEach(() => {
   writeFileSync(file, data)
 })
 afterEach(() => {
-  server.resetHandlers()
   rmSync(dir, { recursive: true, force: true })
 })
-afterAll(() => server.close())
-
-function setup() {
-  const fake = fakeValet({ partSize: 1000 })
-  server.use(...fake.handlers)
-  return fake
-}
 const stateFiles = () => readdirSync(stateDir)
 
 /** A first process that stores parts 1–3, then dies (every later PUT fails, no retries). */
@@ -48,7 +39,7 @@ describe('resume across processes', () => {
     await crashAfterThreeParts(fake)
     fake.stats.puts.clear()
     const result = await createUploader({ endpoint: ENDPOINT, stateDir }).upload(file).done
-    expect(result).toMatchObject({ uploadId: 'up-1', size: 8000 })
+    expect(result).toMatchObject({ uploadId: 'up-1', size: 8000, partsResumed: 3 })
     expect(fake.stats.creates).toBe(1)
     expect(fake.stats.lists).toBe(1)
     expect([...fake.stats.puts.keys()].sort()).toEqual([4, 5, 6, 7, 8])

@@ -1,19 +1,10 @@
-import { setupServer } from 'msw/node'
 import { HttpResponse, delay } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryResumeStore, createUploader, type UploaderOptions } from './index.node.js'
-import { ENDPOINT, fakeValet, testBytes, type FakeValetOptions } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from './testing/fake-valet.js'
+import { useFakeValet } from './testing/msw-server.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
-
-function setup(options: Partial<FakeValetOptions> = {}) {
-  const fake = fakeValet({ partSize: 1000, ...options })
-  server.use(...fake.handlers)
-  return fake
-}
+const { setup } = useFakeValet({ partSize: 1000 })
 const fast: Partial<UploaderOptions> = { resume: false, retryDelay: 1, maxRetryDelay: 5, concurrency: 2 }
 const upload = (data: Uint8Array, options: Partial<UploaderOptions> = {}) =>
   createUploader({ endpoint: ENDPOINT, ...fast, ...options }).upload(data, { name: 'f.bin' }).done

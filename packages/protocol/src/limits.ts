@@ -30,8 +30,9 @@ export const azureLimits: ProviderLimits = {
   maxObjectSize: 50_000 * 4000 * MiB,
 }
 
-/** The smallest part Valet plans, whatever the provider allows: fewer, larger requests win. */
+/** The part size planned when neither the server's `partSize` option nor the client asks for one. */
 export const DEFAULT_PART_SIZE = 8 * MiB
+/** The smallest part Valet plans, whatever the provider allows: fewer, larger requests win. */
 export const MIN_PLANNED_PART_SIZE = 5 * MiB
 
 export interface PartPlan {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createAxiosTransport } from '../axios-transport.js'
+import { describe, expect, it } from 'vitest'
+import { createAxiosTransport } from '../http/axios-transport.js'
 import { bindUploader } from '../create-uploader.js'
-import { ENDPOINT, fakeValet, testBytes } from '../testing/fake-valet.js'
+import { ENDPOINT, testBytes } from '../testing/fake-valet.js'
+import { useFakeValet } from '../testing/msw-server.js'
 import { browserPlatform } from './browser-platform.js'
 import { withHashAhead } from './hash-ahead.js'
 import { createMd5Pool, type WorkerLike } from './md5-pool.js'
@@ -12,10 +12,7 @@ import { materialize } from './part-ref.js'
 import { isRangeBody, type WorkerReply, type WorkerRequest } from './worker-protocol.js'
 import { createWorkerTransport } from './worker-transport.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const { setup } = useFakeValet({ partSize: 1000 })
 
 /** The sending worker's job done in this thread with fetch: what the real one does with XHR. */
 class FetchingSender implements WorkerLike {
@@ -52,8 +49,7 @@ const md5hex = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
 describe('the browser binding, end to end against a fake Valet', () => {
   for (const viaWorker of [true, false]) {
     it(`uploads a File by byte ranges, parts sent ${viaWorker ? 'from the sending worker' : 'from this thread'}`, async () => {
-      const fake = fakeValet({ partSize: 1000 })
-      server.use(...fake.handlers)
+      const fake = setup()
       const bytes = testBytes(4500, 3)
       const progress: number[] = []
       const result = await uploader(viaWorker).upload(new File([bytes], 'data.bin'), { onProgress: (p) => progress.push(p.bytesSent) }).done
@@ -66,9 +62,8 @@ describe('the browser binding, end to end against a fake Valet', () => {
   }
 
   it('a PUT that fails as a network error (a CORS-less 403) is signed again and retried', async () => {
-    const fake = fakeValet({ partSize: 1000 })
+    const fake = setup()
     fake.options.onPut = ({ partNumber, attempt }) => (partNumber === 2 && attempt === 1 ? HttpResponse.error() : undefined)
-    server.use(...fake.handlers)
     await uploader(true).upload(new File([testBytes(3000)], 'data.bin')).done
     expect(fake.stats.puts.get(2)).toBe(2)
     expect(fake.stats.signBatches.filter((b) => b.includes(2))).toHaveLength(2)

@@ -1,9 +1,9 @@
 /** The browser's ports for the engine; the worker-backed ones come from `workers.ts`. */
-import { createAxiosTransport } from '../axios-transport.js'
+import { createAxiosTransport } from '../http/axios-transport.js'
 import type { Platform } from '../create-uploader.js'
 import type { Hasher, Transport } from '../ports.js'
-import { lazyResumeStore } from '../lazy-resume-store.js'
-import { materialize } from './part-ref.js'
+import { lazyResumeStore } from '../resume/lazy-resume-store.js'
+import { materialize, type BrowserBody } from './part-ref.js'
 import { prepareBrowserSource, type BrowserSource } from './prepare-browser-source.js'
 
 /**
@@ -12,12 +12,12 @@ import { prepareBrowserSource, type BrowserSource } from './prepare-browser-sour
  * (Swift's, say) reaches the engine as a network error, which re-signs the part and retries:
  * never a status it would have to read.
  */
-export function mainThreadTransport(): Transport {
+export function mainThreadTransport(): Transport<BrowserBody> {
   // No Content-Length: browsers set it themselves and refuse it from scripts.
   return createAxiosTransport({ adapter: 'xhr', toBody: materialize })
 }
 
-export function browserPlatform(ports: { hasher: Hasher; transport: Transport }): Platform<BrowserSource> {
+export function browserPlatform(ports: { hasher: Hasher<BrowserBody>; transport: Transport<BrowserBody> }): Platform<BrowserSource, BrowserBody> {
   return {
     transport: ports.transport,
     hasher: ports.hasher,
@@ -29,6 +29,6 @@ export function browserPlatform(ports: { hasher: Hasher; transport: Transport })
     },
     prepareSource: prepareBrowserSource,
     // A chunk of its own: pages load it when the first upload starts, with the worker script.
-    engine: () => import('../engine.js'),
+    engine: () => import('../engine/engine.js'),
   }
 }

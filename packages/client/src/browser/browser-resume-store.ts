@@ -3,7 +3,7 @@
  * storage that fails (private modes, blocked third-party storage, quota) hands over to the next
  * instead of failing the upload: losing resumability is better than losing the upload.
  */
-import { createMemoryResumeStore } from '../memory-resume-store.js'
+import { createMemoryResumeStore } from '../resume/memory-resume-store.js'
 import type { ResumeStore } from '../ports.js'
 import { createIndexedDbResumeStore } from './indexeddb-resume-store.js'
 import { createLocalStorageResumeStore } from './local-storage-resume-store.js'

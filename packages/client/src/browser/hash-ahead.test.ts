@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { Hasher, PartBody } from '../ports.js'
+import type { Hasher } from '../ports.js'
 import { withHashAhead } from './hash-ahead.js'
-import { PartRef, asPartBody, isPartRef } from './part-ref.js'
+import { PartRef, isPartRef, type BrowserBody } from './part-ref.js'
 
 const MiB = 1024 * 1024
 const live = new AbortController().signal
@@ -10,10 +10,9 @@ const live = new AbortController().signal
 function recordingHasher() {
   const asked: string[] = []
   const waiting = new Map<string, () => void>()
-  const hasher: Hasher = {
-    md5(body: PartBody) {
-      const ref: unknown = body
-      const label = isPartRef(ref) ? `${ref.start / MiB}-${ref.end / MiB}` : `blob:${(body as Blob).size}`
+  const hasher: Hasher<BrowserBody> = {
+    md5(body) {
+      const label = isPartRef(body) ? `${body.start / MiB}-${body.end / MiB}` : body instanceof Blob ? `blob:${body.size}` : `bytes:${body.byteLength}`
       asked.push(label)
       return new Promise((resolve) => waiting.set(label, () => resolve(label)))
     },
@@ -21,7 +20,7 @@ function recordingHasher() {
   return { hasher, asked, release: (label: string) => waiting.get(label)?.() }
 }
 
-const part = (file: Blob, n: number, size = 2 * MiB) => asPartBody(new PartRef(file, (n - 1) * size, Math.min(file.size, n * size)))
+const part = (file: Blob, n: number, size = 2 * MiB) => new PartRef(file, (n - 1) * size, Math.min(file.size, n * size))
 
 describe('hash-ahead', () => {
   it('starts the next parts of the same file when one is asked for, and hands out their results', async () => {
@@ -46,7 +45,7 @@ describe('hash-ahead', () => {
     const file = new Blob([new Uint8Array(4 * MiB)])
     const inner = recordingHasher()
     const hasher = withHashAhead(inner.hasher, { ahead: 2 })
-    void hasher.md5(asPartBody(new PartRef(file, 0, 64 * 1024)), live)
+    void hasher.md5(new PartRef(file, 0, 64 * 1024), live)
     void hasher.md5(file.slice(0, 2 * MiB), live)
     expect(inner.asked).toEqual(['0-0.0625', `blob:${2 * MiB}`])
   })

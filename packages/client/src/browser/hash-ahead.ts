@@ -4,13 +4,12 @@
  * so when part n is asked for, the next few parts start hashing on the other workers, and the
  * engine finds their MD5 ready when it gets there. Memory stays at one part per worker.
  */
-import { raceSignal } from '../abort.js'
-import type { Hasher, PartBody } from '../ports.js'
-import { PartRef, isPartRef } from './part-ref.js'
+import { NEVER, raceSignal } from '../engine/abort.js'
+import type { Hasher } from '../ports.js'
+import { PartRef, isPartRef, type BrowserBody } from './part-ref.js'
 
 /** Parts smaller than this (tiny files) are not worth guessing ahead for. */
 const MIN_PART = 1024 * 1024
-const NEVER = new AbortController().signal
 
 export interface HashAheadOptions {
   /** Parts hashed ahead of the one asked for: about the workers free besides it. */
@@ -23,7 +22,7 @@ interface Pending {
 }
 
 /** Wraps a hasher (the worker pool) with hash-ahead for {@link PartRef} parts. */
-export function withHashAhead(inner: Hasher, options: HashAheadOptions): Hasher {
+export function withHashAhead(inner: Hasher<BrowserBody>, options: HashAheadOptions): Hasher<BrowserBody> {
   // Per file: range start → the MD5 of [start, end), started ahead and not asked for yet.
   const ready = new WeakMap<Blob, Map<number, Pending>>()
 
@@ -34,15 +33,15 @@ export function withHashAhead(inner: Hasher, options: HashAheadOptions): Hasher 
       if (pending.has(at)) continue
       const stop = Math.min(file.size, at + length)
       // Not tied to the asking upload's signal: a pause must not throw away work nearly done.
-      const md5 = inner.md5(new PartRef(file, at, stop) as unknown as PartBody, NEVER)
+      const md5 = inner.md5(new PartRef(file, at, stop), NEVER)
       md5.catch(() => pending.delete(at))
       pending.set(at, { end: stop, md5 })
     }
   }
 
   return {
-    md5(body: PartBody, signal: AbortSignal): Promise<string> {
-      const part: unknown = body
+    md5(body: BrowserBody, signal: AbortSignal): Promise<string> {
+      const part = body
       if (!isPartRef(part) || part.size < MIN_PART) return inner.md5(body, signal)
       let pending = ready.get(part.file)
       if (pending === undefined) ready.set(part.file, (pending = new Map()))

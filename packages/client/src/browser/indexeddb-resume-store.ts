@@ -1,6 +1,6 @@
 /** Resume state in IndexedDB: survives reloads and restarts, and isn't limited to 5 MB of strings. */
 import type { ResumeState, ResumeStore } from '../ports.js'
-import { isExpired, isResumeState } from './resume-state.js'
+import { isExpired, isResumeState } from '../resume/resume-state.js'
 
 export interface IndexedDbResumeStoreOptions {
   /** Database name. @default 'valet' */

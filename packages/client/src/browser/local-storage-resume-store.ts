@@ -1,6 +1,6 @@
 /** Resume state in `localStorage`: the fallback where IndexedDB is missing or refuses to open. */
 import type { ResumeState, ResumeStore } from '../ports.js'
-import { isExpired, isResumeState } from './resume-state.js'
+import { isExpired, isResumeState } from '../resume/resume-state.js'
 
 /** What the store needs of `Storage`: tests pass a Map-backed fake. */
 export type StorageLike = Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | 'key' | 'length'>

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { testBytes } from '../testing/fake-valet.js'
-import { WHOLE_READ_MAX, md5InChunks, md5OfBlob, md5OfBytes, yieldToEventLoop } from './md5-of.js'
+import { md5InChunks, md5OfBlob, md5OfBytes, yieldToEventLoop } from './md5-of.js'
+import { WHOLE_READ_MAX } from './read-steps.js'
 
 const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base64')
 const live = new AbortController().signal

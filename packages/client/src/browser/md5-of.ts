@@ -3,6 +3,7 @@
  * base64 (the `Content-MD5` form) so they go straight into a part's key.
  */
 import SparkMD5 from 'spark-md5'
+import { READ_STEP, WHOLE_READ_MAX } from './read-steps.js'
 
 /** Bytes per step of the main-thread fallback: ~3 ms of spark-md5, well under a 50 ms task. */
 export const FALLBACK_CHUNK = 512 * 1024
@@ -13,15 +14,12 @@ export function md5OfBytes(bytes: ArrayBuffer | Uint8Array): string {
   return btoa(SparkMD5.ArrayBuffer.hash(bytes as ArrayBuffer, true))
 }
 
-/** Parts up to this size are read in one go; larger ones in steps, so a worker never holds a huge part. */
-export const WHOLE_READ_MAX = 16 * 1024 * 1024
-const WORKER_CHUNK = 4 * 1024 * 1024
 
 /** Base64 MD5 of a Blob, for a worker (it blocks while hashing: never call it on the main thread). */
 export async function md5OfBlob(blob: Blob): Promise<string> {
   if (blob.size <= WHOLE_READ_MAX) return md5OfBytes(await blob.arrayBuffer())
   const spark = new SparkMD5.ArrayBuffer()
-  for (let at = 0; at < blob.size; at += WORKER_CHUNK) spark.append(await blob.slice(at, Math.min(blob.size, at + WORKER_CHUNK)).arrayBuffer())
+  for (let at = 0; at < blob.size; at += READ_STEP) spark.append(await blob.slice(at, Math.min(blob.size, at + READ_STEP)).arrayBuffer())
   return btoa(spark.end(true))
 }
 

@@ -5,8 +5,8 @@
  * chunks instead and says so in `mode`.
  */
 import { ValetError } from '@valet/protocol'
-import type { Hasher, PartBody } from '../ports.js'
-import { isPartRef, materialize, type PartRef } from './part-ref.js'
+import type { Hasher } from '../ports.js'
+import { isPartRef, materialize, type BrowserBody } from './part-ref.js'
 import type { Md5Engine, WorkerBody, WorkerReply, WorkerRequest } from './worker-protocol.js'
 
 /** What the pool needs of a `Worker`: tests pass fakes. */
@@ -14,7 +14,7 @@ export interface WorkerLike {
   postMessage(message: WorkerRequest, transfer: Transferable[]): void
   terminate(): void
   onmessage: ((event: MessageEvent<WorkerReply>) => void) | null
-  onerror: ((event: Event) => void) | null
+  onerror: ((event: ErrorEvent) => void) | null
   onmessageerror: ((event: MessageEvent) => void) | null
 }
 
@@ -33,7 +33,7 @@ export interface Md5PoolOptions {
 }
 
 /** A {@link Hasher} that can say where it runs and be shut down. */
-export interface Md5Hasher extends Hasher {
+export interface Md5Hasher extends Hasher<BrowserBody> {
   /** `workers` until workers prove unusable, then `main-thread` for good. */
   readonly mode: 'workers' | 'main-thread'
   /** The MD5 code that hashed the last part: `undefined` before the first one. */
@@ -45,7 +45,7 @@ export interface Md5Hasher extends Hasher {
 interface Task {
   id: number
   /** What the caller passed: kept so the fallback can hash it if a worker dies. */
-  source: PartBody | PartRef
+  source: BrowserBody
   signal: AbortSignal
   resolve(md5: string): void
   reject(error: unknown): void
@@ -194,7 +194,7 @@ export function createMd5Pool(options: Md5PoolOptions): Md5Hasher {
     get engine() {
       return lastEngine
     },
-    md5(body: PartBody | PartRef, signal: AbortSignal) {
+    md5(body: BrowserBody, signal: AbortSignal) {
       if (signal.aborted) return Promise.reject(signal.reason)
       if (closed) return Promise.reject(new ValetError('aborted', 'the hasher was closed'))
       return new Promise<string>((resolve, reject) => {

@@ -6,11 +6,8 @@
  */
 import { toBase64 } from '@valet/protocol'
 import { createMD5, type IHasher } from 'hash-wasm'
+import { READ_STEP, WHOLE_READ_MAX } from './read-steps.js'
 
-/** Read in steps of this size, so a worker never holds more than a step of a huge part. */
-const STEP = 4 * 1024 * 1024
-/** Parts up to this size are read in one go: one read is cheaper than several. */
-const WHOLE_READ_MAX = 16 * 1024 * 1024
 
 export interface WasmMd5 {
   /** Base64 MD5 of bytes. */
@@ -49,7 +46,7 @@ function wrap(first: IHasher): WasmMd5 {
       try {
         hasher.init()
         if (blob.size <= WHOLE_READ_MAX) hasher.update(new Uint8Array(await blob.arrayBuffer()))
-        else for (let at = 0; at < blob.size; at += STEP) hasher.update(new Uint8Array(await blob.slice(at, Math.min(blob.size, at + STEP)).arrayBuffer()))
+        else for (let at = 0; at < blob.size; at += READ_STEP) hasher.update(new Uint8Array(await blob.slice(at, Math.min(blob.size, at + READ_STEP)).arrayBuffer()))
         return toBase64(hasher.digest('binary'))
       } finally {
         free.push(hasher)

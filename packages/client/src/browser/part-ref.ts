@@ -7,10 +7,9 @@
  * on the page's main thread. So parts travel through the engine as references, and only the
  * workers (hashing, sending) slice them, off the main thread.
  *
- * The engine treats a part body as opaque apart from `size`; the browser's hasher and transport
- * are the only code that opens one.
+ * The engine carries part bodies without opening them; the browser's hasher and transport are
+ * the only code that does.
  */
-import type { PartBody } from '../ports.js'
 
 export class PartRef {
   constructor(
@@ -33,12 +32,13 @@ export function isPartRef(body: unknown): body is PartRef {
   return body instanceof PartRef
 }
 
-/** Presents a reference as a part body: see the class comment for why this is sound here. */
-export function asPartBody(ref: PartRef): PartBody {
-  return ref as unknown as PartBody
-}
+/**
+ * What the browser's hasher and transport take: a file's parts are references; a `Blob` or bytes
+ * (a fingerprint's text, a part a test builds) are hashed and sent as they are.
+ */
+export type BrowserBody = PartRef | Blob | Uint8Array
 
-/** A part body as something this thread can use: a Blob (slicing a reference now) or bytes. */
-export function materialize(body: PartBody | PartRef): Blob | Uint8Array {
+/** A body as something this thread can use: a Blob (slicing a reference now) or bytes. */
+export function materialize(body: BrowserBody): Blob | Uint8Array {
   return isPartRef(body) ? body.toBlob() : body
 }

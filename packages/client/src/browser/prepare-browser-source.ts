@@ -1,8 +1,9 @@
 /** What browsers upload, checked before any I/O. */
 import { ValetError } from '@valet/protocol'
-import { invalidOption, type UploadOptions } from '../normalize-options.js'
+import { invalidUploadOption, type UploadSettings } from '../normalize-options.js'
 import type { FileSource } from '../ports.js'
 import { browserFileSource } from './browser-file-source.js'
+import type { PartRef } from './part-ref.js'
 
 /** What the browser entry uploads: a `File` (from an input or a drop) or any `Blob`. */
 export type BrowserSource = File | Blob
@@ -18,11 +19,11 @@ function isBlob(value: unknown): value is Blob {
  * Checks a browser source synchronously and returns how to open it. Parts stay `Blob` slices:
  * workers hash them and XHR sends them, so a file is never read whole on the main thread.
  */
-export function prepareBrowserSource(source: BrowserSource, options: UploadOptions): (signal: AbortSignal) => Promise<FileSource> {
+export function prepareBrowserSource(source: BrowserSource, options: UploadSettings): (signal: AbortSignal) => Promise<FileSource<PartRef>> {
   if (!isBlob(source)) throw new ValetError('invalid_source', 'expected a File or a Blob')
   const name = (source as Partial<File>).name
   if (options.name === undefined && (typeof name !== 'string' || name === '')) {
-    throw invalidOption('name', 'is required when uploading a Blob that is not a File')
+    throw invalidUploadOption('name', 'is required when uploading a Blob that is not a File')
   }
   return async () => browserFileSource(source)
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryResumeStore } from '../memory-resume-store.js'
-import { pendingCreate } from '../pending-create.js'
+import { createMemoryResumeStore } from '../resume/memory-resume-store.js'
+import { pendingCreate } from '../resume/pending-create.js'
 import type { ResumeState, ResumeStore } from '../ports.js'
 import { createBrowserResumeStore, createFallbackResumeStore } from './browser-resume-store.js'
 import { createIndexedDbResumeStore } from './indexeddb-resume-store.js'
 import { createLocalStorageResumeStore, type StorageLike } from './local-storage-resume-store.js'
-import { isResumeState } from './resume-state.js'
+import { isResumeState } from '../resume/resume-state.js'
 
 const state = (over: Partial<ResumeState> = {}): ResumeState => ({
   version: 1,

@@ -9,7 +9,12 @@ import { md5OfBlob, md5OfBytes } from './md5-of.js'
 import { loadWasmMd5 } from './md5-wasm.js'
 import { isRangeBody, parseHeaders, type Md5Engine, type WorkerBody, type WorkerReply, type WorkerRequest } from './worker-protocol.js'
 
-const scope = self as unknown as DedicatedWorkerGlobalScope
+/** What this script uses of its scope: the program's DOM lib types `self` as a window, wrongly here. */
+interface WorkerScope {
+  postMessage(reply: WorkerReply): void
+  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null
+}
+const scope: WorkerScope = self
 /** The engine reports progress every 100 ms by default: finer messages would only cost the page. */
 const PROGRESS_INTERVAL_MS = 100
 const inFlight = new Map<number, XMLHttpRequest>()

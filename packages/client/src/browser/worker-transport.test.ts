@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
 import type { WorkerLike } from './md5-pool.js'
-import { PartRef, asPartBody } from './part-ref.js'
+import { PartRef, type BrowserBody } from './part-ref.js'
 import { isRangeBody, parseHeaders, type WorkerReply, type WorkerRequest } from './worker-protocol.js'
 import { createWorkerTransport } from './worker-transport.js'
 
@@ -27,12 +27,12 @@ class FakeSender implements WorkerLike {
   }
 }
 
-function fallback(): Transport & { calls: HttpRequest[] } {
-  const calls: HttpRequest[] = []
+function fallback(): Transport<BrowserBody> & { calls: HttpRequest<BrowserBody>[] } {
+  const calls: HttpRequest<BrowserBody>[] = []
   return { calls, request: async (r) => (calls.push(r), { status: 200, headers: {}, body: '{"ok":true}' }) }
 }
 
-const put = (body: HttpRequest['body'], extra: Partial<HttpRequest> = {}): HttpRequest => ({
+const put = (body: HttpRequest<BrowserBody>['body'], extra: Partial<HttpRequest<BrowserBody>> = {}): HttpRequest<BrowserBody> => ({
   method: 'PUT',
   url: 'http://storage.test/bucket/key?partNumber=1&X-Amz-Signature=secret',
   headers: { 'Content-MD5': 'abc==' },
@@ -51,7 +51,7 @@ describe('worker transport', () => {
     const transport = createWorkerTransport({ createWorker: () => sender, fallback: main })
     const progress: number[] = []
     const file = new Blob([new Uint8Array(1000)])
-    const response = await transport.request(put(asPartBody(new PartRef(file, 100, 600)), { onUploadProgress: (n) => progress.push(n) }))
+    const response = await transport.request(put(new PartRef(file, 100, 600), { onUploadProgress: (n) => progress.push(n) }))
     expect(response).toEqual<HttpResponse>({ status: 200, headers: { etag: '"x"' }, body: '' })
     expect(progress).toEqual([100])
     const sent = sender.puts[0]!
@@ -97,7 +97,7 @@ describe('worker transport', () => {
     sender.onerror?.(new Event('error'))
     await expect(pending).rejects.toMatchObject({ code: 'network_error' })
     expect(sender.terminated).toBe(true)
-    await transport.request(put(asPartBody(new PartRef(new Blob(['abc']), 0, 2))))
+    await transport.request(put(new PartRef(new Blob(['abc']), 0, 2)))
     expect(main.calls).toHaveLength(1)
   })
 

@@ -5,16 +5,17 @@
  * JSON calls to the key endpoint), and everything when workers can't start, uses XHR here.
  */
 import { ValetError } from '@valet/protocol'
-import type { HttpRequest, HttpResponse, PartBody, Transport } from '../ports.js'
+import { safeUrl } from '../http/safe-url.js'
+import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
 import type { WorkerLike } from './md5-pool.js'
-import { isPartRef, type PartRef } from './part-ref.js'
+import { isPartRef, type BrowserBody } from './part-ref.js'
 import type { WorkerBody } from './worker-protocol.js'
 
 export interface WorkerTransportOptions {
   /** Starts the sending worker; may throw (CSP). `undefined`: always `fallback`. */
   createWorker: (() => WorkerLike) | undefined
   /** The main-thread transport for JSON calls, and for parts when no worker can run. */
-  fallback: Transport
+  fallback: Transport<BrowserBody>
   /** An idle sending worker is stopped after this long, ms. */
   idleTimeout?: number
 }
@@ -27,21 +28,11 @@ interface InFlight {
   cleanUp(): void
 }
 
-/** Origin and path only: signed URLs carry credentials in their query. */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url, 'http://relative.invalid')
-    return `${u.origin === 'http://relative.invalid' ? '' : u.origin}${u.pathname}`
-  } catch {
-    return url.split('?')[0] ?? ''
-  }
-}
-
 function networkError(req: { method: string; url: string }, message: string): ValetError {
   return new ValetError('network_error', `${req.method} ${safeUrl(req.url)} failed: ${message}`, { context: { url: safeUrl(req.url) } })
 }
 
-function toWorkerBody(body: PartBody | PartRef): { body: WorkerBody; transfer: Transferable[] } {
+function toWorkerBody(body: BrowserBody): { body: WorkerBody; transfer: Transferable[] } {
   if (isPartRef(body)) return { body: { file: body.file, start: body.start, end: body.end }, transfer: [] }
   if (body instanceof Uint8Array) {
     const copy = body.slice().buffer
@@ -50,7 +41,7 @@ function toWorkerBody(body: PartBody | PartRef): { body: WorkerBody; transfer: T
   return { body, transfer: [] }
 }
 
-export function createWorkerTransport(options: WorkerTransportOptions): Transport {
+export function createWorkerTransport(options: WorkerTransportOptions): Transport<BrowserBody> {
   const idleTimeout = options.idleTimeout ?? 15_000
   const inFlight = new Map<number, InFlight>()
   let worker: WorkerLike | undefined
@@ -113,14 +104,14 @@ export function createWorkerTransport(options: WorkerTransportOptions): Transpor
   }
 
   return {
-    request(req: HttpRequest): Promise<HttpResponse> {
-      const binary = req.body !== undefined && typeof req.body !== 'string'
-      const target = binary ? ensureWorker() : undefined
-      if (target === undefined) return options.fallback.request(req)
+    request(req: HttpRequest<BrowserBody>): Promise<HttpResponse> {
+      const part = req.body === undefined || typeof req.body === 'string' ? undefined : req.body
+      const target = part !== undefined ? ensureWorker() : undefined
+      if (part === undefined || target === undefined) return options.fallback.request(req)
       if (req.signal.aborted) return Promise.reject(req.signal.reason)
       clearTimeout(idle)
       const id = nextId++
-      const { body, transfer } = toWorkerBody(req.body as PartBody)
+      const { body, transfer } = toWorkerBody(part)
       return new Promise<HttpResponse>((resolve, reject) => {
         const onAbort = (): void => {
           if (!inFlight.delete(id)) return

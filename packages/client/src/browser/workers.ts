@@ -6,9 +6,10 @@
  * (`virtual:valet-worker`): users' bundlers see an ordinary lazy chunk (no worker file to find
  * or configure), and a page that never uploads never downloads it.
  */
-import type { HttpRequest, HttpResponse, PartBody, Transport } from '../ports.js'
+import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
 import { mainThreadTransport } from './browser-platform.js'
 import { createMd5Pool, type Md5Hasher, type WorkerLike } from './md5-pool.js'
+import type { BrowserBody } from './part-ref.js'
 import type { Md5Engine } from './worker-protocol.js'
 import { createWorkerTransport } from './worker-transport.js'
 
@@ -60,7 +61,7 @@ async function workerScriptReady(): Promise<void> {
 
 function startWorker(name: string): WorkerLike {
   if (loadedUrl === undefined) throw new Error('Web Workers are not available')
-  return new Worker(loadedUrl, { name }) as unknown as WorkerLike
+  return new Worker(loadedUrl, { name })
 }
 
 /**
@@ -102,17 +103,17 @@ export function createMd5Hasher(options: Md5HasherOptions = {}): Md5Hasher {
     get engine() {
       return pool.engine
     },
-    md5: (body: PartBody, signal: AbortSignal) => workerScriptReady().then(() => pool.md5(body, signal)),
+    md5: (body: BrowserBody, signal: AbortSignal) => workerScriptReady().then(() => pool.md5(body, signal)),
     close: () => pool.close(),
   }
 }
 
 /** The transport `createUploader` uses: parts from a worker, JSON calls from this thread. */
-export function createPartTransport(): Transport {
+export function createPartTransport(): Transport<BrowserBody> {
   const transport = createWorkerTransport({ createWorker: () => startWorker('valet-upload'), fallback: mainThreadTransport() })
   return {
     // Only part PUTs go to the worker: the key endpoint's JSON calls need no script loaded.
-    request: (req: HttpRequest): Promise<HttpResponse> =>
+    request: (req: HttpRequest<BrowserBody>): Promise<HttpResponse> =>
       typeof req.body === 'string' || req.body === undefined ? transport.request(req) : workerScriptReady().then(() => transport.request(req)),
   }
 }

@@ -6,7 +6,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { ValetError } from '@valet/protocol'
-import type { PartBody } from '../ports.js'
 
 /** Read size: big enough for few syscalls, small enough to keep each hash step short. */
 export const CHUNK = 1024 * 1024
@@ -59,7 +58,5 @@ export class FileRange {
   }
 }
 
-/** The engine carries parts opaquely; only the Node hasher and transport look inside. */
-export function asPartBody(range: FileRange): PartBody {
-  return range as unknown as PartBody
-}
+/** A part as Node's sources hand it out: a range of a file on disk, or bytes in memory. */
+export type NodeBody = FileRange | Uint8Array

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ResumeState } from '../ports.js'
 import { createFileResumeStore } from './file-resume-store.js'
-import { pendingCreate } from '../pending-create.js'
+import { pendingCreate } from '../resume/pending-create.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -54,11 +54,14 @@ describe('createFileResumeStore', () => {
     expect(await s.get(fp)).toBeUndefined()
     writeFileSync(join(dir, `${fp}.json`), '{"version":2}')
     expect(await s.get(fp)).toBeUndefined()
+    // The same check as the browser stores: an empty token (or id, or key) is not a state.
+    writeFileSync(join(dir, `${fp}.json`), JSON.stringify({ ...state, token: '' }))
+    expect(await s.get(fp)).toBeUndefined()
   })
 
   it('refuses fingerprints that are not hex (no paths outside the directory)', async () => {
     const { store: s } = store()
     await expect(s.get('../../etc/passwd')).rejects.toMatchObject({ code: 'resume_failed' })
-    await expect(s.set('../x', { version: 1 } as never)).rejects.toMatchObject({ code: 'resume_failed' })
+    await expect(s.set('../x', { version: 1, uploadId: 'u', key: 'k', token: 't', partSize: 1, partCount: 1, size: 1, createdAt: '', expiresAt: '' })).rejects.toMatchObject({ code: 'resume_failed' })
   })
 })

@@ -3,22 +3,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { ValetError } from '@valet/protocol'
-import { isPendingCreate } from '../pending-create.js'
-import type { ResumeState, ResumeStore } from '../ports.js'
+import type { ResumeStore } from '../ports.js'
+import { isResumeState } from '../resume/resume-state.js'
 
 /** Where `resume: true` keeps state in Node unless `stateDir` says otherwise. */
 export function defaultStateDir(): string {
   return join(homedir(), '.valet', 'uploads')
-}
-
-function isState(value: unknown): value is ResumeState {
-  if (isPendingCreate(value)) return true
-  const s = value as ResumeState
-  return (
-    typeof s === 'object' && s !== null && s.version === 1 && s.pending === undefined &&
-    [s.uploadId, s.key, s.token, s.createdAt, s.expiresAt].every((v) => typeof v === 'string') &&
-    [s.partSize, s.partCount, s.size].every((v) => Number.isSafeInteger(v) && v > 0)
-  )
 }
 
 /**
@@ -48,7 +38,7 @@ export function createFileResumeStore(dir: string = defaultStateDir()): ResumeSt
       }
       try {
         const state: unknown = JSON.parse(text)
-        return isState(state) ? state : undefined
+        return isResumeState(state) ? state : undefined
       } catch {
         return undefined // a damaged file means "nothing to resume", not a failed upload
       }

@@ -2,13 +2,13 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { ValetError } from '@valet/protocol'
 import type { FileSource } from '../ports.js'
-import { FileRange, asPartBody } from './file-range.js'
+import { FileRange, type NodeBody } from './file-range.js'
 
 /**
  * A file on disk, read by ranges with one open handle. Parts are {@link FileRange}s: read in
  * chunks when hashed and again when sent, never a whole part (or the file) in memory.
  */
-export async function openPathSource(path: string): Promise<FileSource> {
+export async function openPathSource(path: string): Promise<FileSource<NodeBody>> {
   const absolute = resolve(path)
   let handle: FileHandle
   try {
@@ -30,7 +30,7 @@ export async function openPathSource(path: string): Promise<FileSource> {
     lastModified,
     access: 'random',
     async read(start, end) {
-      return asPartBody(new FileRange(handle, absolute, start, end, size))
+      return new FileRange(handle, absolute, start, end, size)
     },
     async identity() {
       return { key: JSON.stringify(['path', absolute, size, lastModified]), samples: [] }

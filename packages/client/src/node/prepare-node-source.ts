@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream'
 import { ValetError } from '@valet/protocol'
-import { blobSource } from '../blob-source.js'
-import { bytesSource } from '../bytes-source.js'
-import { invalidOption, type UploadOptions } from '../normalize-options.js'
+import { blobSource } from '../sources/blob-source.js'
+import { bytesSource } from '../sources/bytes-source.js'
+import { invalidUploadOption, type UploadSettings } from '../normalize-options.js'
 import type { FileSource } from '../ports.js'
+import type { NodeBody } from './file-range.js'
 import { openPathSource } from './path-source.js'
 import { streamSource } from './stream-source.js'
 
@@ -16,21 +17,21 @@ function isReadable(value: unknown): value is Readable {
 }
 
 /** Checks a Node source synchronously and returns how to open it. */
-export function prepareNodeSource(source: NodeSource, options: UploadOptions): (signal: AbortSignal) => Promise<FileSource> {
+export function prepareNodeSource(source: NodeSource, options: UploadSettings): (signal: AbortSignal) => Promise<FileSource<NodeBody>> {
   if (typeof source === 'string') {
     if (source === '') throw new ValetError('invalid_source', 'the file path is empty')
     return () => openPathSource(source)
   }
   if (source instanceof Uint8Array) {
-    if (options.name === undefined) throw invalidOption('name', 'is required when uploading bytes')
+    if (options.name === undefined) throw invalidUploadOption('name', 'is required when uploading bytes')
     return async () => bytesSource(source, options.name as string)
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    return async () => blobSource(source, { materialize: true })
+    return async () => blobSource(source)
   }
   if (isReadable(source)) {
-    if (options.size === undefined) throw invalidOption('size', 'is required when uploading a stream')
-    if (options.name === undefined) throw invalidOption('name', 'is required when uploading a stream')
+    if (options.size === undefined) throw invalidUploadOption('size', 'is required when uploading a stream')
+    if (options.name === undefined) throw invalidUploadOption('name', 'is required when uploading a stream')
     return async () => streamSource(source, options.size as number, options.name as string)
   }
   throw new ValetError('invalid_source', 'expected a file path, a Uint8Array, a Blob or a Readable')

@@ -14,7 +14,7 @@ function toBuffer(chunk: unknown): Buffer {
  * parts (at most `concurrency`). It has no identity, so it is never resumed after a restart:
  * the bytes are gone.
  */
-export function streamSource(stream: Readable, size: number, name: string): FileSource {
+export function streamSource(stream: Readable, size: number, name: string): FileSource<Uint8Array> {
   let iterator: AsyncIterator<unknown> | undefined
   let leftover: Buffer | undefined
   let position = 0

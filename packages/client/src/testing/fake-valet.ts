@@ -39,7 +39,7 @@ interface StoredPart {
   etag: string
 }
 
-interface FakeUpload {
+export interface FakeUpload {
   id: string
   size: number
   partSize: number

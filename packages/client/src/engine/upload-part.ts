@@ -4,20 +4,20 @@
  */
 import { ValetError, isValetError, partSizeOf, type PartPlan } from '@valet/protocol'
 import { linkSignals, sleep } from './abort.js'
-import type { KeyCache } from './key-cache.js'
-import { snippet } from './key-endpoint.js'
-import type { ValetKey } from './key-timing.js'
+import type { KeyCache } from '../keys/key-cache.js'
+import { snippet } from '../keys/key-endpoint.js'
+import type { ValetKey } from '../keys/key-timing.js'
 import { partEtagFromResponse } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
-import type { Clock, PartBody, Transport } from './ports.js'
+import type { Clock, Transport } from '../ports.js'
 import type { ProgressTracker } from './progress-tracker.js'
 import { classifyPartFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
 
-export interface PartContext {
+export interface PartContext<B> {
   plan: PartPlan
   keys: KeyCache
-  reader: PartReader
-  transport: Transport
+  reader: PartReader<B>
+  transport: Transport<B>
   progress: ProgressTracker
   clock: Clock
   retries: number
@@ -46,19 +46,15 @@ const ATTEMPT_CEILING_FACTOR = 4
  * stored) since this part's last failure: storage evidently works, so this part's failures are
  * the transient kind. Parts are atomic in storage, so "acknowledged bytes" only grow that way.
  */
-export async function uploadPart(ctx: PartContext, n: number, signal: AbortSignal): Promise<string> {
+export async function uploadPart<B>(ctx: PartContext<B>, n: number, signal: AbortSignal): Promise<string> {
   const size = partSizeOf(ctx.plan, n)
   let failures = 0
   let attempts = 0
   let progressMark = ctx.acknowledged()
   for (;;) {
     const key = await ctx.keys.keyFor(n, signal)
+    // Sources deliver exactly the range asked for, or throw `invalid_source`.
     const body = await ctx.reader.read(n, signal)
-    if (bodySize(body) !== size) {
-      throw new ValetError('invalid_source', `part ${n} should be ${size} bytes but ${bodySize(body)} were read: did the file change?`, {
-        context: { partNumber: n },
-      })
-    }
     const started = ctx.clock.now()
     const outcome = await putPart(ctx, key, body, n, size, signal)
     if ('etag' in outcome) {
@@ -88,10 +84,6 @@ export async function uploadPart(ctx: PartContext, n: number, signal: AbortSigna
   }
 }
 
-function bodySize(body: PartBody): number {
-  return body instanceof Uint8Array ? body.byteLength : body.size
-}
-
 function partHeaders(key: ValetKey): Record<string, string> {
   const headers = { ...key.headers }
   const given = Object.keys(headers).find((h) => h.toLowerCase() === 'content-md5')
@@ -104,7 +96,7 @@ function partHeaders(key: ValetKey): Record<string, string> {
   return headers
 }
 
-async function putPart(ctx: PartContext, key: ValetKey, body: PartBody, n: number, size: number, signal: AbortSignal): Promise<Outcome> {
+async function putPart<B>(ctx: PartContext<B>, key: ValetKey, body: B, n: number, size: number, signal: AbortSignal): Promise<Outcome> {
   const attempt = linkSignals(signal)
   let timer: ReturnType<typeof setTimeout> | undefined
   let settled = false

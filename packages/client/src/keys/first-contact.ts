@@ -5,8 +5,8 @@
  * the request never got to a Valet server, so nothing was created that a retry must find again.
  */
 import { ValetError } from '@valet/protocol'
-import type { HttpResponse } from './ports.js'
-import type { AttemptFailure } from './retry-policy.js'
+import type { HttpResponse } from '../ports.js'
+import type { AttemptFailure } from '../engine/retry-policy.js'
 
 /**
  * Before a first Valet answer, failures are retried this long (a server still starting up),

@@ -4,14 +4,14 @@
  */
 import { ValetError, isValetError, parseCreateUploadRequest, partSizeOf, type CreateUploadRequest } from '@valet/protocol'
 import { isCancel, isPause } from './abort.js'
-import { fingerprint as fingerprintOf } from './fingerprint.js'
-import { guessType } from './guess-type.js'
-import { KeyCache } from './key-cache.js'
-import type { KeyEndpoint } from './key-endpoint.js'
-import { invalidOption, type NormalizedOptions, type UploadOptions } from './normalize-options.js'
+import { fingerprint as fingerprintOf } from '../resume/fingerprint.js'
+import { guessType } from '../sources/guess-type.js'
+import { KeyCache } from '../keys/key-cache.js'
+import type { KeyEndpoint } from '../keys/key-endpoint.js'
+import { invalidUploadOption, type NormalizedOptions, type UploadSettings } from '../normalize-options.js'
 import { GONE, openSession, type Session } from './open-session.js'
 import { PartReader } from './part-reader.js'
-import type { Clock, FileSource, Hasher, ResumeStore, Transport } from './ports.js'
+import type { Clock, FileSource, Hasher, ResumeStore, Transport } from '../ports.js'
 import { ProgressTracker } from './progress-tracker.js'
 import { transferParts, type TransferContext } from './transfer-parts.js'
 import type { UploadControl } from './upload-control.js'
@@ -27,22 +27,24 @@ export interface UploadResult {
   uploadId: string
   /** What the server's `onComplete` returned (your database row, say). */
   result?: unknown
+  /** Parts storage already held when this run started (resumed), not sent again. */
+  partsResumed: number
 }
 
-export interface EngineDeps {
+export interface EngineDeps<B> {
   options: NormalizedOptions
   api: KeyEndpoint
-  transport: Transport
-  hasher: Hasher
+  transport: Transport<B>
+  hasher: Hasher<B>
   clock: Clock
 }
 
 // Two uploads of one file in one process must not share one server upload.
 const activeFingerprints = new Set<string>()
 
-function createRequest(source: FileSource, upload: UploadOptions, partSize: number | undefined): CreateUploadRequest {
+function createRequest<B>(source: FileSource<B>, upload: UploadSettings, partSize: number | undefined): CreateUploadRequest {
   const name = upload.name ?? source.name
-  if (name === '') throw invalidOption('name', 'is required: this source has no file name')
+  if (name === '') throw invalidUploadOption('name', 'is required: this source has no file name')
   const request: CreateUploadRequest = { name, size: source.size, type: upload.type ?? (source.type || guessType(name)) }
   const lastModified = upload.lastModified ?? source.lastModified
   if (lastModified !== undefined) request.lastModified = lastModified
@@ -51,27 +53,27 @@ function createRequest(source: FileSource, upload: UploadOptions, partSize: numb
   try {
     parseCreateUploadRequest(request) // the server's own rules, checked before any traffic
   } catch (e) {
-    if (isValetError(e)) throw invalidOption(String(e.context.field ?? 'options'), e.message.replace(/^\S+ /, ''))
+    if (isValetError(e)) throw invalidUploadOption(String(e.context.field ?? 'options'), e.message.replace(/^\S+ /, ''))
     throw e
   }
   return request
 }
 
-export async function runUpload(
-  deps: EngineDeps,
+export async function runUpload<B>(
+  deps: EngineDeps<B>,
   control: UploadControl,
-  openSource: (signal: AbortSignal) => Promise<FileSource>,
-  upload: UploadOptions,
+  openSource: (signal: AbortSignal) => Promise<FileSource<B>>,
+  upload: UploadSettings,
 ): Promise<UploadResult> {
   const { options, api, clock, hasher } = deps
   const cancel = control.cancelSignal
   const source = await openSource(cancel)
   let session: Session | undefined
-  let reader: PartReader | undefined
+  let reader: PartReader<B> | undefined
   let fingerprint: string | undefined
   const progress = new ProgressTracker(source.size, options.progressInterval, clock, upload.onProgress)
   try {
-    if (upload.size !== undefined && upload.size !== source.size) throw invalidOption('size', `is ${upload.size} but the source has ${source.size} bytes`)
+    if (upload.size !== undefined && upload.size !== source.size) throw invalidUploadOption('size', `is ${upload.size} but the source has ${source.size} bytes`)
     if (source.size === 0) throw new ValetError('invalid_source', 'empty files cannot be uploaded in parts')
     const request = createRequest(source, upload, options.partSize)
     progress.announce()
@@ -84,7 +86,7 @@ export async function runUpload(
         api,
         request,
         clock,
-        makeReader: (plan) => new PartReader(source, plan, hasher, options.concurrency),
+        makeReader: (plan) => new PartReader(source, plan, hasher, upload.concurrency),
         ...(store !== undefined && fingerprint !== undefined ? { store, fingerprint } : {}),
       },
       cancel,
@@ -94,9 +96,11 @@ export async function runUpload(
     const etags = new Map(session.stored)
     progress.setPartsTotal(session.plan.partCount, session.plan.partSize)
     for (const n of etags.keys()) progress.partAlreadyStored(n, partSizeOf(session.plan, n))
-    await transferUntilDone(transferContext(deps, session, reader, progress, etags), control, etags)
+    await transferUntilDone(transferContext(deps, upload.concurrency, session, reader, progress, etags), control, etags)
     progress.setPhase('completing')
-    const result = await complete(api, session, etags, source.size, cancel, store !== undefined && fingerprint !== undefined ? { store, fingerprint } : undefined)
+    const resume = store !== undefined && fingerprint !== undefined ? { store, fingerprint } : undefined
+    const result = await complete(api, session, etags, source.size, cancel, resume)
+    result.partsResumed = session.stored.size
     if (store !== undefined && fingerprint !== undefined) await store.remove(fingerprint).catch(() => {})
     progress.finish('complete')
     return result
@@ -113,20 +117,21 @@ export async function runUpload(
   }
 }
 
-function transferContext(
-  deps: EngineDeps,
+function transferContext<B>(
+  deps: EngineDeps<B>,
+  concurrency: number,
   session: Session,
-  reader: PartReader,
+  reader: PartReader<B>,
   progress: ProgressTracker,
   etags: Map<number, string>,
-): TransferContext {
+): TransferContext<B> {
   const { options, api, clock } = deps
   const { plan } = session
   let acknowledged = 0
   for (const n of etags.keys()) acknowledged += partSizeOf(plan, n)
   const notStarted = new Set<number>()
   const keys = new KeyCache({
-    concurrency: options.concurrency,
+    concurrency,
     clock,
     sign: (parts, signal) => api.signParts(session.uploadId, session.token, parts, signal),
     md5: (n, signal) => reader.md5(n, signal),
@@ -137,10 +142,8 @@ function transferContext(
   return {
     plan, keys, reader, progress, clock,
     transport: deps.transport,
-    retries: options.retries,
-    backoff: { base: options.retryDelay, cap: options.maxRetryDelay },
-    stallTimeout: options.stallTimeout,
-    concurrency: options.concurrency,
+    ...options.parts,
+    concurrency,
     notStarted,
     onPartStored: (n, etag) => {
       etags.set(n, etag)
@@ -151,7 +154,7 @@ function transferContext(
 }
 
 /** Transfers the missing parts; a pause ends a run, `resume()` starts the next with what's left. */
-async function transferUntilDone(ctx: TransferContext, control: UploadControl, etags: Map<number, string>): Promise<void> {
+async function transferUntilDone<B>(ctx: TransferContext<B>, control: UploadControl, etags: Map<number, string>): Promise<void> {
   for (;;) {
     const remaining: number[] = []
     for (let n = 1; n <= ctx.plan.partCount; n++) if (!etags.has(n)) remaining.push(n)
@@ -206,7 +209,7 @@ async function complete(
   if (done.size !== size) {
     throw new ValetError('size_mismatch', `storage holds ${done.size} bytes, the source has ${size}`, { context: { size: done.size } })
   }
-  const result: UploadResult = { key: done.key, size: done.size, etag: done.etag, location: done.location, uploadId: session.uploadId }
+  const result: UploadResult = { key: done.key, size: done.size, etag: done.etag, location: done.location, uploadId: session.uploadId, partsResumed: 0 }
   if (done.result !== undefined) result.result = done.result
   return result
 }
@@ -214,7 +217,7 @@ async function complete(
 /** Delay of the second DELETE after an abort. */
 const ABORT_REPEAT_MS = 1_500
 
-async function cleanUpAborted(deps: EngineDeps, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
+async function cleanUpAborted<B>(deps: EngineDeps<B>, session: Session | undefined, fingerprint: string | undefined): Promise<void> {
   const store = deps.options.resumeStore
   // Aborted while resuming (listing or re-hashing stored parts): no session is open yet, but the
   // saved state names the upload, and forgetting it without a DELETE would orphan it. A pending

@@ -3,10 +3,10 @@
  * only while it may still start a PUT, and forgets a part's key when a PUT on it failed.
  */
 import { ValetError, type PartToSign } from '@valet/protocol'
-import { raceSignal } from './abort.js'
+import { raceSignal } from '../engine/abort.js'
 import type { SignResult } from './key-endpoint.js'
 import { clockSkew, isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
-import type { Clock } from './ports.js'
+import type { Clock } from '../ports.js'
 
 export interface KeyCacheOptions {
   concurrency: number
@@ -33,8 +33,6 @@ export class KeyCache {
   private lifetime: number | undefined
   /** Server clock minus local clock, from the latest sign call (0 before the first). */
   private skew = 0
-  /** Sign calls made: for tests and diagnostics. */
-  signCalls = 0
 
   constructor(private readonly options: KeyCacheOptions) {}
 
@@ -151,7 +149,6 @@ export class KeyCache {
   private async sign(parts: number[], md5s: Promise<string>[], signal: AbortSignal): Promise<void> {
     const hashed = await Promise.all(md5s)
     const toSign: PartToSign[] = parts.map((m, i) => ({ partNumber: m, size: this.options.partSize(m), md5: hashed[i] as string }))
-    this.signCalls++
     const { parts: signed, timing } = await this.options.sign(toSign, signal)
     this.skew = clockSkew(timing)
     const md5ByPart = new Map(toSign.map((p) => [p.partNumber, p.md5]))

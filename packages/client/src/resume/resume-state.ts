@@ -1,5 +1,8 @@
-/** Checks resume state read back from browser storage, which other code on the origin can also write. */
-import { isPendingCreate } from '../pending-create.js'
+/**
+ * Checks resume state read back from a store: a file anyone can edit, browser storage other code
+ * on the origin can write. One check for every store: an empty id, key or token is not a state.
+ */
+import { isPendingCreate } from './pending-create.js'
 import type { ResumeState } from '../ports.js'
 
 const TEXT = ['uploadId', 'key', 'token', 'createdAt', 'expiresAt'] as const

@@ -1,4 +1,4 @@
-import type { ResumeStore } from './ports.js'
+import type { ResumeStore } from '../ports.js'
 
 /**
  * A {@link ResumeStore} whose code loads on first use (browsers: a chunk with IndexedDB and

@@ -4,7 +4,7 @@
  * and the server answers with that upload instead of starting another nobody could name.
  */
 import { REQUEST_ID_PATTERN, toBase64Url } from '@valet/protocol'
-import type { ResumeState } from './ports.js'
+import type { ResumeState } from '../ports.js'
 
 /**
  * How long a pending create is worth sending again: the server's default `tokenTtl`. Later, the

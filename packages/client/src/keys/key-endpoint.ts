@@ -24,11 +24,11 @@ import {
   type SignedPart,
   type StoredPart,
 } from '@valet/protocol'
-import { sleep } from './abort.js'
+import { sleep } from '../engine/abort.js'
 import type { SignTiming } from './key-timing.js'
 import { FIRST_CONTACT_WINDOW_MS, firstContactError, notAnEndpointError } from './first-contact.js'
-import type { Clock, HttpRequest, HttpResponse, Transport } from './ports.js'
-import { classifyEndpointFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from './retry-policy.js'
+import type { Clock, HttpRequest, HttpResponse, Transport } from '../ports.js'
+import { classifyEndpointFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from '../engine/retry-policy.js'
 
 /** Endpoints that gave a Valet answer in this process (or page): from then on, outages are ridden out. */
 const answered = new Set<string>()

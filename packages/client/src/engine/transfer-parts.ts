@@ -6,7 +6,7 @@ import pLimit from 'p-limit'
 import { linkSignals } from './abort.js'
 import { uploadPart, type PartContext } from './upload-part.js'
 
-export interface TransferContext extends PartContext {
+export interface TransferContext<B> extends PartContext<B> {
   concurrency: number
   /** Parts not started yet, in order; the key cache reads it to pick its window. */
   notStarted: Set<number>
@@ -18,7 +18,7 @@ export interface TransferContext extends PartContext {
  * Uploads `parts` (ascending). Rejects with `signal.reason` when the caller aborts (pause or
  * cancel), else with the first part's error.
  */
-export async function transferParts(ctx: TransferContext, parts: number[], signal: AbortSignal): Promise<void> {
+export async function transferParts<B>(ctx: TransferContext<B>, parts: number[], signal: AbortSignal): Promise<void> {
   const run = linkSignals(signal)
   const limit = pLimit(ctx.concurrency)
   ctx.notStarted.clear()

@@ -5,25 +5,20 @@
  */
 import axios, { type AxiosAdapter, type RawAxiosRequestHeaders } from 'axios'
 import { ValetError, isValetError } from '@valet/protocol'
-import type { HttpRequest, HttpResponse, PartBody, Transport } from './ports.js'
+import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
+import { safeUrl } from './safe-url.js'
 
-export interface AxiosTransportOptions {
+/** @typeParam B - the platform's part body. */
+export interface AxiosTransportOptions<B> {
   /** axios's adapter: 'http' in Node, 'xhr' in browsers. */
   adapter: 'http' | 'xhr' | 'fetch' | AxiosAdapter
-  /** Turns a part into what the adapter sends (Node: a Buffer view, no copy). */
-  toBody?: (body: PartBody) => unknown
-  /** Node sets `Content-Length` itself; browsers refuse the header (the browser sets it). */
-  setContentLength?: boolean
-}
-
-/** Origin and path only: signed URLs carry credentials in their query. */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    return `${u.origin}${u.pathname}`
-  } catch {
-    return url.split('?')[0] ?? ''
-  }
+  /** Turns a part into what the adapter sends (Node: a stream or a Buffer view, no copy). */
+  toBody: (body: B) => unknown
+  /**
+   * A part's byte length, sent as `Content-Length`: Node's http adapter can't know a stream's.
+   * Absent in browsers, which refuse the header (they set it themselves).
+   */
+  contentLength?: (body: B) => number
 }
 
 function lowerCaseHeaders(headers: unknown): Record<string, string> {
@@ -37,10 +32,6 @@ function lowerCaseHeaders(headers: unknown): Record<string, string> {
   return out
 }
 
-function byteLength(body: PartBody): number {
-  return body instanceof Uint8Array ? body.byteLength : body.size
-}
-
 function bodyError(e: unknown): ValetError | undefined {
   for (let x = e, depth = 0; x !== undefined && x !== null && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
     if (isValetError(x)) return x
@@ -48,7 +39,7 @@ function bodyError(e: unknown): ValetError | undefined {
   return undefined
 }
 
-export function createAxiosTransport(options: AxiosTransportOptions): Transport {
+export function createAxiosTransport<B>(options: AxiosTransportOptions<B>): Transport<B> {
   const client = axios.create({
     adapter: options.adapter,
     maxBodyLength: Number.POSITIVE_INFINITY,
@@ -60,12 +51,13 @@ export function createAxiosTransport(options: AxiosTransportOptions): Transport 
     validateStatus: () => true,
   })
   return {
-    async request(req: HttpRequest): Promise<HttpResponse> {
-      const binary = req.body !== undefined && typeof req.body !== 'string'
+    async request(req: HttpRequest<B>): Promise<HttpResponse> {
+      const part = req.body === undefined || typeof req.body === 'string' ? undefined : { body: req.body }
+      const binary = part !== undefined
       const headers: RawAxiosRequestHeaders = { ...req.headers }
-      if (binary && options.setContentLength) {
+      if (part !== undefined && options.contentLength) {
         for (const h of Object.keys(headers)) if (h.toLowerCase() === 'content-length') delete headers[h]
-        headers['Content-Length'] = String(byteLength(req.body as PartBody))
+        headers['Content-Length'] = String(options.contentLength(part.body))
       }
       const { onUploadProgress } = req
       try {
@@ -73,7 +65,7 @@ export function createAxiosTransport(options: AxiosTransportOptions): Transport 
           method: req.method,
           url: req.url,
           headers,
-          data: binary && options.toBody ? options.toBody(req.body as PartBody) : req.body,
+          data: part !== undefined ? options.toBody(part.body) : req.body,
           signal: req.signal,
           // A part must go to the URL it was signed for; redirects also make Node's
           // follow-redirects keep a copy of the body in memory.

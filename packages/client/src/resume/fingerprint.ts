@@ -1,5 +1,5 @@
-import { base64ToHex } from './part-etag.js'
-import type { FileSource, Hasher } from './ports.js'
+import { base64ToHex } from '../engine/part-etag.js'
+import type { FileSource, Hasher } from '../ports.js'
 
 /**
  * The resume key of a source: hex MD5 of the endpoint, the source's identity (absolute path or
@@ -9,7 +9,7 @@ import type { FileSource, Hasher } from './ports.js'
  * Cheap by design: it never reads the whole file; a file edited in the middle without changing
  * size or mtime is caught later, part by part, when the stored parts' etags are checked.
  */
-export async function fingerprint(endpoint: string, source: FileSource, hasher: Hasher, signal: AbortSignal): Promise<string | undefined> {
+export async function fingerprint<B>(endpoint: string, source: FileSource<B>, hasher: Hasher<B>, signal: AbortSignal): Promise<string | undefined> {
   const identity = await source.identity()
   if (identity === undefined) return undefined
   const samples: string[] = []

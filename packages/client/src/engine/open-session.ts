@@ -5,31 +5,34 @@
  * create whose answer was lost is sent again as the same create, never as a second upload.
  */
 import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
-import type { KeyEndpoint } from './key-endpoint.js'
+import type { KeyEndpoint } from '../keys/key-endpoint.js'
 import { storedPartMatches } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
-import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from './pending-create.js'
-import type { Clock, ResumeState, ResumeStore } from './ports.js'
+import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from '../resume/pending-create.js'
+import type { Clock, ResumeState, ResumeStore } from '../ports.js'
 
 export interface Session {
   uploadId: string
-  /** Object key in storage. */
-  key: string
   token: string
   plan: PartPlan
   /** Verified parts storage already holds (resume): part number → etag. */
   stored: Map<number, string>
-  resumed: boolean
 }
 
-export interface SessionContext {
+export interface SessionContext<B> {
   api: KeyEndpoint
   request: CreateUploadRequest
   clock: Clock
-  makeReader(plan: PartPlan): PartReader
+  makeReader(plan: PartPlan): PartReader<B>
   /** Both set, or resume is off for this upload. */
   store?: ResumeStore
   fingerprint?: string
+}
+
+/** An open session and the reader of its parts. */
+export interface Opened<B> {
+  session: Session
+  reader: PartReader<B>
 }
 
 /** The server's answers when an upload it once knew can't be continued: start over. */
@@ -47,7 +50,7 @@ function usableState(state: ResumeState | undefined, size: number, now: number):
   return state.partSize > 0 && state.partCount === Math.ceil(size / state.partSize)
 }
 
-export async function openSession(ctx: SessionContext, signal: AbortSignal): Promise<{ session: Session; reader: PartReader }> {
+export async function openSession<B>(ctx: SessionContext<B>, signal: AbortSignal): Promise<Opened<B>> {
   const { store, fingerprint } = ctx
   if (store !== undefined && fingerprint !== undefined) {
     let state: ResumeState | undefined
@@ -89,9 +92,9 @@ function completingParts(state: ResumeState): Map<number, string> | undefined {
   return parts.size === state.partCount ? parts : undefined
 }
 
-function sessionOf(ctx: SessionContext, state: ResumeState, stored: Map<number, string>) {
+function sessionOf<B>(ctx: SessionContext<B>, state: ResumeState, stored: Map<number, string>): Opened<B> {
   const plan: PartPlan = { size: state.size, partSize: state.partSize, partCount: state.partCount }
-  const session: Session = { uploadId: state.uploadId, key: state.key, token: state.token, plan, stored, resumed: true }
+  const session: Session = { uploadId: state.uploadId, token: state.token, plan, stored }
   return { session, reader: ctx.makeReader(plan) }
 }
 
@@ -99,7 +102,7 @@ function usablePending(state: ResumeState, size: number, now: number): state is 
   return isPendingCreate(state) && state.size === size && Date.parse(state.expiresAt) > now
 }
 
-async function resume(ctx: SessionContext, state: ResumeState, signal: AbortSignal) {
+async function resume<B>(ctx: SessionContext<B>, state: ResumeState, signal: AbortSignal): Promise<Opened<B> | undefined> {
   let listed
   try {
     listed = await ctx.api.listParts(state.uploadId, state.token, signal)
@@ -127,7 +130,7 @@ function refused(error: unknown): boolean {
 /** Aborted while create was in flight: storage may have started the upload anyway. */
 const ABANDON_TIMEOUT_MS = 10_000
 
-async function create(ctx: SessionContext, signal: AbortSignal, pending: PendingCreate | undefined) {
+async function create<B>(ctx: SessionContext<B>, signal: AbortSignal, pending: PendingCreate | undefined): Promise<Opened<B>> {
   const requestId = pending?.requestId ?? newRequestId()
   if (pending === undefined && ctx.store !== undefined && ctx.fingerprint !== undefined) {
     try {
@@ -173,14 +176,7 @@ async function create(ctx: SessionContext, signal: AbortSignal, pending: Pending
       throw resumeFailed('save', e)
     }
   }
-  const session: Session = {
-    uploadId: created.uploadId,
-    key: created.key,
-    token: created.token,
-    plan,
-    stored: new Map(),
-    resumed: false,
-  }
+  const session: Session = { uploadId: created.uploadId, token: created.token, plan, stored: new Map() }
   return { session, reader: ctx.makeReader(plan) }
 }
 

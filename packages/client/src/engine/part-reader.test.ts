@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { bytesSource } from './bytes-source.js'
-import { nodeHasher } from './node/node-hasher.js'
-import { streamSource } from './node/stream-source.js'
+import { bytesSource } from '../sources/bytes-source.js'
+import { nodeHasher } from '../node/node-hasher.js'
+import { streamSource } from '../node/stream-source.js'
 import { PartReader } from './part-reader.js'
-import { testBytes } from './testing/fake-valet.js'
+import { testBytes } from '../testing/fake-valet.js'
 
 const plan = { size: 1000, partSize: 100, partCount: 10 }
 const signal = new AbortController().signal

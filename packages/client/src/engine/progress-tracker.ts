@@ -2,7 +2,7 @@
  * Upload progress: bytes from per-request progress events (rolled back when a part's attempt
  * fails), a smoothed rate, an ETA, throttled delivery.
  */
-import type { Clock } from './ports.js'
+import type { Clock } from '../ports.js'
 
 export type UploadPhase = 'preparing' | 'uploading' | 'paused' | 'completing' | 'complete'
 

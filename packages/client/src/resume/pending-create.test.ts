@@ -1,35 +1,26 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { REQUEST_ID_PATTERN } from '@valet/protocol'
-import { createUploader, type ResumeState, type ResumeStore } from './index.node.js'
+import { createUploader, type ResumeState, type ResumeStore } from '../index.node.js'
 import { PENDING_CREATE_TTL_MS, newRequestId, pendingCreate } from './pending-create.js'
-import { ENDPOINT, fakeValet, testBytes } from './testing/fake-valet.js'
+import { ENDPOINT, testBytes } from '../testing/fake-valet.js'
+import { useFakeValet } from '../testing/msw-server.js'
 
-const server = setupServer()
+const { server, setup } = useFakeValet({ partSize: 1000 })
 let dir: string
 let file: string
 const data = testBytes(5000, 3)
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'valet-pending-'))
   file = join(dir, 'f.bin')
   writeFileSync(file, data)
 })
 afterEach(() => {
-  server.resetHandlers()
   rmSync(dir, { recursive: true, force: true })
 })
-afterAll(() => server.close())
-
-function setup() {
-  const fake = fakeValet({ partSize: 1000 })
-  server.use(...fake.handlers)
-  return fake
-}
 
 /** A store that keeps every state it was given, in order, and what it holds now. */
 function recordingStore(initial?: ResumeState) {

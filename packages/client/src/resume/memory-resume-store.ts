@@ -1,4 +1,4 @@
-import type { ResumeState, ResumeStore } from './ports.js'
+import type { ResumeState, ResumeStore } from '../ports.js'
 
 /**
  * A {@link ResumeStore} in memory: uploads resume within this process only (after a failure,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ValetError } from '@valet/protocol'
 import { KeyEndpoint } from './key-endpoint.js'
-import type { HttpRequest, HttpResponse, Transport } from './ports.js'
+import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
 
 function endpoint(answer: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>, retries = 0, retryWindow = 0, requestTimeout = 0) {
   const seen: HttpRequest[] = []

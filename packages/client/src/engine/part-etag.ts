@@ -3,7 +3,7 @@
  * knows provider answers: S3 puts the part's hex MD5 in `ETag`; Azure's Put Block has no ETag
  * but echoes `Content-MD5`.
  */
-import { ValetError } from '@valet/protocol'
+import { ValetError, bareEtag } from '@valet/protocol'
 
 /** Hex of a base64 MD5, lower case. */
 export function base64ToHex(base64: string): string {
@@ -14,11 +14,6 @@ export function base64ToHex(base64: string): string {
 }
 
 const HEX_MD5 = /^[0-9a-f]{32}$/i
-
-/** An ETag without `W/` and quotes. */
-function bareEtag(etag: string): string {
-  return etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1')
-}
 
 /**
  * The value to send as this part's `etag` on complete, verified against `md5` (base64).

@@ -1,8 +1,8 @@
-import type { FileSource } from './ports.js'
+import type { FileSource } from '../ports.js'
 import { sampleRanges } from './sample-ranges.js'
 
 /** Bytes in memory as a source. Parts are views, never copies. */
-export function bytesSource(bytes: Uint8Array, name: string): FileSource {
+export function bytesSource(bytes: Uint8Array, name: string): FileSource<Uint8Array> {
   return {
     name,
     size: bytes.byteLength,

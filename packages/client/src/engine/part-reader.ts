@@ -6,23 +6,24 @@
  * key window never reads ahead past `capacity` kept parts.
  */
 import { ValetError, partRange, type PartPlan } from '@valet/protocol'
-import { raceSignal } from './abort.js'
-import type { FileSource, Hasher, PartBody } from './ports.js'
+import { NEVER, raceSignal } from './abort.js'
+import type { FileSource, Hasher } from '../ports.js'
 
-export class PartReader {
-  private readonly kept = new Map<number, PartBody>()
+/** @typeParam B - the platform's part body, carried and never opened here. */
+export class PartReader<B> {
+  private readonly kept = new Map<number, B>()
   private readonly md5s = new Map<number, Promise<string>>()
   /** Sequential sources: reads started and not yet finished, and the last part asked for. */
-  private readonly loading = new Map<number, Promise<PartBody>>()
+  private readonly loading = new Map<number, Promise<B>>()
   private loadedUpTo = 0
   /** Highest part a sign window was allowed to read ahead to: counted before its read starts. */
   private reservedUpTo = 0
   private chain: Promise<unknown> = Promise.resolve()
 
   constructor(
-    private readonly source: FileSource,
+    private readonly source: FileSource<B>,
     private readonly plan: PartPlan,
-    private readonly hasher: Hasher,
+    private readonly hasher: Hasher<B>,
     /** Parts a sequential source may keep at once. */
     private readonly capacity: number,
   ) {}
@@ -32,7 +33,7 @@ export class PartReader {
   }
 
   /** The bytes of part `n`. */
-  read(n: number, signal: AbortSignal): Promise<PartBody> {
+  read(n: number, signal: AbortSignal): Promise<B> {
     const kept = this.kept.get(n)
     if (kept !== undefined) return Promise.resolve(kept)
     if (!this.sequential) {
@@ -85,7 +86,7 @@ export class PartReader {
    * pause must not lose bytes already taken from the stream, so the caller stops waiting while
    * the read finishes into `kept`.
    */
-  private readSequential(n: number, signal: AbortSignal): Promise<PartBody> {
+  private readSequential(n: number, signal: AbortSignal): Promise<B> {
     while (this.loadedUpTo < n) {
       const k = ++this.loadedUpTo
       const { start, end } = partRange(this.plan, k)
@@ -109,5 +110,3 @@ export class PartReader {
     return raceSignal(load, signal)
   }
 }
-
-const NEVER = new AbortController().signal

@@ -4,6 +4,9 @@
  */
 import { ValetError, isValetError } from '@valet/protocol'
 
+/** A signal that never aborts: for work that must finish whoever stops waiting for it. */
+export const NEVER: AbortSignal = new AbortController().signal
+
 export function pauseReason(): ValetError {
   return new ValetError('paused', 'upload paused')
 }

@@ -79,6 +79,16 @@ describe('OptionReader', () => {
     expect(failure(() => read.nested('missing')).message).toMatch(/`missing` must be an object, got undefined/)
   })
 
+  it('reads the base URL of a service', () => {
+    const read = new OptionReader('t', { a: 'http://127.0.0.1:9000/s3/', b: 'localhost:9000', c: 'https://h/?sig=x', d: 'https://u:pw@h', e: ' https://h' })
+    expect(read.httpUrl('a', 'https://x').href).toBe('http://127.0.0.1:9000/s3/')
+    expect(read.httpUrl('absent', 'https://x.test').href).toBe('https://x.test/')
+    expect(failure(() => read.httpUrl('b', 'https://x')).message).toBe('t: option `b` must be an absolute http: or https: URL, got "localhost:9000"')
+    expect(failure(() => read.httpUrl('c', 'https://x')).message).toMatch(/`c` must not have a query or a fragment$/)
+    expect(failure(() => read.httpUrl('d', 'https://x')).message).toMatch(/`d` must not carry credentials$/)
+    expect(failure(() => read.httpUrl('e', 'https://x')).message).toMatch(/`e` must be a non-empty string \(an absolute http: or https: URL\), got " https:\/\/h"$/)
+  })
+
   it('never quotes a long string (a secret) back', () => {
     const e = failure(() => new OptionReader('t', { key: 'k'.repeat(64) }).integer('key', { min: 0, max: 1 }))
     expect(e.message).not.toContain('kkkk')

@@ -119,6 +119,26 @@ export class OptionReader {
     return value
   }
 
+  /**
+   * The base URL of a service: absolute, `http:` or `https:`, with no query, fragment or
+   * credentials in it; `fallback` when absent.
+   */
+  httpUrl(option: string, fallback: string): URL {
+    const hint = 'an absolute http: or https: URL'
+    const raw = this.string(option, { fallback, pattern: /^\S(?:.*\S)?$/s, hint })
+    let url: URL | undefined
+    try {
+      url = new URL(raw)
+    } catch {
+      url = undefined
+    }
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') this.fail(option, `must be ${hint}, got ${describe(raw)}`)
+    if (url.search !== '' || url.hash !== '') this.fail(option, 'must not have a query or a fragment')
+    // Not quoted back: the value holds a password.
+    if (url.username !== '' || url.password !== '') this.fail(option, 'must not carry credentials')
+    return url
+  }
+
   /** A boolean; `fallback` when absent. */
   boolean(option: string, fallback: boolean): boolean {
     const value = this.#values[option]

@@ -54,7 +54,7 @@ describe('normalizeAzureOptions', () => {
   it('says what is wrong, and never quotes the key', () => {
     expect(() => fromJavaScript({ ...base, accountName: undefined })).toThrow('option `accountName` is required: 3–24 lowercase letters and digits')
     expect(() => fromJavaScript({ ...base, container: 42 })).toThrow(/option `container` must be a non-empty string \(3–63 lowercase .*\), got 42$/)
-    expect(() => fromJavaScript({ ...base, endpoint: 'ftp://host/acct' })).toThrow('option `endpoint` must be an http: or https: URL')
+    expect(() => fromJavaScript({ ...base, endpoint: 'ftp://host/acct' })).toThrow('option `endpoint` must be an absolute http: or https: URL, got "ftp://host/acct"')
     expect(() => fromJavaScript({ ...base, accountKey: 'not base64!' })).toThrow(/option `accountKey` must be a non-empty string \(the base64 account key\), got a string of 11 characters$/)
   })
 

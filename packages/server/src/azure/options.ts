@@ -60,19 +60,7 @@ export function normalizeAzureOptions(options: AzureOptions): NormalizedAzureOpt
     pattern: CONTAINER,
     hint: '3–63 lowercase letters, digits and single hyphens, starting with a letter or digit',
   })
-  const raw = read.string('endpoint')
-  let endpoint = `https://${accountName}.blob.core.windows.net`
-  if (raw !== undefined) {
-    let url: URL
-    try {
-      url = new URL(raw)
-    } catch {
-      read.fail('endpoint', `must be an absolute URL, got "${raw}"`)
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') read.fail('endpoint', 'must be an http: or https: URL')
-    if (url.search !== '' || url.hash !== '') read.fail('endpoint', 'must not have a query or fragment (no SAS here)')
-    if (url.username !== '' || url.password !== '') read.fail('endpoint', 'must not contain credentials')
-    endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
-  }
+  const url = read.httpUrl('endpoint', `https://${accountName}.blob.core.windows.net`)
+  const endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
   return { accountName, accountKey, container, endpoint, https: endpoint.startsWith('https:') }
 }

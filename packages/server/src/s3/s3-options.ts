@@ -84,16 +84,7 @@ export function normalizeS3Options(options: S3Options): ResolvedS3Options {
   const region = read.string('region', { fallback: 'us-east-1', pattern: REGION, hint: 'a region name such as "us-east-1"' })
   const bucket = read.string('bucket', { required: true, pattern: TRIMMED, hint: 'the name of an existing bucket, without spaces around it' })
   const forcePathStyle = read.boolean('forcePathStyle', false)
-  const rawEndpoint = read.string('endpoint', { fallback: `https://s3.${region}.amazonaws.com`, pattern: TRIMMED, hint: 'a URL without spaces around it' })
-  let endpoint: URL
-  try {
-    endpoint = new URL(rawEndpoint)
-  } catch {
-    read.fail('endpoint', `must be an absolute URL, got "${rawEndpoint}"`)
-  }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') read.fail('endpoint', 'must be an http: or https: URL')
-  if (endpoint.search !== '' || endpoint.hash !== '') read.fail('endpoint', 'must not have a query or a fragment')
-  if (endpoint.username !== '' || endpoint.password !== '') read.fail('endpoint', 'must not carry credentials (use `credentials`)')
+  const endpoint = read.httpUrl('endpoint', `https://s3.${region}.amazonaws.com`)
 
   if (bucket.includes('/')) read.fail('bucket', 'must not contain "/"')
   if (!forcePathStyle) {

@@ -86,6 +86,7 @@ describe('OptionReader', () => {
     expect(failure(() => read.httpUrl('b', 'https://x')).message).toBe('t: option `b` must be an absolute http: or https: URL, got "localhost:9000"')
     expect(failure(() => read.httpUrl('c', 'https://x')).message).toMatch(/`c` must not have a query or a fragment$/)
     expect(failure(() => read.httpUrl('d', 'https://x')).message).toMatch(/`d` must not carry credentials$/)
+    expect(failure(() => new OptionReader('t', { f: 'ftp://u:pw@h' }).httpUrl('f', 'https://x')).message).not.toContain('pw')
     expect(failure(() => read.httpUrl('e', 'https://x')).message).toMatch(/`e` must be a non-empty string \(an absolute http: or https: URL\), got " https:\/\/h"$/)
   })
 

@@ -132,10 +132,10 @@ export class OptionReader {
     } catch {
       url = undefined
     }
+    // First, and never quoted back: such a URL holds a password.
+    if (url && (url.username !== '' || url.password !== '')) this.fail(option, 'must not carry credentials')
     if (url?.protocol !== 'http:' && url?.protocol !== 'https:') this.fail(option, `must be ${hint}, got ${describe(raw)}`)
     if (url.search !== '' || url.hash !== '') this.fail(option, 'must not have a query or a fragment')
-    // Not quoted back: the value holds a password.
-    if (url.username !== '' || url.password !== '') this.fail(option, 'must not carry credentials')
     return url
   }
 

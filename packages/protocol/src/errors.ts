@@ -2,6 +2,7 @@
  * Every error Valet raises, on the server or in the client, is a {@link ValetError} with a
  * stable `code`. Wire codes map to an HTTP status in exactly one table, {@link errorStatus}.
  */
+import type { InvalidOptionContext } from './option-kit.js'
 
 /** Codes that travel on the wire, each with the HTTP status the server answers with. */
 export const errorStatus = {
@@ -51,12 +52,50 @@ export interface ErrorBody {
   error: { code: WireErrorCode; message: string }
 }
 
-export interface ValetErrorOptions {
+/** Facts about an error, for codes whose context has no fixed shape. */
+export type ErrorFacts = Record<string, unknown>
+
+/**
+ * The context of each code whose callers read it. Wire codes' facts are set where the server
+ * throws; an error the client rebuilt from a response carries `status` and `operation` instead,
+ * so they are optional.
+ */
+export interface ErrorContexts {
+  // `owner` may be missing only until @valet/client's own checks use the option kit too.
+  invalid_option: Omit<InvalidOptionContext, 'owner'> & Partial<InvalidOptionContext>
+  method_not_allowed: {
+    /** The methods the path does take (the `Allow` header). */
+    allow?: string[]
+  }
+  rate_limited: {
+    /** Seconds to wait before trying again (the `Retry-After` header). */
+    retryAfter?: number
+  }
+}
+
+/**
+ * `context` of an error with code `C`: its entry in {@link ErrorContexts} (plus any other facts),
+ * or {@link ErrorFacts}. A union of codes, as `ErrorCode` itself, gets `ErrorFacts`.
+ */
+export type ContextOf<C extends ErrorCode> = [C] extends [keyof ErrorContexts] ? ErrorContexts[C] & ErrorFacts : ErrorFacts
+
+export interface ValetErrorOptions<C extends ErrorCode = ErrorCode> {
   /** The underlying error, kept for debugging. */
   cause?: unknown
   /** Facts that help a caller react: part number, HTTP status, option name... */
-  context?: Record<string, unknown>
+  context?: ContextOf<C>
 }
+
+// A code with a typed context must be thrown with it.
+type OptionsArgument<C extends ErrorCode> = [C] extends [keyof ErrorContexts]
+  ? [options: ValetErrorOptions<C> & { context: ContextOf<C> }]
+  : [options?: ValetErrorOptions<C>]
+
+/**
+ * A `ValetError` of one code or another: comparing its `code` narrows its `context`. What
+ * `instanceof ValetError` and {@link isValetError} narrow to.
+ */
+export type AnyValetError = { [C in ErrorCode]: ValetError<C> }[ErrorCode]
 
 /**
  * The one error class of Valet.
@@ -65,18 +104,26 @@ export interface ValetErrorOptions {
  * ```ts
  * try { await upload.done } catch (e) {
  *   if (e instanceof ValetError && e.code === 'file_too_large') showLimit()
+ *   if (e instanceof ValetError && e.code === 'invalid_option') highlight(e.context.option)
  * }
  * ```
  */
-export class ValetError extends Error {
+export class ValetError<C extends ErrorCode = ErrorCode> extends Error {
   override readonly name = 'ValetError'
-  readonly code: ErrorCode
-  readonly context: Record<string, unknown>
+  readonly code: C
+  readonly context: ContextOf<C>
 
-  constructor(code: ErrorCode, message: string, options: ValetErrorOptions = {}) {
+  constructor(code: C, message: string, ...[options = {}]: OptionsArgument<C>) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
-    this.context = options.context ?? {}
+    // A code with a typed context always gets one (OptionsArgument), so `{}` stands only for ErrorFacts.
+    this.context = options.context ?? ({} as ContextOf<C>)
+  }
+
+  // Only so the type checker narrows `instanceof ValetError` to AnyValetError (whose code
+  // narrows the context) rather than ValetError<any>; the test itself is the usual one.
+  static override [Symbol.hasInstance](value: unknown): value is AnyValetError {
+    return Function.prototype[Symbol.hasInstance].call(this, value)
   }
 
   /** HTTP status for wire codes; 500 for anything else (a client code never reaches the wire). */
@@ -95,7 +142,7 @@ export function isWireErrorCode(code: unknown): code is WireErrorCode {
 }
 
 /** Type guard that also works across duplicated copies of this package (dual ESM/CJS). */
-export function isValetError(value: unknown): value is ValetError {
+export function isValetError(value: unknown): value is AnyValetError {
   return (
     value instanceof ValetError ||
     (value instanceof Error && value.name === 'ValetError' && typeof (value as ValetError).code === 'string')

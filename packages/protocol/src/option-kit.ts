@@ -15,20 +15,34 @@ export interface InvalidOptionContext {
 }
 
 /** The error every option check throws. */
-export function invalidOption(owner: string, option: string, problem: string): ValetError {
-  const context: InvalidOptionContext = { option, owner }
-  return new ValetError('invalid_option', `${owner}: option \`${option}\` ${problem}`, { context: { ...context } })
+export function invalidOption(owner: string, option: string, problem: string): ValetError<'invalid_option'> {
+  return new ValetError('invalid_option', `${owner}: option \`${option}\` ${problem}`, { context: { option, owner } })
 }
 
 interface IntegerRule {
   min: number
-  max: number
+  /** Absent: any safe integer from `min` up. */
+  max?: number
+  /** Why the bounds are what they are, for the message. */
+  hint?: string
+}
+
+interface StringRule {
+  allowEmpty?: boolean
+  /** What the value must look like, for the message. */
+  hint?: string
+  /** A value must match it too; its failure reads like a wrong type, with the hint. */
+  pattern?: RegExp
+  /** Never quote the value back (a key, a password). */
+  secret?: boolean
 }
 
 /** Reads one options object; each method checks one option and returns it typed. */
 export class OptionReader {
   readonly #owner: string
   readonly #values: Readonly<Record<string, unknown>>
+  // Set on a reader of a nested object, so its errors name `parent.option`.
+  #prefix = ''
 
   /**
    * @param known when given, any other key is refused (a misspelt option must not pass silently).
@@ -59,37 +73,70 @@ export class OptionReader {
 
   /** Throws the kit's error for `option`. */
   fail(option: string, problem: string): never {
-    throw invalidOption(this.#owner, option, problem)
+    throw invalidOption(this.#owner, `${this.#prefix}${option}`, problem)
+  }
+
+  /** A reader of the object at `option`, whose errors name `option.key`. */
+  nested(option: string, hint?: string): OptionReader {
+    const value = this.#values[option]
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.fail(option, `must be an object${hint ? ` ${hint}` : ''}, got ${describe(value)}`)
+    }
+    const reader = new OptionReader(this.#owner, value)
+    reader.#prefix = `${this.#prefix}${option}.`
+    return reader
   }
 
   /** An integer within `[min, max]`; `fallback` when absent (`undefined` fallback: stays absent). */
   integer(option: string, rule: IntegerRule & { fallback: number }): number
   integer(option: string, rule: IntegerRule & { fallback?: undefined }): number | undefined
-  integer(option: string, { min, max, fallback }: IntegerRule & { fallback?: number }): number | undefined {
+  integer(option: string, { min, max, hint, fallback }: IntegerRule & { fallback?: number }): number | undefined {
     const value = this.#values[option]
     if (value === undefined) return fallback
-    // Infinity is allowed when it is the bound: "no limit".
-    const whole = typeof value === 'number' && (Number.isInteger(value) || (value === Infinity && max === Infinity))
-    if (!whole || value < min || value > max) {
-      this.fail(option, `must be an integer from ${min} to ${max === Infinity ? 'Infinity' : max}, got ${describe(value)}`)
+    // Infinity is allowed when it is the bound: "no limit". Beyond 2^53 integers are not exact.
+    const whole = typeof value === 'number' && (Number.isSafeInteger(value) || (value === Infinity && max === Infinity))
+    if (!whole || value < min || (max !== undefined && value > max)) {
+      const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max === Infinity ? 'Infinity' : max}`
+      this.fail(option, `must be an integer ${range}${hint ? ` (${hint})` : ''}, got ${describe(value)}`)
     }
     return value
   }
 
   /** A string; `fallback` when absent. Empty strings are refused unless `allowEmpty`. */
-  string(option: string, rule: { fallback: string; allowEmpty?: boolean }): string
-  string(option: string, rule?: { fallback?: undefined; allowEmpty?: boolean; required?: false }): string | undefined
-  string(option: string, rule: { required: true; allowEmpty?: boolean; hint?: string }): string
-  string(option: string, rule: { fallback?: string; allowEmpty?: boolean; required?: boolean; hint?: string } = {}): string | undefined {
+  string(option: string, rule: StringRule & { fallback: string }): string
+  string(option: string, rule?: StringRule & { fallback?: undefined; required?: false }): string | undefined
+  string(option: string, rule: StringRule & { required: true }): string
+  string(option: string, rule: StringRule & { fallback?: string; required?: boolean } = {}): string | undefined {
     const value = this.#values[option]
     if (value === undefined) {
       if (rule.required) this.fail(option, `is required${rule.hint ? `: ${rule.hint}` : ''}`)
       return rule.fallback
     }
-    if (typeof value !== 'string' || (!rule.allowEmpty && value.trim() === '')) {
-      this.fail(option, `must be a non-empty string${rule.hint ? ` (${rule.hint})` : ''}, got ${describe(value)}`)
+    if (typeof value !== 'string' || (!rule.allowEmpty && value.trim() === '') || (rule.pattern && !rule.pattern.test(value))) {
+      const got = rule.secret && typeof value === 'string' ? `a string of ${value.length} characters` : describe(value)
+      this.fail(option, `must be a non-empty string${rule.hint ? ` (${rule.hint})` : ''}, got ${got}`)
     }
     return value
+  }
+
+  /**
+   * The base URL of a service: absolute, `http:` or `https:`, with no query, fragment or
+   * credentials in it; `fallback` when absent.
+   */
+  httpUrl(option: string, fallback: string): URL {
+    const hint = 'an absolute http: or https: URL'
+    const raw = this.string(option, { fallback, pattern: /^\S(?:.*\S)?$/s, hint })
+    let url: URL | undefined
+    try {
+      url = new URL(raw)
+    } catch {
+      url = undefined
+    }
+    // First, and never quoted back: such a URL holds a password.
+    if (url && (url.username !== '' || url.password !== '')) this.fail(option, 'must not carry credentials')
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') this.fail(option, `must be ${hint}, got ${describe(raw)}`)
+    if (url.search !== '' || url.hash !== '') this.fail(option, 'must not have a query or a fragment')
+    return url
   }
 
   /** A boolean; `fallback` when absent. */
@@ -135,7 +182,7 @@ export class OptionReader {
   stringRecord(option: string): Record<string, string> | undefined {
     const value = this.#values[option]
     if (value === undefined) return undefined
-    return checkStringRecord(this.#owner, option, value)
+    return checkStringRecord(this.#owner, `${this.#prefix}${option}`, value)
   }
 }
 

@@ -11,6 +11,7 @@
  * takes it over (at-least-once in that one case, hence `uploadId` as the hook's idempotency key).
  */
 import { ValetError, bareEtag, type CompleteUploadResponse, type CompletedPart } from '@valet/protocol'
+import { sha256Hex } from './sha256-hex.js'
 import type { RecordStore } from './storage.js'
 
 /** A `running` receipt older than this is presumed to belong to a server that died. */
@@ -26,11 +27,6 @@ interface Receipt {
   /** Digest of the part list that was committed: another list names another object. */
   parts: string
   response?: CompleteUploadResponse
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function parse(text: string | undefined): Receipt | undefined {

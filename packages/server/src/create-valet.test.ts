@@ -11,16 +11,34 @@ const fakeStorage = memoryStorage
 const setup = testValet
 
 describe('createValet options', () => {
-  it.each([
-    [{ secret: 'short' }, /secret.*32 bytes/],
-    [{ authorize: undefined }, /authorize/],
-    [{ keyTtl: 0 }, /keyTtl/],
-    [{ keyTtl: 60, tokenTtl: 30 }, /tokenTtl/],
-    [{ allowedTypes: ['png'] }, /allowedTypes/],
-    [{ maxFileSize: -1 }, /maxFileSize/],
-  ])('names the bad option %#', (bad, message) => {
+  // What a JavaScript caller can pass: anything.
+  const fromJavaScript = createValet as (options: unknown) => unknown
+  it.each<[Record<string, unknown>, string, RegExp]>([
+    [{ secret: 'short' }, 'secret', /`secret` must be at least 32 bytes, got 5$/],
+    [{ authorize: undefined }, 'authorize', /`authorize` must be a function returning the principal or null, got undefined$/],
+    [{ keyTtl: 0 }, 'keyTtl', /`keyTtl` must be an integer from 1 to 604800 \(seconds; 7 days is the SigV4 limit\), got 0$/],
+    [{ keyTtl: 604_801 }, 'keyTtl', /`keyTtl` must be an integer from 1 to 604800/],
+    [{ keyTtl: 60, tokenTtl: 30 }, 'tokenTtl', /`tokenTtl` must be at least keyTtl \(60 s\), got 30$/],
+    [{ keyTtl: 100_000 }, 'tokenTtl', /`tokenTtl` must be at least keyTtl \(100000 s\), got 86400$/],
+    [{ allowedTypes: ['png'] }, 'allowedTypes[0]', /`allowedTypes\[0\]` must be a MIME type such as "image\/\*"/],
+    [{ allowedTypes: 'image/*' }, 'allowedTypes', /`allowedTypes` must be an array of strings/],
+    [{ allowedOrigins: ['https://app.example/'] }, 'allowedOrigins[0]', /must be an origin exactly as browsers send it/],
+    [{ maxFileSize: -1 }, 'maxFileSize', /`maxFileSize` must be an integer from 1 to \d+ \(bytes; the memory maximum\), got -1$/],
+    [{ maxOpenUploads: 2 ** 53 }, 'maxOpenUploads', /`maxOpenUploads` must be an integer from 1 to Infinity/],
+    [{ partSize: 1.5 }, 'partSize', /`partSize` must be an integer of at least 1, got 1.5$/],
+    [{ activeContent: 'download' }, 'activeContent', /`activeContent` must be 'attachment' or 'inline', got "download"$/],
+    [{ rateLimit: 5 }, 'rateLimit', /`rateLimit` must be a function such as memoryRateLimit\(...\), got 5$/],
+    [{ storage: {} }, 'storage', /`storage` must be a storage provider such as s3\(...\)/],
+  ])('names the bad option %#', (bad, option, message) => {
     const { storage } = fakeStorage()
-    expect(() => createValet({ storage, secret, authorize: () => ({ id: 'a' }), ...bad } as never)).toThrow(message)
+    const call = () => fromJavaScript({ storage, secret, authorize: () => ({ id: 'a' }), ...bad })
+    expect(call).toThrow(message)
+    expect(call).toThrow(expect.objectContaining({ code: 'invalid_option', message: expect.stringMatching(/^createValet: option /), context: { option, owner: 'createValet' } }))
+  })
+
+  it('keeps Infinity for maxOpenUploads (no cap)', () => {
+    const { storage } = fakeStorage()
+    expect(() => createValet({ storage, secret, authorize: () => ({ id: 'a' }), maxOpenUploads: Infinity })).not.toThrow()
   })
 })
 

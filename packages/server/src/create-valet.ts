@@ -102,8 +102,8 @@ export function createValet<P extends Principal = Principal>(options: ValetOptio
         response = await handle(request)
       } catch (error) {
         response = errorResponse(error, (e) => normalized.onError(e, request))
-        if (error instanceof ValetError && error.code === 'method_not_allowed') {
-          response.headers.set('allow', (error.context.allow as string[]).join(', '))
+        if (error instanceof ValetError && error.code === 'method_not_allowed' && error.context.allow) {
+          response.headers.set('allow', error.context.allow.join(', '))
         }
       }
       return request.method === 'OPTIONS' ? response : withCors(response, request, allowedOrigins)

@@ -1,5 +1,5 @@
 import SparkMD5 from 'spark-md5'
-import { bareEtag } from '@valet/protocol'
+import { bareEtag, fromHex } from '@valet/protocol'
 
 /**
  * The ETag S3 gives a multipart object: MD5 of the concatenated binary MD5s of its parts, then
@@ -10,8 +10,9 @@ export function multipartEtag(partEtags: string[]): string | undefined {
   const digests = new Uint8Array(partEtags.length * 16)
   for (const [i, etag] of partEtags.entries()) {
     const hex = bareEtag(etag)
-    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined
-    for (let b = 0; b < 16; b++) digests[i * 16 + b] = parseInt(hex.slice(b * 2, b * 2 + 2), 16)
+    const digest = hex.length === 32 ? fromHex(hex) : undefined
+    if (!digest) return undefined
+    digests.set(digest, i * 16)
   }
   // spark-md5 is pure JS: Web Crypto has no MD5, and the server must run outside Node too.
   return `"${SparkMD5.ArrayBuffer.hash(digests.buffer)}-${partEtags.length}"`

@@ -1,4 +1,4 @@
-import { DEFAULT_PART_SIZE, ValetError } from '@valet/protocol'
+import { DEFAULT_PART_SIZE, OptionReader } from '@valet/protocol'
 import { typeMatcher } from './content-types.js'
 import { defaultObjectKey, type ObjectKeyInput, type Principal } from './object-key.js'
 import type { StorageProvider } from './storage.js'
@@ -126,80 +126,68 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   onError: (error: unknown, request: Request) => void
 }
 
-function bad(option: string, problem: string): never {
-  throw new ValetError('invalid_option', `createValet: option \`${option}\` ${problem}`, { context: { option } })
-}
-
-function positiveInt(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) bad(option, `must be a positive integer, got ${String(value)}`)
-  return value
-}
-
 const DEFAULT_MAX_OPEN_UPLOADS = 32
+const STORAGE_METHODS = ['create', 'signPart', 'listParts', 'uploadState', 'findCommitted', 'stat', 'complete', 'abort', 'countOpenUploads'] as const
 
-/** `allowedOrigins` as a set of exact origins; a path, a wildcard or a trailing slash is a mistake worth naming. */
-function originSet(origins: unknown): ReadonlySet<string> {
-  if (origins === undefined) return new Set()
-  if (!Array.isArray(origins)) bad('allowedOrigins', 'must be an array of origins such as "https://app.example"')
-  for (const origin of origins) {
-    let parsed: URL | undefined
-    try {
-      parsed = typeof origin === 'string' ? new URL(origin) : undefined
-    } catch {
-      parsed = undefined
-    }
-    if (!parsed || parsed.origin !== origin || parsed.origin === 'null' || parsed.hostname.includes('*')) {
-      bad('allowedOrigins', `must list origins exactly as browsers send them (scheme://host[:port], no path or wildcard), got ${JSON.stringify(origin)}`)
-    }
+function isStorageProvider(value: unknown): value is StorageProvider {
+  if (typeof value !== 'object' || value === null) return false
+  const provider = value as Partial<Record<string, unknown>>
+  return STORAGE_METHODS.every((m) => typeof provider[m] === 'function') && typeof provider.records === 'object'
+}
+
+/** An origin exactly as browsers send it; a path, a wildcard or a trailing slash is a mistake worth naming. */
+function isOrigin(origin: string): boolean {
+  try {
+    const { origin: parsed, hostname } = new URL(origin)
+    return parsed === origin && parsed !== 'null' && !hostname.includes('*')
+  } catch {
+    return false
   }
-  return new Set(origins as string[])
 }
 
 /** Validates and fills in every option once, naming the first bad one. Pure. */
 export function normalizeOptions<P extends Principal>(options: ValetOptions<P>): NormalizedOptions<P> {
-  if (typeof options !== 'object' || options === null) bad('options', 'must be an object')
-  const { storage } = options
-  const methods = ['create', 'signPart', 'listParts', 'uploadState', 'findCommitted', 'stat', 'complete', 'abort', 'countOpenUploads'] as const
-  if (!storage || methods.some((m) => typeof storage[m] !== 'function') || typeof storage.records !== 'object') {
-    bad('storage', `must be a storage provider such as s3(...) or azure(...) (with ${methods.join(', ')} and records)`)
+  // Typed, so the checker knows `read.fail()` never returns.
+  const read: OptionReader = new OptionReader('createValet', options)
+  const storage = read.raw('storage')
+  if (!isStorageProvider(storage)) {
+    read.fail('storage', `must be a storage provider such as s3(...) or azure(...) (with ${STORAGE_METHODS.join(', ')} and records)`)
   }
-  const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret
-  if (!(secret instanceof Uint8Array)) bad('secret', 'must be a string or Uint8Array')
-  if (secret.length < 32) bad('secret', `must be at least 32 bytes, got ${secret.length}`)
-  if (typeof options.authorize !== 'function') bad('authorize', 'must be a function returning the principal or null')
-  if (options.objectKey !== undefined && typeof options.objectKey !== 'function') bad('objectKey', 'must be a function')
-  if (options.onComplete !== undefined && typeof options.onComplete !== 'function') bad('onComplete', 'must be a function')
-  if (options.onError !== undefined && typeof options.onError !== 'function') bad('onError', 'must be a function')
-  if (options.rateLimit !== undefined && typeof options.rateLimit !== 'function') bad('rateLimit', 'must be a function such as memoryRateLimit(...)')
-  const { allowedTypes } = options
-  if (allowedTypes !== undefined && (!Array.isArray(allowedTypes) || allowedTypes.some((t) => typeof t !== 'string' || !t.includes('/')))) {
-    bad('allowedTypes', 'must be an array of MIME types such as "image/*" or "application/pdf"')
-  }
-  const { activeContent = 'attachment' } = options
-  if (activeContent !== 'attachment' && activeContent !== 'inline') bad('activeContent', `must be 'attachment' or 'inline', got ${String(activeContent)}`)
-  const maxOpenUploads = options.maxOpenUploads === Infinity ? Infinity : positiveInt(options.maxOpenUploads, 'maxOpenUploads', DEFAULT_MAX_OPEN_UPLOADS)
-  const maxFileSize = positiveInt(options.maxFileSize, 'maxFileSize', storage.limits.maxObjectSize)
-  if (maxFileSize > storage.limits.maxObjectSize) bad('maxFileSize', `exceeds the ${storage.name} maximum of ${storage.limits.maxObjectSize} bytes`)
-  const keyTtl = positiveInt(options.keyTtl, 'keyTtl', 900)
-  if (keyTtl > 7 * 24 * 3600) bad('keyTtl', 'must be at most 604800 seconds (7 days, the SigV4 limit)')
-  const tokenTtl = positiveInt(options.tokenTtl, 'tokenTtl', 86_400)
-  if (tokenTtl < keyTtl) bad('tokenTtl', `must be at least keyTtl (${keyTtl} s)`)
+  const rawSecret = read.raw('secret')
+  const secret = typeof rawSecret === 'string' ? new TextEncoder().encode(rawSecret) : rawSecret
+  if (!(secret instanceof Uint8Array)) read.fail('secret', 'must be a string or Uint8Array')
+  if (secret.length < 32) read.fail('secret', `must be at least 32 bytes, got ${secret.length}`)
+  const authorize = read.func<ValetOptions<P>['authorize']>('authorize', { required: true, hint: 'returning the principal or null' })
+  const allowedTypes = read.raw('allowedTypes') === undefined ? undefined : read.strings('allowedTypes', (type, i) => {
+    if (!type.includes('/')) read.fail(`allowedTypes[${i}]`, `must be a MIME type such as "image/*" or "application/pdf", got ${JSON.stringify(type)}`)
+    return type
+  })
+  const allowedOrigins = read.strings('allowedOrigins', (origin, i) => {
+    if (!isOrigin(origin)) {
+      read.fail(`allowedOrigins[${i}]`, `must be an origin exactly as browsers send it (scheme://host[:port], no path or wildcard), got ${JSON.stringify(origin)}`)
+    }
+    return origin
+  })
+  const { maxObjectSize } = storage.limits
+  const keyTtl = read.integer('keyTtl', { min: 1, max: 7 * 24 * 3600, hint: 'seconds; 7 days is the SigV4 limit', fallback: 900 })
+  // Checked even when it is the default: a keyTtl over a day needs a longer tokenTtl too.
+  const tokenTtl = read.integer('tokenTtl', { min: 1, fallback: 86_400 })
+  if (tokenTtl < keyTtl) read.fail('tokenTtl', `must be at least keyTtl (${keyTtl} s), got ${tokenTtl}`)
   return {
     storage,
     secret: secret.slice(),
-    authorize: options.authorize,
-    objectKey: options.objectKey ?? defaultObjectKey,
-    maxFileSize,
+    authorize,
+    objectKey: read.func<(input: ObjectKeyInput<P>) => string | Promise<string>>('objectKey') ?? defaultObjectKey,
+    maxFileSize: read.integer('maxFileSize', { min: 1, max: maxObjectSize, hint: `bytes; the ${storage.name} maximum`, fallback: maxObjectSize }),
     allowedTypes: allowedTypes ? typeMatcher(allowedTypes) : undefined,
-    activeContent,
-    allowedOrigins: originSet(options.allowedOrigins),
-    maxOpenUploads,
+    activeContent: read.oneOf('activeContent', ['attachment', 'inline'], 'attachment'),
+    allowedOrigins: new Set(allowedOrigins),
+    maxOpenUploads: read.integer('maxOpenUploads', { min: 1, max: Infinity, fallback: DEFAULT_MAX_OPEN_UPLOADS }),
     keyTtl,
     tokenTtl,
-    partSize: positiveInt(options.partSize, 'partSize', DEFAULT_PART_SIZE),
-    onComplete: options.onComplete,
-    rateLimit: options.rateLimit,
-    onError: options.onError ?? ((error) => console.error('[valet] unexpected error', error)),
+    partSize: read.integer('partSize', { min: 1, fallback: DEFAULT_PART_SIZE }),
+    onComplete: read.func<NonNullable<ValetOptions<P>['onComplete']>>('onComplete'),
+    rateLimit: read.func<RateLimit<P>>('rateLimit', { hint: 'such as memoryRateLimit(...)' }),
+    onError: read.func<(error: unknown, request: Request) => void>('onError') ?? ((error) => console.error('[valet] unexpected error', error)),
   }
 }

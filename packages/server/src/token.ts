@@ -1,4 +1,5 @@
 import { ValetError, toBase64Url } from '@valet/protocol'
+import { importHmacKey } from './hmac-key.js'
 
 /**
  * What an upload token claims. The server keeps no session: every later call carries the token,
@@ -31,14 +32,13 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Signs and verifies upload tokens: `v1.<claims>.<hmac>` with HMAC-SHA-256 over `v1.<claims>`,
- * through Web Crypto so the server runs on Node, Bun, Deno and Workers alike.
+ * Signs and verifies upload tokens: `v1.<claims>.<hmac>` with HMAC-SHA-256 over `v1.<claims>`.
  */
 export class TokenSigner {
   readonly #key: Promise<CryptoKey>
 
   constructor(secret: Uint8Array) {
-    this.#key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    this.#key = importHmacKey(secret, ['sign', 'verify'])
   }
 
   async sign(claim: UploadClaim): Promise<string> {

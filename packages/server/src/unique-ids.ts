@@ -3,6 +3,8 @@
  * the create carries a `requestId`, an HMAC of it, so the same create sent again lands on the
  * same key and can find the upload its first attempt started.
  */
+import { toHex } from '@valet/protocol'
+import { importHmacKey } from './hmac-key.js'
 
 export interface UniqueIdInput {
   /** `authorize(request).id`: in the HMAC, so no other principal can reach the same id. */
@@ -15,12 +17,12 @@ export interface UniqueIdInput {
 // and neither MAC may ever stand in for the other.
 const LABEL = 'valet-unique-id-1'
 
-/** Derives ids with HMAC-SHA-256 through Web Crypto (Node, Bun, Deno, Workers alike). */
+/** Derives ids with HMAC-SHA-256 keyed with the server's secret. */
 export class UniqueIds {
   readonly #key: Promise<CryptoKey>
 
   constructor(secret: Uint8Array) {
-    this.#key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    this.#key = importHmacKey(secret, ['sign'])
   }
 
   /**
@@ -37,7 +39,7 @@ export class UniqueIds {
     const bytes = mac.slice(0, 16)
     bytes[6] = (bytes[6]! & 0x0f) | 0x80
     bytes[8] = (bytes[8]! & 0x3f) | 0x80
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+    const hex = toHex(bytes)
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
   }
 }

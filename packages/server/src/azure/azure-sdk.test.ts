@@ -18,6 +18,7 @@ describe('assertAzureSdk', () => {
       error = e
     }
     expect(isValetError(error) && error.code).toBe('invalid_option')
+    expect(isValetError(error) && error.context).toEqual({ option: 'options', owner: 'azure()', package: '@azure/storage-blob' })
     expect((error as Error).message).toContain('@azure/storage-blob')
     expect((error as Error).message).toContain('npm install @azure/storage-blob')
     expect((error as Error).cause).toBe(missing)

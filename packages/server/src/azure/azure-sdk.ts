@@ -24,6 +24,7 @@ export function azureSdkMissing(cause: unknown): ValetError {
     'invalid_option',
     `azure(): the Azure provider needs the package ${AZURE_SDK}, which could not be loaded. ` +
       `Install it next to @valet/server: npm install ${AZURE_SDK} (or pnpm add / yarn add ${AZURE_SDK})`,
-    { cause, context: { package: AZURE_SDK } },
+    // No one option is at fault: the whole call needs the package.
+    { cause, context: { option: 'options', owner: 'azure()', package: AZURE_SDK } },
   )
 }

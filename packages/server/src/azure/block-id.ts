@@ -12,7 +12,7 @@
  * content hash per part, the Azure equivalent of an S3 part ETag: the part etag is the part's
  * base64 MD5, exactly the `Content-MD5` value the client sent and Put Block echoes back.
  */
-import { ValetError } from '@valet/protocol'
+import { ValetError, bareEtag, fromHex, toBase64 } from '@valet/protocol'
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/
@@ -84,15 +84,11 @@ export function belongsTo(block: DecodedBlockId, uploadId: string): boolean {
 /**
  * The MD5 a client's part etag names, as base64. Accepts the base64 form (the `Content-MD5`
  * header value, what `listParts` returns) and, for clients that pass S3 habits along, 32 hex
- * digits; either may be wrapped in double quotes. `undefined` when it is neither.
+ * digits; either may be quoted or marked weak, as any ETag (`bareEtag`). `undefined` when it is neither.
  */
 export function md5FromEtag(etag: string): string | undefined {
-  const bare = etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : etag
+  const bare = bareEtag(etag)
   if (MD5_BASE64.test(bare)) return bare
-  if (MD5_HEX.test(bare)) {
-    let bin = ''
-    for (let i = 0; i < 32; i += 2) bin += String.fromCharCode(parseInt(bare.slice(i, i + 2), 16))
-    return btoa(bin)
-  }
-  return undefined
+  const bytes = MD5_HEX.test(bare) ? fromHex(bare) : undefined
+  return bytes === undefined ? undefined : toBase64(bytes)
 }

@@ -44,9 +44,11 @@ describe('azure()', () => {
     expect(provider.records.conditional).toBe(true)
   })
 
-  it('still validates options at once with a TypeError naming the option', () => {
-    expect(() => azure({ accountName: 'x', accountKey, container: 'uploads' })).toThrow(TypeError)
-    expect(() => azure({ accountName: 'x', accountKey, container: 'uploads' })).toThrow('options.accountName')
+  it('still validates options at once with invalid_option naming the option', () => {
+    expect(() => azure({ accountName: 'x', accountKey, container: 'uploads' })).toThrow('azure(): option `accountName`')
+    expect(() => azure({ accountName: 'x', accountKey, container: 'uploads' })).toThrow(
+      expect.objectContaining({ code: 'invalid_option', context: { option: 'accountName', owner: 'azure()' } }),
+    )
   })
 })
 

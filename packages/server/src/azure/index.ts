@@ -42,8 +42,8 @@ export { azureStorageLimits } from './storage-limits.js'
  * The container must exist, and browsers need CORS on the account's blob service: allow `PUT`
  * with headers `content-md5` (or `*`) and expose `content-md5` and `etag`. Add a lifecycle rule
  * deleting `<container>/.valet/staging/` blobs after a few days (docs/security-azure.md).
- * @throws TypeError naming a bad option; `ValetError('invalid_option')` when
- * `@azure/storage-blob` is not installed.
+ * @throws `ValetError('invalid_option')` naming a bad option, or when `@azure/storage-blob` is
+ * not installed.
  */
 export function azure(options: AzureOptions): StorageProvider {
   const config = normalizeAzureOptions(options)

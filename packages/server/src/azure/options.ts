@@ -1,4 +1,5 @@
 /** Options of the Azure Blob provider and their one-time normalization. */
+import { OptionReader } from '@valet/protocol'
 
 /** Options of {@link azure}. */
 export interface AzureOptions {
@@ -40,48 +41,26 @@ export interface NormalizedAzureOptions {
 export const AZURE_SERVICE_VERSION = '2025-05-05'
 
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
-const ACCOUNT_KEY = /^[A-Za-z0-9+/]+={0,2}$/
+// Base64: whole groups of four characters.
+const ACCOUNT_KEY = /^(?=(?:.{4})+$)[A-Za-z0-9+/]+={0,2}$/s
 // Azure container naming rules, plus the two reserved containers.
 const CONTAINER = /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$|^\$root$|^\$web$/
 
-function bad(option: string, problem: string): never {
-  throw new TypeError(`azure(): options.${option} ${problem}`)
-}
-
-function requiredString(value: unknown, option: string): string {
-  if (typeof value !== 'string') bad(option, `must be a string, got ${value === null ? 'null' : typeof value}`)
-  if (value.trim() === '') bad(option, 'must not be empty')
-  return value
-}
-
 /**
  * Validates {@link AzureOptions} once, at provider creation, so a misconfiguration fails at start
- * rather than on the first upload. Pure; throws a `TypeError` naming the bad option.
+ * rather than on the first upload. Pure; throws `ValetError('invalid_option')` naming the bad option.
  */
 export function normalizeAzureOptions(options: AzureOptions): NormalizedAzureOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('azure(): options must be an object')
-  const accountName = requiredString(options.accountName, 'accountName')
-  if (!ACCOUNT_NAME.test(accountName)) bad('accountName', 'must be 3–24 lowercase letters and digits')
-  const accountKey = requiredString(options.accountKey, 'accountKey')
-  if (!ACCOUNT_KEY.test(accountKey) || accountKey.length % 4 !== 0) bad('accountKey', 'must be the base64 account key')
-  const container = requiredString(options.container, 'container')
-  if (!CONTAINER.test(container)) {
-    bad('container', 'must be 3–63 lowercase letters, digits and single hyphens, starting with a letter or digit')
-  }
-
-  let endpoint = `https://${accountName}.blob.core.windows.net`
-  if (options.endpoint !== undefined) {
-    const raw = requiredString(options.endpoint, 'endpoint')
-    let url: URL
-    try {
-      url = new URL(raw)
-    } catch {
-      bad('endpoint', `must be an absolute URL, got "${raw}"`)
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('endpoint', 'must be an http: or https: URL')
-    if (url.search !== '' || url.hash !== '') bad('endpoint', 'must not have a query or fragment (no SAS here)')
-    if (url.username !== '' || url.password !== '') bad('endpoint', 'must not contain credentials')
-    endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
-  }
+  // Typed, so the checker knows `read.fail()` never returns.
+  const read: OptionReader = new OptionReader('azure()', options)
+  const accountName = read.string('accountName', { required: true, pattern: ACCOUNT_NAME, hint: '3–24 lowercase letters and digits' })
+  const accountKey = read.string('accountKey', { required: true, pattern: ACCOUNT_KEY, hint: 'the base64 account key', secret: true })
+  const container = read.string('container', {
+    required: true,
+    pattern: CONTAINER,
+    hint: '3–63 lowercase letters, digits and single hyphens, starting with a letter or digit',
+  })
+  const url = read.httpUrl('endpoint', `https://${accountName}.blob.core.windows.net`)
+  const endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
   return { accountName, accountKey, container, endpoint, https: endpoint.startsWith('https:') }
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Valet } from '../create-valet.js'
-import { toWebRequest } from '../node/index.js'
+import { abortOnClose, toWebRequest } from '../node/to-web-request.js'
 
 /**
  * A Fastify plugin serving Valet under the prefix you register it with.
@@ -23,11 +23,7 @@ export function fastifyValet(valet: Valet): (fastify: FastifyInstance) => Promis
     fastify.removeAllContentTypeParsers()
     fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const controller = new AbortController()
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
-      })
-      const response = await valet.fetch(toWebRequest(request.raw, controller.signal))
+      const response = await valet.fetch(toWebRequest(request.raw, abortOnClose(reply.raw)))
       reply.code(response.status)
       response.headers.forEach((value, name) => void reply.header(name, value))
       // Key endpoint answers are small JSON documents: buffering them is simplest and safe.

@@ -4,44 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { once } from 'node:events'
-import { Readable } from 'node:stream'
 import type { Valet } from '../create-valet.js'
+import { abortOnClose, toWebRequest } from './to-web-request.js'
 
-type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown }
+export { toWebRequest } from './to-web-request.js'
+
 type Next = (error?: unknown) => void
-
-/**
- * Builds a Web `Request` from a Node request. Works whether or not a body parser (Express's
- * `express.json()`) already consumed the body: a parsed body is serialized again.
- */
-export function toWebRequest(req: NodeRequest, signal?: AbortSignal): Request {
-  const host = req.headers.host ?? '127.0.0.1'
-  const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  // Express strips the mount path from req.url; originalUrl keeps it (routes match path ends anyway).
-  const url = new URL(req.originalUrl ?? req.url ?? '/', `${protocol}://${host}`)
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v)
-  }
-  const method = req.method ?? 'GET'
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal }
-  if (method !== 'GET' && method !== 'HEAD') {
-    // body-parser sets `_body` once it has read the stream; only then is `req.body` the payload
-    // (Express 4 sets `req.body = {}` even when it left the stream alone).
-    const consumed = req.readableEnded || (req as { _body?: boolean })._body === true
-    if (consumed) {
-      init.body =
-        req.body === undefined ? '' : typeof req.body === 'string' ? req.body : req.body instanceof Uint8Array ? new Uint8Array(req.body) : JSON.stringify(req.body)
-      headers.delete('content-length')
-    } else {
-      // Streamed, so the core's 1 MiB cap stops reading without buffering an oversized body.
-      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
-      init.duplex = 'half'
-    }
-  }
-  return new Request(url, init)
-}
 
 /** Writes a Web `Response` to a Node response, honouring backpressure. */
 export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
@@ -55,9 +23,13 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
     res.end()
     return
   }
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (res.destroyed) return
-    if (!res.write(chunk)) await once(res, 'drain')
+  const reader = response.body.getReader()
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    if (res.destroyed) {
+      await reader.cancel()
+      return
+    }
+    if (!res.write(next.value)) await once(res, 'drain')
   }
   res.end()
 }
@@ -75,14 +47,9 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
  */
 export function toNodeListener(valet: Valet): (req: IncomingMessage, res: ServerResponse, next?: Next) => void {
   return (req, res, next) => {
-    const controller = new AbortController()
-    // The client went away before we answered: stop storage calls made on its behalf.
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client closed the connection'))
-    })
     let request: Request
     try {
-      request = toWebRequest(req as NodeRequest, controller.signal)
+      request = toWebRequest(req, abortOnClose(res))
     } catch (error) {
       if (next) return next(error)
       res.statusCode = 400

@@ -48,8 +48,9 @@ describe('s3 provider', () => {
     expect(provider.limits).toMatchObject({ maxParts: 10_000, maxMetadataValueBytes: 256 })
   })
 
-  it('throws a TypeError for bad options at construction', () => {
-    expect(() => s3({ bucket: '', credentials })).toThrow(/s3: option `bucket` must be a non-empty string/)
+  it('refuses bad options at construction with invalid_option', () => {
+    expect(() => s3({ bucket: '', credentials })).toThrow(/^s3\(\): option `bucket` must be a non-empty string/)
+    expect(() => s3({ bucket: '', credentials })).toThrow(expect.objectContaining({ code: 'invalid_option', context: { option: 'bucket', owner: 's3()' } }))
   })
 
   describe('create', () => {

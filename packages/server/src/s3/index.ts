@@ -59,7 +59,7 @@ function integerIn(res: Parameters<typeof malformed>[0], xml: string, tag: strin
  * has the policy. Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5`
  * header from the app's origin and exposing `ETag`.
  *
- * @throws TypeError naming the first invalid option.
+ * @throws `ValetError('invalid_option')` naming the first invalid option.
  */
 export function s3(options: S3Options): StorageProvider {
   const resolved = normalizeS3Options(options)

@@ -1,6 +1,7 @@
 /** Signed S3 REST calls over the global `fetch`, with storage failures turned into `ValetError`s. */
 import { AwsClient } from 'aws4fetch'
 import { ValetError } from '@valet/protocol'
+import { sha256Hex } from '../sha256-hex.js'
 import { bucketUrl, objectUrl } from './object-url.js'
 import type { ResolvedS3Options } from './s3-options.js'
 import { parseS3Error } from './s3-xml.js'
@@ -27,14 +28,6 @@ export interface S3Response {
   text: string
   /** The parsed `<Error>` body, when storage sent one. */
   error: { code: string; message: string | undefined; requestId: string | undefined } | undefined
-}
-
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-
-async function sha256Hex(text: string): Promise<string> {
-  if (text === '') return EMPTY_SHA256
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function describe(reason: unknown): string {

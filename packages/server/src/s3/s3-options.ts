@@ -1,4 +1,5 @@
 /** Options of the S3 provider and their one-time normalization. */
+import { OptionReader } from '@valet/protocol'
 
 /** Long-lived or temporary (STS) credentials that may sign S3 requests for the bucket. */
 export interface S3Credentials {
@@ -65,69 +66,47 @@ export interface ResolvedS3Options {
   forcePathStyle: boolean
 }
 
-function fail(option: string, problem: string): never {
-  throw new TypeError(`s3: option \`${option}\` ${problem}`)
-}
-
-function nonEmptyString(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.trim() === '') fail(option, 'must be a non-empty string')
-  if (value !== value.trim()) fail(option, 'must not start or end with whitespace')
-  return value
-}
-
 // S3 bucket naming rules; dots are allowed but make virtual-hosted TLS certificates fail on AWS.
 const DNS_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 const REGION = /^[a-z0-9-]{1,64}$/i
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
+// A name or key copied with a space around it signs requests storage then refuses.
+const TRIMMED = /^\S(?:.*\S)?$/s
 
 /**
  * Validates `options` and applies the defaults. Pure: call it once, when the provider is built,
- * so a misconfiguration fails at startup rather than on the first upload. Throws a `TypeError`
- * naming the bad option; secrets never appear in messages.
+ * so a misconfiguration fails at startup rather than on the first upload. Throws
+ * `ValetError('invalid_option')` naming the bad option; secrets never appear in messages.
  */
 export function normalizeS3Options(options: S3Options): ResolvedS3Options {
-  if (typeof options !== 'object' || options === null) throw new TypeError('s3: options must be an object')
-  const region = options.region === undefined ? 'us-east-1' : nonEmptyString(options.region, 'region')
-  if (!REGION.test(region)) fail('region', 'must be a region name such as "us-east-1"')
-  const bucket = nonEmptyString(options.bucket, 'bucket')
-  if (options.forcePathStyle !== undefined && typeof options.forcePathStyle !== 'boolean') {
-    fail('forcePathStyle', 'must be a boolean')
-  }
-  const forcePathStyle = options.forcePathStyle ?? false
+  // Typed, so the checker knows `read.fail()` never returns.
+  const read: OptionReader = new OptionReader('s3()', options)
+  const region = read.string('region', { fallback: 'us-east-1', pattern: REGION, hint: 'a region name such as "us-east-1"' })
+  const bucket = read.string('bucket', { required: true, pattern: TRIMMED, hint: 'the name of an existing bucket, without spaces around it' })
+  const forcePathStyle = read.boolean('forcePathStyle', false)
+  const endpoint = read.httpUrl('endpoint', `https://s3.${region}.amazonaws.com`)
 
-  const rawEndpoint = options.endpoint === undefined ? `https://s3.${region}.amazonaws.com` : nonEmptyString(options.endpoint, 'endpoint')
-  let endpoint: URL
-  try {
-    endpoint = new URL(rawEndpoint)
-  } catch {
-    fail('endpoint', `must be an absolute URL, got "${rawEndpoint}"`)
-  }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') fail('endpoint', 'must be an http: or https: URL')
-  if (endpoint.search !== '' || endpoint.hash !== '') fail('endpoint', 'must not have a query or a fragment')
-  if (endpoint.username !== '' || endpoint.password !== '') fail('endpoint', 'must not carry credentials (use `credentials`)')
-
-  if (bucket.includes('/')) fail('bucket', 'must not contain "/"')
+  if (bucket.includes('/')) read.fail('bucket', 'must not contain "/"')
   if (!forcePathStyle) {
     if (!DNS_BUCKET.test(bucket) || bucket.includes('..')) {
-      fail('bucket', 'must be a DNS-compatible name (3-63 of a-z 0-9 . -) for virtual-hosted addressing; set `forcePathStyle: true` otherwise')
+      read.fail('bucket', 'must be a DNS-compatible name (3-63 of a-z 0-9 . -) for virtual-hosted addressing; set `forcePathStyle: true` otherwise')
     }
     if (IPV4.test(endpoint.hostname) || endpoint.hostname.startsWith('[')) {
-      fail('forcePathStyle', 'must be true when `endpoint` is an IP address (a bucket cannot be a subdomain of it)')
+      read.fail('forcePathStyle', 'must be true when `endpoint` is an IP address (a bucket cannot be a subdomain of it)')
     }
   }
 
-  const credentials = options.credentials as unknown
-  if (typeof credentials !== 'object' || credentials === null) fail('credentials', 'must be an object { accessKeyId, secretAccessKey }')
-  const { accessKeyId, secretAccessKey, sessionToken } = credentials as Partial<S3Credentials>
+  const credentials = read.nested('credentials', '{ accessKeyId, secretAccessKey }')
+  const key = (what: string) => ({ pattern: TRIMMED, hint: `${what}, without spaces around it`, secret: true })
   return {
     protocol: endpoint.protocol,
     host: endpoint.host,
     basePath: endpoint.pathname.replace(/\/+$/, ''),
     region,
     bucket,
-    accessKeyId: nonEmptyString(accessKeyId, 'credentials.accessKeyId'),
-    secretAccessKey: nonEmptyString(secretAccessKey, 'credentials.secretAccessKey'),
-    sessionToken: sessionToken === undefined ? undefined : nonEmptyString(sessionToken, 'credentials.sessionToken'),
+    accessKeyId: credentials.string('accessKeyId', { required: true, ...key('the access key id') }),
+    secretAccessKey: credentials.string('secretAccessKey', { required: true, ...key('the secret access key') }),
+    sessionToken: credentials.string('sessionToken', key('the session token of temporary credentials')),
     forcePathStyle,
   }
 }

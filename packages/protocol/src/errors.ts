@@ -61,8 +61,7 @@ export type ErrorFacts = Record<string, unknown>
  * so they are optional.
  */
 export interface ErrorContexts {
-  // `owner` may be missing only until @valet/client's own checks use the option kit too.
-  invalid_option: Omit<InvalidOptionContext, 'owner'> & Partial<InvalidOptionContext>
+  invalid_option: InvalidOptionContext
   method_not_allowed: {
     /** The methods the path does take (the `Allow` header). */
     allow?: string[]

@@ -19,7 +19,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CDPSession, Page } from 'playwright-core'
-import { azuriteCase, expectStored, swiftCase, type StorageCase } from '../support/storages.js'
+import { azuriteCase, expectStored, providerAt, storageEndpoint, swiftCase, type StorageCase } from '../support/storages.js'
 import { startFaultProxy, type FaultKind, type FaultProxy, type PartPutRecord } from '../support/fault-proxy.js'
 import {
   ALWAYS_FAILS_LABEL,
@@ -34,7 +34,7 @@ import {
   keyFaultScenarios,
   type KeyFaultScenario,
 } from '../support/fault-matrix.js'
-import { providerAt, storageEndpoint } from '../client/harness.js'
+import { completeCallsNameEveryPart } from '../support/key-calls.js'
 import { launchChromium, openExample, startPageServer, type Chromium, type KeyCall, type PageServer } from './harness.js'
 import { MiB, makeChunks, makeFileInPage, sha256Of, type FileSpec } from './page-tools.js'
 
@@ -164,17 +164,6 @@ function uploadInPage(run: PageRun): Promise<PageOutcome> {
     },
     { run, file: FILE.name, partSize: PART, concurrency: FAULT_CONCURRENCY },
   )
-}
-
-/** Every complete call named exactly parts 1..partCount, each once. */
-function completeCallsNameEveryPart(calls: KeyCall[]): { ok: boolean; detail: string } {
-  const partCount: number | undefined = calls.find((c) => c.method === 'POST' && c.status === 201 && c.path.endsWith('/uploads'))?.response?.partCount
-  const expected = JSON.stringify(Array.from({ length: partCount ?? 0 }, (_, i) => i + 1))
-  for (const call of calls.filter((c) => c.method === 'POST' && c.path.endsWith('/complete'))) {
-    const numbers = ((call.request?.parts ?? []) as { partNumber: number }[]).map((p) => p.partNumber).sort((a, b) => a - b)
-    if (JSON.stringify(numbers) !== expected) return { ok: false, detail: `complete named parts [${numbers.join(',')}], plan has ${partCount}` }
-  }
-  return { ok: true, detail: '' }
 }
 
 const createdIn = (calls: KeyCall[]) => calls.filter((c) => c.method === 'POST' && c.status === 201 && c.path.endsWith('/uploads'))

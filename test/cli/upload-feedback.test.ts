@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generate } from '../support/key-endpoint.js'
-import { BIN, runValet, sleep, until, type Run } from './run-cli.js'
+import { BIN, killValetDev, runValet, sleep, startValetDev, until, type Run } from './run-cli.js'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
 
 const MiB = 1024 * 1024
@@ -39,19 +39,12 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'valet-feedback-'))
   proxy = await startThrottleProxy()
   // The leading `--` is what `pnpm start -- --port 0` hands the CLI.
-  dev = runValet(['dev', '--', '--port', '0', '--dir', join(work, '.valet')], { cwd: work, detached: true })
-  endpoint = await until('valet dev prints its endpoint', () => /endpoint:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/valet)\s/.exec(dev.stdout())?.[1], 45_000, dev)
+  ;({ dev, endpoint } = await startValetDev(['dev', '--', '--port', '0', '--dir', join(work, '.valet')], work))
   await writeFile(join(work, 'small.bin'), generate(64 * 1024, 1))
 })
 
 afterAll(async () => {
-  if (dev && dev.child.exitCode === null) {
-    try {
-      process.kill(-dev.child.pid!, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
+  killValetDev(dev)
   await proxy?.close()
   if (work) await rm(work, { recursive: true, force: true })
 })

@@ -28,7 +28,8 @@ import {
   MatrixRecorder,
   STORAGE_FAULTS,
 } from '../support/fault-matrix.js'
-import { AUTH, completeCallsNameEveryPart, inspectableStore, proxiedStack } from './harness.js'
+import { AUTH, inspectableStore, proxiedStack } from './harness.js'
+import { completeCallsNameEveryPart } from '../support/key-calls.js'
 
 const PART = 5 * MiB
 /** Equal parts, so every fault costs the same and the table is comparable run to run. */
@@ -108,7 +109,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       })
 
       // Never a complete call with a missing part.
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
 
       if ('result' in outcome) {
         // The fault really happened, on several parts or retries.
@@ -140,7 +141,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       expect(stack.keys.of('create')).toHaveLength(1)
       expect(resumed.key).toBe(key)
       await expectStored(storage, key, { size: SIZE, sha256: DATA_SHA256 })
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       row.outcome += '; resumed: complete, sha256 ok'
       row.bytesResent = stack.proxy.partBytesIn() - SIZE // both runs
@@ -187,7 +188,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
       // Only what storage didn't have: parts 1-2 were listed, checked against our MD5s, kept.
       expect(stack.proxy.stats.parts.map((p) => p.partNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: PARTS - 2 }, (_, i) => i + 3))
       await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       recorder.add({
         storage: name,
@@ -232,7 +233,7 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
         expect(expiredMidBody, 'a key expired while its part was on the wire').toBeGreaterThanOrEqual(1)
         expect(parts.map((p) => p.partNumber).sort((a, b) => a - b), 'each part sent once').toEqual(Array.from({ length: PARTS }, (_, i) => i + 1))
         await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
-        expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+        expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
         row.outcome += ', no PUT on an expired key, sha256 ok'
         row.passed = true
       } finally {

@@ -90,6 +90,27 @@ export function azuriteCase(): StorageCase {
 
 export const storageCases = [swiftCase, azuriteCase]
 
+/** A provider for `storage` whose endpoint is `endpoint` (the proxy's) instead of the storage's own. */
+export function providerAt(storage: StorageCase['name'], endpoint?: string): StorageProvider {
+  if (storage === 'swift') {
+    const info = inject('swift')
+    return s3({
+      endpoint: endpoint ?? info.endpoint,
+      region: info.region,
+      bucket: info.bucket,
+      credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+      forcePathStyle: true,
+    })
+  }
+  const info = inject('azurite')
+  return azure({ accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: endpoint ?? info.endpoint })
+}
+
+/** The storage's own endpoint (where the proxy forwards). */
+export function storageEndpoint(storage: StorageCase['name']): string {
+  return storage === 'swift' ? inject('swift').endpoint : inject('azurite').endpoint
+}
+
 /**
  * Asserts the object at `key` is all there (its size and sha256, read back through the storage's
  * own API) and that no multipart upload is left open under it; returns it for further checks.

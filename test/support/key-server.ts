@@ -6,66 +6,18 @@
  * a test can kill or abort a client while that call is in flight, or see it refused.
  *
  * A hold or fault sits either `before` the storage call (the request arrived, storage untouched)
- * or `after` it (storage carried it out, the client has not heard yet).
+ * or `after` it (storage carried it out, the client has not heard yet). The log reads a POST's
+ * body before the endpoint does, so tests of hostile bodies (trickled, endless) mount the valet
+ * themselves (test/security/requests.test.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { StorageProvider, Valet, ValetOptions } from '@valet/server'
 import { toNodeListener } from '@valet/server/node'
-import { classify, type Op } from './key-calls.js'
+import { classify, type Fault, type HoldAt, type KeyCall, type Op } from './key-calls.js'
 import { testValet } from './key-endpoint.js'
 
-export type { Op } from './key-calls.js'
-export type HoldAt = 'before' | 'after'
-
-/** One call a key endpoint received. */
-export interface KeyCall {
-  seq: number
-  op: Op
-  /** The base path of the endpoint it reached (`/api/valet`). */
-  endpoint: string
-  method: string
-  path: string
-  /** `Date.now()` when it arrived. */
-  at: number
-  /** ms from arrival to the answer (after storage and any hold); unset until answered. */
-  ms?: number
-  /** HTTP status answered; unset while in the handler, or when the connection was dropped. */
-  status?: number
-  /** A POST's JSON body (its text when not JSON). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  request?: any
-  /** The answer's JSON body, as sent (after a rewrite). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  response?: any
-  /** From the path, or from the create answer. */
-  uploadId?: string
-  /** Object key, from create and complete answers. */
-  key?: string
-  /** Part numbers a sign request asked keys for. */
-  parts?: number[]
-  /** The `requestId` a create carried. */
-  requestId?: string
-  /** The `x-user` header: which principal the call is for (when the suite authorizes by it). */
-  user?: string
-  /** Where the answer was held, if it was. */
-  held?: HoldAt
-  /** The fault the kit answered with instead of (or after) the real handler. */
-  fault?: Fault
-  /** The handler returned (answered, faulted or failed): what `of()` lists. */
-  handled: boolean
-  /** The whole answer went out to the socket ('finish'). */
-  delivered: boolean
-  /** The connection closed before the answer went out (the client died, or a drop fault). */
-  cutOff: boolean
-  /** Settles once the connection has closed (after the answer, or because the client died). */
-  closed: Promise<void>
-  /** Settles once the handler returned and the connection is done with. */
-  settled: Promise<void>
-}
-
-/** A fault answered instead of the real one: an error status, or the connection dropped. */
-export type Fault = { status: number; code?: string } | 'drop'
+export type { Fault, HoldAt, KeyCall, Op } from './key-calls.js'
 
 export interface Hold {
   /** Resolves with the call once it is being held. */

@@ -108,6 +108,8 @@ export async function startKeyServer(storage: StorageProvider, options: Partial<
     if (--f.times <= 0) faults.splice(i, 1)
     call.fault = f.fault
     if (f.fault === 'drop') {
+      // Marked here: the adapter may still end the response on the dead socket before 'close'.
+      call.cutOff = true
       sockets.get(call.seq)?.socket?.destroy()
       // What toNodeListener writes to a destroyed socket goes nowhere.
       return new Response(null, { status: 599 })

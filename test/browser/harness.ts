@@ -156,7 +156,7 @@ export async function openExample(context: BrowserContext, url: string): Promise
  * Opens the example page at `url`, watches its part PUTs (throttled to `bytesPerSecond`, if
  * given), makes `spec` in the page and uploads it until its row is done.
  */
-export async function uploadInPage(context: BrowserContext, url: string, spec: FileSpec, bytesPerSecond?: number): Promise<{ page: Page; puts: PartPuts; row: RowState }> {
+export async function uploadMadeFile(context: BrowserContext, url: string, spec: FileSpec, bytesPerSecond?: number): Promise<{ page: Page; puts: PartPuts; row: RowState }> {
   const page = await openExample(context, url)
   const puts = new PartPuts(page)
   if (bytesPerSecond !== undefined) await throttleUploads(page, bytesPerSecond)

@@ -5,8 +5,9 @@
 
 export type Op = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'other'
 
-/** Which protocol route a request is (design.md's five, below any base path). */
-export function classify(method: string, path: string): Op {
+/** Which protocol route a request is (design.md's five, below any base path; a query is ignored). */
+export function classify(method: string, url: string): Op {
+  const path = url.split('?')[0] ?? ''
   if (method === 'POST' && /\/uploads\/?$/.test(path)) return 'create'
   if (method === 'POST' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'sign'
   if (method === 'GET' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'list'

@@ -10,9 +10,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClients } from '../../packages/server/src/azure/client.js'
-import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
 import { generate, sha256 } from '../support/key-endpoint.js'
+import { azuriteCase } from '../support/storages.js'
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../scripts/azurite/start.mjs'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
 import { BIN, killValetDev, runValet, sleep, startValetDev, until, type Run } from './run-cli.js'
@@ -35,12 +34,12 @@ let endpoint: string
 let azuriteEndpoint: string
 let proxy: ThrottleProxy
 
-function container() {
-  return createClients(normalizeAzureOptions({ accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, container: 'valet-dev', endpoint: azuriteEndpoint })).container
-}
-
+/** An object `valet dev` stored, read back from its Azurite with the account key. */
 async function readBack(key: string): Promise<Uint8Array> {
-  return new Uint8Array(await container().getBlobClient(key).downloadToBuffer())
+  const devAzurite = azuriteCase({ accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, container: 'valet-dev', endpoint: azuriteEndpoint })
+  const object = await devAzurite.read(key)
+  if (!object) throw new Error(`${key} is not in valet dev's Azurite`)
+  return object.bytes
 }
 
 /** The saved state of a created upload; a pending create (saved before create answers) is none yet. */

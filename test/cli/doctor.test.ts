@@ -11,9 +11,6 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StorageProvider, ValetOptions } from '@valet/server'
-import { azure } from '@valet/server/azure'
-import { createClients } from '../../packages/server/src/azure/client.js'
-import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
 import { startAzurite, type AzuriteServer } from '../../scripts/azurite/start.mjs'
 import { bearer } from '../support/key-endpoint.js'
 import { startKeyServer, type KeyServer } from '../support/key-server.js'
@@ -59,17 +56,6 @@ async function doctorJson(endpoint: string, extra: string[] = []) {
   return { ...run, report, check }
 }
 
-/** Azure keeps a cancelled upload's blocks uncommitted on the blob: count blobs that still have any. */
-async function openAzureUploads(server: AzuriteServer, prefix: string): Promise<number> {
-  const { container } = createClients(normalizeAzureOptions({ accountName: server.accountName, accountKey: server.accountKey, container: server.container, endpoint: server.endpoint }))
-  let open = 0
-  for await (const item of container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
-    const list = await container.getBlockBlobClient(item.name).getBlockList('uncommitted').catch(() => undefined)
-    if ((list?.uncommittedBlocks?.length ?? 0) > 0) open++
-  }
-  return open
-}
-
 const swift = swiftCase()
 const azurite = azuriteCase()
 let swiftEndpoint: string
@@ -82,8 +68,7 @@ beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm run build\` first`)
   noCors = startAzurite({ cors: false }).then(async (server) => {
     stopAzurite = server.stop
-    const storage = azure({ accountName: server.accountName, accountKey: server.accountKey, container: server.container, endpoint: server.endpoint })
-    return { server, endpoint: await keyServer(storage, 'doctor-nocors') }
+    return { server, endpoint: await keyServer(azuriteCase(server).provider(), 'doctor-nocors') }
   })
   noCors.catch(() => undefined) // reported by the test that awaits it
   ;[swiftEndpoint, azuriteEndpoint, shortKeysEndpoint] = await Promise.all([
@@ -145,6 +130,6 @@ describe('valet doctor (built) against real storage', () => {
     expect(check('storage-cors-preflight')?.fix).toMatch(/setProperties\(\{ cors: \[\{ allowedOrigins: 'http:\/\/127\.0\.0\.1:\d+', allowedMethods: 'PUT'.*exposedHeaders: 'etag/)
     expect(check('storage-cors-response')).toMatchObject({ status: 'fail', fix: expect.stringContaining("exposedHeaders: 'etag") })
     expect(check('cleanup')?.status).toBe('ok')
-    expect(await openAzureUploads(server, 'doctor-nocors/')).toBe(0)
+    expect(await azuriteCase(server).openUploads('doctor-nocors/')).toBe(0)
   })
 })

@@ -58,8 +58,8 @@ export function swiftCase(): StorageCase {
   }
 }
 
-export function azuriteCase(): StorageCase {
-  const info = inject('azurite')
+/** Azurite as a StorageCase: the global setup's, or another one (e.g. the one `valet dev` started). */
+export function azuriteCase(info: { accountName: string; accountKey: string; container: string; endpoint: string } = inject('azurite')): StorageCase {
   const options = { accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: info.endpoint }
   const { container } = createClients(normalizeAzureOptions(options))
   return {

@@ -1,3 +1,8 @@
+/**
+ * What every suite's key endpoint shares: the secret, the real `createValet` with the suites'
+ * defaults (`testValet`) and its `authorize` helpers, an in-process caller (`keyEndpoint`), and
+ * the byte helpers (deterministic data, sha256, MD5). Over HTTP: key-server.ts.
+ */
 import { createHash } from 'node:crypto'
 import { createValet, type StorageProvider, type Valet, type ValetOptions } from '@valet/server'
 

@@ -40,8 +40,6 @@ export interface KeyServerOptions {
   rewrite?: Mount['rewrite']
   /** More endpoints on the same server and call log, by base path. */
   mounts?: Record<string, Mount>
-  /** Runs as a call arrives, before the endpoint handles it (e.g. to take the server down right then). */
-  onCall?: (call: KeyCall, request: Request) => void
   /** Answers permissive CORS (preflights too), as an app serving pages on another origin would. */
   cors?: boolean
   /** Whatever is not under an endpoint's base path (a page, a bundle); default 404. */
@@ -136,7 +134,6 @@ export async function startKeyServer(storage: StorageProvider, options: Partial<
           call.request = parse(text)
           if (call.op === 'sign') call.parts = call.request?.parts?.map?.((p: { partNumber: number }) => p.partNumber)
           if (call.op === 'create' && typeof call.request?.requestId === 'string') call.requestId = call.request.requestId
-          kit.onCall?.(call, request)
           await holdAt(call, 'before')
           let response = faultAt(call, 'before') ?? (await valet.fetch(request))
           if (call.fault !== 'drop') call.status = response.status

@@ -1,7 +1,8 @@
 /**
  * Every adapter on its real framework, on 127.0.0.1, mounted under a non-root prefix: a real
  * upload with @valet/client to Azurite, the user's auth passed through, the body cap enforced
- * and protocol error bodies returned unchanged.
+ * and protocol error bodies returned unchanged. The frameworks are the point here, so each mounts
+ * the kit's valet (test/support/key-endpoint.ts) itself rather than the kit's node:http server.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,14 +11,14 @@ import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { serve } from '@hono/node-server'
-import { createValet, type Valet } from '@valet/server'
+import type { Valet } from '@valet/server'
 import { toNodeListener } from '@valet/server/node'
 import { fastifyValet } from '@valet/server/fastify'
 import { honoValet } from '@valet/server/hono'
 import { toNextHandlers } from '@valet/server/next'
 import { createUploader } from '@valet/client'
 import { MiB } from '@valet/protocol'
-import { generate, sha256, SECRET } from '../support/key-endpoint.js'
+import { generate, sha256, testValet } from '../support/key-endpoint.js'
 import { azuriteCase } from '../support/storages.js'
 
 const PREFIX = '/v1/files/valet'
@@ -25,9 +26,7 @@ const storage = azuriteCase()
 
 /** Each framework reads the user its own way; all must reach `authorize` intact. */
 function makeValet(): Valet {
-  return createValet({
-    storage: storage.provider(),
-    secret: SECRET,
+  return testValet(storage.provider(), {
     authorize: (request) => {
       const auth = request.headers.get('authorization')
       return auth?.startsWith('Bearer user-') ? { id: auth.slice('Bearer '.length) } : null

@@ -7,21 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { azuriteCase, expectStored } from '../support/storages.js'
-import { launchChromium, openExample, startPageServer, type Chromium, type PageServer } from './harness.js'
-import {
-  MiB,
-  PartPuts,
-  addMadeFile,
-  makeChunks,
-  makeFileInPage,
-  sha256Of,
-  throttleUploads,
-  waitForStatus,
-  writeFileSpec,
-  type FileSpec,
-} from './page-tools.js'
+import { launchChromium, startPageServer, uploadMadeFile, type Chromium, type PageServer } from './harness.js'
+import { MiB, makeChunks, sha256Of, type FileSpec } from './page-tools.js'
 import { cancelMidUpload } from './cancel-scenario.js'
-import { uploadAcrossReload } from './reload-scenario.js'
+import { reloadMidUpload } from './reload-scenario.js'
 
 const storage = azuriteCase()
 let server: PageServer
@@ -44,10 +33,7 @@ afterAll(async () => {
 describe('Chromium → Azurite', () => {
   it('uploads 64 MiB made in the page, verified by sha256 read back from Azurite', async () => {
     const spec: FileSpec = { name: 'azure-big.bin', size: 64 * MiB, seed: 29, lastModified: 1_700_001_000_000 }
-    const page = await openExample(browser.context, server.url({ concurrency: 4, partSize: 8 * MiB }))
-    const puts = new PartPuts(page)
-    await makeFileInPage(page, spec)
-    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    const { page, puts, row } = await uploadMadeFile(browser.context, server.url({ concurrency: 4, partSize: 8 * MiB }), spec)
     console.log(`[browser] azurite 64 MiB: ${row.elapsedMs} ms, ${(64 / ((row.elapsedMs ?? 1) / 1000)).toFixed(1)} MiB/s`)
     expect(puts.total()).toBe(8)
     await expectStored(storage, row.key, { size: spec.size, sha256: sha256Of(makeChunks(spec.size, spec.seed)) })
@@ -56,11 +42,7 @@ describe('Chromium → Azurite', () => {
 
   it('completes with 4 s SAS keys over a throttled link where each part outlives its key', async () => {
     const spec: FileSpec = { name: 'azure-slow.bin', size: 12 * MiB, seed: 31, lastModified: 1_700_001_100_000 }
-    const page = await openExample(browser.context, server.url({ endpoint: '/api/short', concurrency: 2, partSize: 3 * MiB }))
-    const puts = new PartPuts(page)
-    await throttleUploads(page, 1.2 * MiB)
-    await makeFileInPage(page, spec)
-    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    const { page, puts, row } = await uploadMadeFile(browser.context, server.url({ endpoint: '/api/short', concurrency: 2, partSize: 3 * MiB }), spec, 1.2 * MiB)
     console.log(`[browser] azurite 4 s keys: ${row.elapsedMs} ms, part PUTs took ${puts.durations.map((d) => Math.round(d)).join(', ')} ms`)
     expect(Math.max(...puts.durations)).toBeGreaterThan(4000)
     expect(puts.statuses.every((s) => s.status === 201)).toBe(true)
@@ -71,14 +53,9 @@ describe('Chromium → Azurite', () => {
 
   it('continues after a reload when the same file is picked again (Get Block List), sending few parts twice', async () => {
     const spec: FileSpec = { name: 'azure-reload.bin', size: 24 * MiB, seed: 37, lastModified: 1_700_001_200_000 }
-    const path = join(dir, spec.name)
-    const expected = await writeFileSpec(path, spec)
     const concurrency = 2
-    const { page, row, repeated } = await uploadAcrossReload(browser.context, server.url({ concurrency, partSize: 3 * MiB }), path, 6 * MiB)
-    console.log(`[browser] azurite after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
-    expect(row.resumedParts).toBeGreaterThanOrEqual(3)
-    expect(repeated.length).toBeLessThan(concurrency + 1)
-    await expectStored(storage, row.key, { size: spec.size, sha256: expected })
+    const { page, row, sha256 } = await reloadMidUpload(browser.context, server.url({ concurrency, partSize: 3 * MiB }), dir, spec, { concurrency, bytesPerSecond: 6 * MiB, label: 'azurite after reload' })
+    await expectStored(storage, row.key, { size: spec.size, sha256 })
     await page.close()
   })
 

@@ -1,20 +1,19 @@
 /**
- * The browser tests' world: one node:http server on 127.0.0.1 serving, from one origin, the
- * example page (`examples/browser/`), the client bundle (`/valet-client.js`, built by
- * `pnpm run build`) and real key endpoints (createValet + toNodeListener) on real storage; and
+ * The browser tests' world: the kit's key server (test/support/key-server.ts) on 127.0.0.1
+ * serving, from one origin, real key endpoints on real storage, the example page
+ * (`examples/browser/`) and the client bundle (`/valet-client.js`, built by `pnpm run build`); and
  * Chromium driven by playwright-core with a fresh profile.
  */
 import { createReadStream, existsSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { createValet, type StorageProvider, type ValetOptions } from '@valet/server'
-import { toNodeListener } from '@valet/server/node'
-import { SECRET } from '../support/key-endpoint.js'
+import type { StorageProvider, ValetOptions } from '@valet/server'
+import { startKeyServer, type KeyServer, type Mount } from '../support/key-server.js'
+import { PartPuts, addMadeFile, makeFileInPage, throttleUploads, waitForStatus, type FileSpec, type RowState } from './page-tools.js'
 import type { StorageCase } from '../support/storages.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -36,35 +35,20 @@ const CSP: Record<string, string> = {
   'no-wasm': "script-src 'self' blob:; worker-src 'self' blob:",
 }
 
-/** One call a key endpoint answered. */
-export interface KeyCall {
-  endpoint: string
-  method: string
-  path: string
-  /** `Date.now()` when the call arrived. */
-  at: number
-  status: number
-  /** A POST's JSON body. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  request?: any
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  response: any
-}
+export type { KeyCall } from '../support/key-server.js'
 
 export interface EndpointSpec {
   options?: Partial<ValetOptions>
   /** Storage for this endpoint instead of the server's (e.g. a provider signing URLs that name a fault proxy). */
   provider?: () => StorageProvider
   /** Rewrites a JSON answer before it leaves (e.g. to spoil one signed URL). */
-  rewrite?: (path: string, method: string, body: unknown) => unknown
+  rewrite?: Mount['rewrite']
 }
 
-export interface PageServer {
-  origin: string
-  calls: KeyCall[]
+/** The kit's key server, also serving the example page and the client bundle. */
+export interface PageServer extends KeyServer {
   /** The example page with query parameters. */
   url(params?: Record<string, string | number>): string
-  close(): Promise<void>
 }
 
 async function serveFile(res: ServerResponse, file: string, headers: Record<string, string> = {}): Promise<void> {
@@ -88,42 +72,16 @@ async function serveFile(res: ServerResponse, file: string, headers: Record<stri
  */
 export async function startPageServer(storage: StorageCase, endpoints: Record<string, EndpointSpec>): Promise<PageServer> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run "pnpm run build" before the browser tests`)
-  const calls: KeyCall[] = []
-  const listeners = Object.entries(endpoints).map(([base, spec]) => {
-    const valet = createValet({
-      storage: spec.provider?.() ?? storage.provider(),
-      secret: SECRET,
-      authorize: () => ({ id: PRINCIPAL }),
-      onError: (error) => console.error('[valet browser test] unexpected', error),
-      ...spec.options,
-    })
-    const recording = {
-      async fetch(request: Request): Promise<Response> {
-        const at = Date.now()
-        const path = new URL(request.url).pathname
-        const requestText = request.method === 'POST' ? await request.clone().text() : ''
-        const response = await valet.fetch(request)
-        const text = await response.text()
-        let body: unknown = text === '' ? undefined : JSON.parse(text)
-        if (spec.rewrite && body !== undefined) body = spec.rewrite(path, request.method, body)
-        let requestBody: unknown
-        try {
-          requestBody = requestText === '' ? undefined : JSON.parse(requestText)
-        } catch {
-          requestBody = requestText
-        }
-        calls.push({ endpoint: base, method: request.method, path, at, status: response.status, request: requestBody, response: body })
-        const headers = new Headers(response.headers)
-        headers.delete('content-length')
-        return new Response(body === undefined ? null : JSON.stringify(body), { status: response.status, headers })
-      },
-    }
-    return { base, listener: toNodeListener(recording) }
+  const mount = (spec: EndpointSpec): Mount => ({
+    storage: spec.provider?.() ?? storage.provider(),
+    options: { authorize: () => ({ id: PRINCIPAL }), ...spec.options },
+    rewrite: spec.rewrite,
   })
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+  const [head, ...more] = Object.entries(endpoints)
+  if (!head) throw new Error('startPageServer: name at least one endpoint')
+  const [base, first] = head
+  const page = (req: IncomingMessage, res: ServerResponse): void => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')
-    const api = listeners.find((l) => path === l.base || path.startsWith(`${l.base}/`))
-    if (api) return api.listener(req, res)
     if (path === '/valet-client.js' || path === '/valet-client.js.map') {
       void serveFile(res, join(ROOT, 'packages', 'client', 'dist', path.slice(1)))
       return
@@ -137,22 +95,19 @@ export async function startPageServer(storage: StorageCase, endpoints: Record<st
     const policy = path === '/' ? CSP[new URL(req.url ?? '/', 'http://x').searchParams.get('csp') ?? ''] : undefined
     void serveFile(res, file, policy ? { 'content-security-policy': policy } : {})
   }
-  const server: Server = createServer(handler)
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return {
-    origin,
-    calls,
-    url(params = {}) {
+  const { storage: provider, options, rewrite } = mount(first)
+  const keys = await startKeyServer(provider, options, {
+    base,
+    rewrite,
+    mounts: Object.fromEntries(more.map(([b, spec]) => [b, mount(spec)])),
+    fallback: page,
+  })
+  return Object.assign(keys, {
+    url(params: Record<string, string | number> = {}) {
       const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()
-      return `${origin}/${query ? `?${query}` : ''}`
+      return `${keys.origin}/${query ? `?${query}` : ''}`
     },
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done())
-        server.closeAllConnections()
-      }),
-  }
+  })
 }
 
 export interface Chromium {
@@ -195,6 +150,19 @@ export async function openExample(context: BrowserContext, url: string): Promise
   await page.goto(url)
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 })
   return page
+}
+
+/**
+ * Opens the example page at `url`, watches its part PUTs (throttled to `bytesPerSecond`, if
+ * given), makes `spec` in the page and uploads it until its row is done.
+ */
+export async function uploadMadeFile(context: BrowserContext, url: string, spec: FileSpec, bytesPerSecond?: number): Promise<{ page: Page; puts: PartPuts; row: RowState }> {
+  const page = await openExample(context, url)
+  const puts = new PartPuts(page)
+  if (bytesPerSecond !== undefined) await throttleUploads(page, bytesPerSecond)
+  await makeFileInPage(page, spec)
+  const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+  return { page, puts, row }
 }
 
 export const outputDir = resolve(ROOT, 'test-output')

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StorageProvider } from '@valet/server'
 import { expectStored, swiftCase } from '../support/storages.js'
-import { launchChromium, openExample, outputDir, startPageServer, type Chromium, type PageServer } from './harness.js'
+import { launchChromium, openExample, outputDir, startPageServer, uploadMadeFile, type Chromium, type PageServer } from './harness.js'
 import {
   MiB,
   PartPuts,
@@ -23,11 +23,10 @@ import {
   throttleUploads,
   waitForProgress,
   waitForStatus,
-  writeFileSpec,
   type FileSpec,
 } from './page-tools.js'
 import { cancelMidUpload } from './cancel-scenario.js'
-import { uploadAcrossReload } from './reload-scenario.js'
+import { reloadMidUpload } from './reload-scenario.js'
 import { startMainThreadProbe, startTaskTrace, stopMainThreadProbe, summarizeTasks } from './main-thread.js'
 import { deleteObject, presignPut, spoilFirstKey } from './swift-tools.js'
 
@@ -132,10 +131,7 @@ describe('Chromium → Swift s3api', () => {
 
   it('re-signs and retries a part whose PUT failed as a network error (a Swift 403 without CORS headers)', async () => {
     const spec: FileSpec = { name: 'spoiled.bin', size: 16 * MiB, seed: 11, lastModified: 1_700_000_100_000 }
-    const page = await openExample(browser.context, server.url({ endpoint: '/api/spoiled', concurrency: 2, partSize: 5 * MiB }))
-    const puts = new PartPuts(page)
-    await makeFileInPage(page, spec)
-    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    const { page, puts, row } = await uploadMadeFile(browser.context, server.url({ endpoint: '/api/spoiled', concurrency: 2, partSize: 5 * MiB }), spec)
     expect(spoiler.url).toBeDefined()
     // What Swift answers a spoiled key: 403, without CORS headers, so a page can't read it...
     const refused = await fetch(spoiler.url!, { method: 'PUT', headers: { origin: server.origin }, body: 'x' })
@@ -154,11 +150,7 @@ describe('Chromium → Swift s3api', () => {
 
   it('completes with 4 s keys over a throttled link where each part takes longer than a key lives', async () => {
     const spec: FileSpec = { name: 'slow.bin', size: 20 * MiB, seed: 13, lastModified: 1_700_000_200_000 }
-    const page = await openExample(browser.context, server.url({ endpoint: '/api/short', concurrency: 2, partSize: 5 * MiB }))
-    const puts = new PartPuts(page)
-    await throttleUploads(page, 2 * MiB)
-    await makeFileInPage(page, spec)
-    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    const { page, puts, row } = await uploadMadeFile(browser.context, server.url({ endpoint: '/api/short', concurrency: 2, partSize: 5 * MiB }), spec, 2 * MiB)
     const signCalls = server.calls.filter((c) => c.endpoint === '/api/short' && c.path.endsWith('/parts') && c.method === 'POST')
     console.log(`[browser] 4 s keys: ${row.elapsedMs} ms, part PUTs took ${puts.durations.map((d) => Math.round(d)).join(', ')} ms, ${signCalls.length} sign calls`)
     expect(Math.max(...puts.durations)).toBeGreaterThan(4000)
@@ -195,14 +187,9 @@ describe('Chromium → Swift s3api', () => {
 
   it('continues after a reload when the same file is picked again, sending few parts twice', async () => {
     const spec: FileSpec = { name: 'reload.bin', size: 40 * MiB, seed: 19, lastModified: 1_700_000_400_000 }
-    const path = join(dir, spec.name)
-    const expected = await writeFileSpec(path, spec)
     const concurrency = 2
-    const { page, row, repeated } = await uploadAcrossReload(browser.context, server.url({ concurrency, partSize: 5 * MiB }), path, 8 * MiB)
-    console.log(`[browser] after reload: ${row.resumedParts} of 8 parts were stored already; parts sent twice: [${repeated.join(', ')}]`)
-    expect(row.resumedParts).toBeGreaterThanOrEqual(3)
-    expect(repeated.length).toBeLessThan(concurrency + 1)
-    await expectStoredThenDelete(row.key, spec.size, expected)
+    const { page, row, sha256 } = await reloadMidUpload(browser.context, server.url({ concurrency, partSize: 5 * MiB }), dir, spec, { concurrency, bytesPerSecond: 8 * MiB, label: 'after reload' })
+    await expectStoredThenDelete(row.key, spec.size, sha256)
     await page.close()
   })
 

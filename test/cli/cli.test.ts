@@ -5,23 +5,19 @@
  *
  * Runs `packages/cli/dist/bin.js`: `pnpm test` builds first (run `pnpm run build` by hand otherwise).
  */
-import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClients } from '../../packages/server/src/azure/client.js'
-import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
-import { generate } from '../support/key-endpoint.js'
+import { generate, sha256 } from '../support/key-endpoint.js'
+import { azuriteCase } from '../support/storages.js'
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../scripts/azurite/start.mjs'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
-import { BIN, runValet, sleep, until, type Run } from './run-cli.js'
+import { BIN, killValetDev, runValet, sleep, startValetDev, until, type Run } from './run-cli.js'
 
 const MiB = 1024 * 1024
-// The well-known Azurite development key (public; not a secret).
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 
 function valet(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Run {
@@ -38,12 +34,12 @@ let endpoint: string
 let azuriteEndpoint: string
 let proxy: ThrottleProxy
 
-function container() {
-  return createClients(normalizeAzureOptions({ accountName: 'devstoreaccount1', accountKey: AZURITE_KEY, container: 'valet-dev', endpoint: azuriteEndpoint })).container
-}
-
+/** An object `valet dev` stored, read back from its Azurite with the account key. */
 async function readBack(key: string): Promise<Uint8Array> {
-  return new Uint8Array(await container().getBlobClient(key).downloadToBuffer())
+  const devAzurite = azuriteCase({ accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, container: 'valet-dev', endpoint: azuriteEndpoint })
+  const object = await devAzurite.read(key)
+  if (!object) throw new Error(`${key} is not in valet dev's Azurite`)
+  return object.bytes
 }
 
 /** The saved state of a created upload; a pending create (saved before create answers) is none yet. */
@@ -64,19 +60,12 @@ beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm run build\` first`)
   work = await mkdtemp(join(tmpdir(), 'valet-cli-'))
   proxy = await startThrottleProxy()
-  dev = valet(['dev', '--port', '0', '--dir', join(work, '.valet'), '--cors-origin', 'http://localhost:5173'], { cwd: work })
-  endpoint = await until('valet dev prints its endpoint', () => /endpoint:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/valet)\s/.exec(dev.stdout())?.[1], 45_000, dev)
+  ;({ dev, endpoint } = await startValetDev(['dev', '--port', '0', '--dir', join(work, '.valet'), '--cors-origin', 'http://localhost:5173'], work))
   azuriteEndpoint = /storage:\s+azurite (http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1)\/valet-dev/.exec(dev.stdout())![1]!
 })
 
 afterAll(async () => {
-  if (dev && dev.child.exitCode === null && dev.child.signalCode === null) {
-    try {
-      process.kill(-dev.child.pid!, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
+  killValetDev(dev)
   await proxy?.close()
   if (work) await rm(work, { recursive: true, force: true })
 })

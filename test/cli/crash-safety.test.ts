@@ -7,7 +7,7 @@
  * Storage must hold no multipart upload for this test's prefix that a client could still
  * continue or that nobody knows about.
  *
- * The key endpoint is real (createValet + toNodeListener on node:http) and logs every call; it
+ * The key endpoint is the kit's (test/support/key-server.ts: the real createValet) and logs every call; it
  * holds a create or complete response (before or after its storage call) while the test kills
  * the CLI, so those phases are really hit rather than hoped for. Part PUTs go through a
  * throttling forward proxy (`http_proxy`) so a run lasts long enough to be cut mid-way.
@@ -32,9 +32,9 @@ import { AwsClient } from 'aws4fetch'
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest'
 import { createUploader, isValetError } from '@valet/client'
 import type { StorageProvider } from '@valet/server'
-import { generate, sha256 } from '../support/key-endpoint.js'
+import { byUserHeader, generate, sha256 } from '../support/key-endpoint.js'
 import { swiftCase } from '../support/storages.js'
-import { startCrashEndpoint, type Call, type CrashEndpoint, type HoldAt } from './crash-endpoint.js'
+import { startKeyServer, type HoldAt, type KeyCall as Call, type KeyServer } from '../support/key-server.js'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
 import { BIN, runValet, sleep, until as untilOf, type Run } from './run-cli.js'
 
@@ -214,7 +214,7 @@ const PRINCIPAL = `crash-${randomUUID()}`
 const PREFIX = `${PRINCIPAL}/`
 let work: string
 let proxy: ThrottleProxy
-let keys: CrashEndpoint
+let keys: KeyServer
 let file: string
 let fileSha: string
 /** Orphans the crash loop found (uploadIds; there should be none), for cleanup. */
@@ -231,7 +231,8 @@ beforeAll(async () => {
   fileSha = sha256(bytes)
   await writeFile(file, bytes)
   proxy = await startThrottleProxy()
-  keys = await startCrashEndpoint(provider, PRINCIPAL)
+  // A killed client's storage calls fail by design: `keys.errors` keeps them, unlogged.
+  keys = await startKeyServer(provider, { authorize: byUserHeader(PRINCIPAL), onError: () => {} })
 })
 
 afterAll(async () => {
@@ -478,7 +479,7 @@ describe('valet upload (built CLI) survives SIGKILL anywhere, on Swift s3api', (
     expect(calls.filter((c) => c.op === 'create')).toEqual([])
     expect(await stateFile(dir), 'abort forgets the resume state').toBeUndefined()
     expect(await swift.read(state.key)).toBeUndefined()
-    return { deletes: calls.filter((c) => c.op === 'delete').map((c) => [c.uploadId, c.status]), state, open: await openSoon(`${user}/`) }
+    return { deletes: calls.filter((c) => c.op === 'abort').map((c) => [c.uploadId, c.status]), state, open: await openSoon(`${user}/`) }
   }
 
   it('abort after a crash: DELETE with the saved token leaves no open upload and a rerun starts over; so does the client API resuming then abort()', async () => {

@@ -1,6 +1,6 @@
 /**
- * The built `valet doctor` end to end, against real key endpoints (createValet + toNodeListener
- * on node:http, 127.0.0.1, under /api/valet, permissive CORS) over Swift s3api and Azurite: a
+ * The built `valet doctor` end to end, against real key endpoints (the kit's key server:
+ * createValet on node:http, 127.0.0.1, under /api/valet, permissive CORS) over Swift s3api and Azurite: a
  * healthy deployment passes, a second Azurite started without CORS fails with the Azure fix,
  * 2 s keys draw the key-lifetime warning, and no run leaves an upload open in storage.
  *
@@ -8,17 +8,12 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createValet, type StorageProvider, type ValetOptions } from '@valet/server'
-import { azure } from '@valet/server/azure'
-import { toNodeListener } from '@valet/server/node'
-import { createClients } from '../../packages/server/src/azure/client.js'
-import { normalizeAzureOptions } from '../../packages/server/src/azure/options.js'
+import type { StorageProvider, ValetOptions } from '@valet/server'
 import { startAzurite, type AzuriteServer } from '../../scripts/azurite/start.mjs'
-import { SECRET } from '../support/key-endpoint.js'
+import { bearer } from '../support/key-endpoint.js'
+import { startKeyServer, type KeyServer } from '../support/key-server.js'
 import { azuriteCase, swiftCase } from '../support/storages.js'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
@@ -32,34 +27,14 @@ interface Check {
   fix?: string
 }
 
-const servers: Server[] = []
+const servers: KeyServer[] = []
 let stopAzurite: (() => Promise<void>) | undefined
 
-/** A key endpoint whose uploads all live under `${principal}/`, so a run's leftovers can be counted. */
+/** A key endpoint (permissive CORS) whose uploads all live under `${principal}/`, so a run's leftovers can be counted. */
 async function keyServer(storage: StorageProvider, principal: string, options: Partial<ValetOptions> = {}): Promise<string> {
-  const valet = createValet({
-    storage,
-    secret: SECRET,
-    authorize: (request) => (request.headers.get('authorization') === 'Bearer doctor-test' ? { id: principal } : null),
-    onError: (error) => console.error('[valet doctor test] unexpected', error),
-    ...options,
-  })
-  const api = toNodeListener(valet)
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    res.setHeader('access-control-allow-origin', req.headers.origin ?? '*')
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'access-control-allow-methods': 'GET, POST, DELETE',
-        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
-      })
-      res.end()
-      return
-    }
-    api(req, res)
-  })
+  const server = await startKeyServer(storage, { authorize: bearer('doctor-test', principal), ...options }, { cors: true })
   servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/valet`
+  return server.endpoint
 }
 
 function doctor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -81,17 +56,6 @@ async function doctorJson(endpoint: string, extra: string[] = []) {
   return { ...run, report, check }
 }
 
-/** Azure keeps a cancelled upload's blocks uncommitted on the blob: count blobs that still have any. */
-async function openAzureUploads(server: AzuriteServer, prefix: string): Promise<number> {
-  const { container } = createClients(normalizeAzureOptions({ accountName: server.accountName, accountKey: server.accountKey, container: server.container, endpoint: server.endpoint }))
-  let open = 0
-  for await (const item of container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
-    const list = await container.getBlockBlobClient(item.name).getBlockList('uncommitted').catch(() => undefined)
-    if ((list?.uncommittedBlocks?.length ?? 0) > 0) open++
-  }
-  return open
-}
-
 const swift = swiftCase()
 const azurite = azuriteCase()
 let swiftEndpoint: string
@@ -104,8 +68,7 @@ beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm run build\` first`)
   noCors = startAzurite({ cors: false }).then(async (server) => {
     stopAzurite = server.stop
-    const storage = azure({ accountName: server.accountName, accountKey: server.accountKey, container: server.container, endpoint: server.endpoint })
-    return { server, endpoint: await keyServer(storage, 'doctor-nocors') }
+    return { server, endpoint: await keyServer(azuriteCase(server).provider(), 'doctor-nocors') }
   })
   noCors.catch(() => undefined) // reported by the test that awaits it
   ;[swiftEndpoint, azuriteEndpoint, shortKeysEndpoint] = await Promise.all([
@@ -116,7 +79,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.close(() => resolve()), s.closeAllConnections()))))
+  await Promise.all(servers.map((s) => s.close()))
   await stopAzurite?.()
 })
 
@@ -167,6 +130,6 @@ describe('valet doctor (built) against real storage', () => {
     expect(check('storage-cors-preflight')?.fix).toMatch(/setProperties\(\{ cors: \[\{ allowedOrigins: 'http:\/\/127\.0\.0\.1:\d+', allowedMethods: 'PUT'.*exposedHeaders: 'etag/)
     expect(check('storage-cors-response')).toMatchObject({ status: 'fail', fix: expect.stringContaining("exposedHeaders: 'etag") })
     expect(check('cleanup')?.status).toBe('ok')
-    expect(await openAzureUploads(server, 'doctor-nocors/')).toBe(0)
+    expect(await azuriteCase(server).openUploads('doctor-nocors/')).toBe(0)
   })
 })

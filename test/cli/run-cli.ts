@@ -50,3 +50,20 @@ export async function until<T>(
     await sleep(intervalMs)
   }
 }
+
+/** Starts `valet ARGS` (`dev …`) in its own process group; resolves once it prints its key endpoint. */
+export async function startValetDev(args: string[], cwd: string): Promise<{ dev: Run; endpoint: string }> {
+  const dev = runValet(args, { cwd, detached: true })
+  const endpoint = await until('valet dev prints its endpoint', () => /endpoint:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/valet)\s/.exec(dev.stdout())?.[1], 45_000, dev)
+  return { dev, endpoint }
+}
+
+/** SIGKILLs a `valet dev` still running, with its process group (its Azurite too). */
+export function killValetDev(dev: Run | undefined): void {
+  if (!dev || dev.child.exitCode !== null || dev.child.signalCode !== null) return
+  try {
+    process.kill(-dev.child.pid!, 'SIGKILL')
+  } catch {
+    // Already gone.
+  }
+}

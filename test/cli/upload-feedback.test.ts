@@ -8,12 +8,12 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generate } from '../support/key-endpoint.js'
-import { BIN, runValet, sleep, until, type Run } from './run-cli.js'
+import { freePort } from '../support/free-port.js'
+import { BIN, killValetDev, runValet, sleep, startValetDev, until, type Run } from './run-cli.js'
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy.js'
 
 const MiB = 1024 * 1024
@@ -23,15 +23,6 @@ let dev: Run
 let endpoint: string
 let proxy: ThrottleProxy
 
-/** A port nothing listens on (bound, then closed). */
-const closedPort = () =>
-  new Promise<number>((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => ok(port))
-    })
-  })
-
 const stateFiles = async (dir: string): Promise<string[]> => (existsSync(dir) ? (await readdir(dir)).filter((n) => n.endsWith('.json')) : [])
 
 beforeAll(async () => {
@@ -39,26 +30,19 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'valet-feedback-'))
   proxy = await startThrottleProxy()
   // The leading `--` is what `pnpm start -- --port 0` hands the CLI.
-  dev = runValet(['dev', '--', '--port', '0', '--dir', join(work, '.valet')], { cwd: work, detached: true })
-  endpoint = await until('valet dev prints its endpoint', () => /endpoint:\s+(http:\/\/127\.0\.0\.1:\d+\/api\/valet)\s/.exec(dev.stdout())?.[1], 45_000, dev)
+  ;({ dev, endpoint } = await startValetDev(['dev', '--', '--port', '0', '--dir', join(work, '.valet')], work))
   await writeFile(join(work, 'small.bin'), generate(64 * 1024, 1))
 })
 
 afterAll(async () => {
-  if (dev && dev.child.exitCode === null) {
-    try {
-      process.kill(-dev.child.pid!, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
+  killValetDev(dev)
   await proxy?.close()
   if (work) await rm(work, { recursive: true, force: true })
 })
 
 describe('valet upload says what happened and what to fix', () => {
   it.each([
-    ['down (connection refused)', async () => `http://127.0.0.1:${await closedPort()}/api/valet`, /connection refused/],
+    ['down (connection refused)', async () => `http://127.0.0.1:${await freePort()}/api/valet`, /connection refused/],
     ['a wrong path (the page answers 405)', async () => endpoint.replace(/\/api\/valet$/, '/api/wrong'), /answered 405 to POST \/uploads.*mounted/],
     ['a host name that does not resolve', async () => 'http://valet-nowhere.invalid:3000/api/valet', /does not resolve/],
   ])('fails within 5 s when the key endpoint is %s, naming the URL and valet doctor, leaving no state', async (_what, url, cause) => {

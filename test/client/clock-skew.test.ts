@@ -30,10 +30,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { expectStored, storageCases, swiftCase } from '../support/storages.js'
+import { expectStored, providerAt, storageCases, swiftCase } from '../support/storages.js'
 import { startThrottleProxy } from '../cli/throttle-proxy.js'
 import { BIN, runValet, sleep, until, type Run } from '../cli/run-cli.js'
-import { TOKEN, completeCallsNameEveryPart, providerAt, proxiedStack, startKeyServer } from './harness.js'
+import { TOKEN, authorize, proxiedStack } from './harness.js'
+import { completeCallsNameEveryPart } from '../support/key-calls.js'
+import { startKeyServer } from '../support/key-server.js'
 
 const PRELOAD = new URL('../support/skewed-clock.mjs', import.meta.url).href
 const MINUTES_10 = 10 * 60_000
@@ -196,7 +198,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
       expect(keysSigned).toBeGreaterThanOrEqual(PARTS)
       expect(keysSigned).toBeLessThanOrEqual(3 * PARTS)
       expect(signs.length).toBeLessThanOrEqual(1.5 * PARTS)
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
       figures.push(
         `[clock skew node ${name}, ${label}] observed offset ${(skew / 1000).toFixed(1)} s, ${(elapsed / 1000).toFixed(1)} s, ` +
           `${parts.length} part PUTs for ${PARTS} parts, longest PUT ${(longestPut / 1000).toFixed(1)} s, ${signs.length} sign calls for ${keysSigned} keys, ` +
@@ -211,7 +213,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
   it.for(RESUME_CASES)('resume state (Swift, killed mid-upload, run again): $label', async (c, { expect }) => {
     const storage = swiftCase()
     const provider = providerAt('swift')
-    const keys = await startKeyServer(provider, c.tokenTtl === undefined ? {} : { tokenTtl: c.tokenTtl, keyTtl: Math.min(c.tokenTtl, 900) })
+    const keys = await startKeyServer(provider, { authorize, ...(c.tokenTtl === undefined ? {} : { tokenTtl: c.tokenTtl, keyTtl: Math.min(c.tokenTtl, 900) }) })
     const proxy = await startThrottleProxy(6 * MiB)
     const dir = await mkdtemp(join(work, 'resume-'))
     let first: State | undefined
@@ -267,7 +269,7 @@ describe.concurrent('client clock 10 min off, Node (the built CLI in a child pro
         } else {
           // The fast clock judged the state expired, though its token was alive: the client
           // aborts that upload with it (DELETE) rather than leave it open.
-          expect(calls.filter((call) => call.op === 'delete').map((call) => call.status)).toEqual([204])
+          expect(calls.filter((call) => call.op === 'abort').map((call) => call.status)).toEqual([204])
           expect(await storage.openUploads(first!.key)).toBe(0)
         }
         // Whether the first run's storage upload was left open: the slow clock's dead token can't abort it.

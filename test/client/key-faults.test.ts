@@ -15,7 +15,8 @@ import { createUploader, isValetError, type UploaderOptions } from '@valet/clien
 import { generate, sha256 } from '../support/key-endpoint.js'
 import { expectStored, swiftCase } from '../support/storages.js'
 import { FAULT_CONCURRENCY, FAULT_PARTS, FAULT_REPEAT, MatrixRecorder, keyFaultScenarios, type KeyFaultScenario } from '../support/fault-matrix.js'
-import { AUTH, completeCallsNameEveryPart, inspectableStore, keyProxiedStack } from './harness.js'
+import { AUTH, inspectableStore, keyProxiedStack } from './harness.js'
+import { completeCallsNameEveryPart } from '../support/key-calls.js'
 
 const PART = 5 * MiB
 const PARTS = FAULT_PARTS
@@ -73,7 +74,7 @@ describe('swift: faults between the Node client and the key endpoint', () => {
       })
       expect(created, 'an upload was created').toBeDefined()
       expect(stack.keys.of('create').filter((c) => c.status === 201), 'one upload created, not one per retry').toHaveLength(1)
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
       expect(row.faults, 'faults injected').toBeGreaterThanOrEqual(scenario.minFaults)
 
       let result: { key: string; uploadId: string }
@@ -110,7 +111,7 @@ describe('swift: faults between the Node client and the key endpoint', () => {
         }
       }
       await expectStored(storage, result.key, { size: SIZE, sha256: DATA_SHA256 })
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
       expect(store.states.size).toBe(0)
       row.outcome += ', sha256 ok'
       row.passed = true

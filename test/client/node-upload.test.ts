@@ -11,8 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MiB } from '@valet/protocol'
 import { createUploader, isValetError, type UploadProgress, type UploaderOptions } from '@valet/client'
 import { generate, sha256 } from '../support/key-endpoint.js'
-import { expectStored, storageCases } from '../support/storages.js'
-import { AUTH, completeCallsNameEveryPart, providerAt, proxiedStack, startKeyServer, type KeyServer } from './harness.js'
+import { expectStored, providerAt, storageCases } from '../support/storages.js'
+import { AUTH, authorize, proxiedStack } from './harness.js'
+import { completeCallsNameEveryPart } from '../support/key-calls.js'
+import { startKeyServer, type KeyServer } from '../support/key-server.js'
 
 const PART = 5 * MiB
 
@@ -27,7 +29,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
   let dir: string
 
   beforeAll(async () => {
-    keys = await startKeyServer(providerAt(name))
+    keys = await startKeyServer(providerAt(name), { authorize })
     dir = await mkdtemp(join(tmpdir(), `valet-client-${name}-`))
   })
   afterAll(async () => {
@@ -124,7 +126,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
       expect(isValetError(error) && error.code).toBe('aborted')
       expect(upload.status).toBe('aborted')
       const created = stack.keys.of('create')[0]!
-      expect(stack.keys.of('delete').map((c) => c.status)).toEqual([204])
+      expect(stack.keys.of('abort').map((c) => c.status)).toEqual([204])
       expect(stack.keys.of('complete')).toEqual([])
       expect(await storage.read(created.response.key)).toBeUndefined()
       // A part whose body had fully reached storage when abort() came may still be stored after
@@ -183,7 +185,7 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: Nod
       expect(signs.length).toBeLessThan(20)
       expect(signs.length).toBeLessThanOrEqual(Math.ceil(keysSigned / 2))
       expect(signs[0]!.request.parts.length).toBeGreaterThanOrEqual(3)
-      expect(completeCallsNameEveryPart(stack.keys)).toEqual({ ok: true, detail: '' })
+      expect(completeCallsNameEveryPart(stack.keys.calls)).toEqual({ ok: true, detail: '' })
     } finally {
       await stack.close()
     }

@@ -4,21 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUploader } from '@valet/client'
 import { MiB } from '@valet/protocol'
 import { generate } from '../support/key-endpoint.js'
-
-const freePort = () =>
-  new Promise<number>((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => ok(port))
-    })
-  })
+import { freePort } from '../support/free-port.js'
 
 describe.each(['node-http', 'express', 'fastify', 'hono'])('examples/%s', (name) => {
   let child: ChildProcess

@@ -43,7 +43,9 @@ async function readmeBlock(heading: string): Promise<string> {
   return block[1]!
 }
 
-function compile(file: string, options: ts.CompilerOptions): { errors: string[]; files: string[] } {
+/** Writes `lines` to `file` in the app and type-checks it as the app's own code would be. */
+async function compile(file: string, lines: string[], options: ts.CompilerOptions): Promise<{ errors: string[]; files: string[] }> {
+  await writeFile(join(app, file), lines.join('\n'))
   const program = ts.createProgram([join(app, file)], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, ...options })
   const errors = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
   return { errors, files: program.getSourceFiles().map((f) => f.fileName) }
@@ -109,19 +111,16 @@ describe('the packed packages', () => {
 
   it('a browser app under moduleResolution "bundler" (DOM lib, no customConditions) type-checks the README client snippet', async () => {
     const snippet = await readmeBlock('Client')
-    await writeFile(
-      join(app, 'browser-app.ts'),
-      [
-        "import { createIndexedDbResumeStore, createMd5Hasher, type Md5Engine } from '@valet/client'",
-        'declare const token: string',
-        'declare const file: File',
-        snippet,
-        "const engine: Md5Engine = 'auto'",
-        'createMd5Hasher({ engine }).close()',
-        "export const second = createUploader({ endpoint: '/api/valet', resume: createIndexedDbResumeStore() }).upload(file).done",
-      ].join('\n'),
-    )
-    const { errors, files } = compile('browser-app.ts', {
+    const source = [
+      "import { createIndexedDbResumeStore, createMd5Hasher, type Md5Engine } from '@valet/client'",
+      'declare const token: string',
+      'declare const file: File',
+      snippet,
+      "const engine: Md5Engine = 'auto'",
+      'createMd5Hasher({ engine }).close()',
+      "export const second = createUploader({ endpoint: '/api/valet', resume: createIndexedDbResumeStore() }).upload(file).done",
+    ]
+    const { errors, files } = await compile('browser-app.ts', source, {
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
@@ -135,18 +134,15 @@ describe('the packed packages', () => {
 
   it('a Node app under nodenext type-checks the README server snippet and a file-path upload', async () => {
     const snippet = await readmeBlock('Server')
-    await writeFile(
-      join(app, 'node-app.ts'),
-      [
-        "import { createUploader } from '@valet/client'",
-        'declare const accessKeyId: string, secretAccessKey: string',
-        'declare function sessionOf(request: Request): Promise<{ user: { id: string } } | null>',
-        'declare const db: { files: { insert(row: object): Promise<unknown> } }',
-        snippet,
-        "export const done = createUploader({ endpoint: 'http://127.0.0.1:3000/api/valet', stateDir: '.valet/state' }).upload('./big.iso').done",
-      ].join('\n'),
-    )
-    const { errors, files } = compile('node-app.ts', {
+    const source = [
+      "import { createUploader } from '@valet/client'",
+      'declare const accessKeyId: string, secretAccessKey: string',
+      'declare function sessionOf(request: Request): Promise<{ user: { id: string } } | null>',
+      'declare const db: { files: { insert(row: object): Promise<unknown> } }',
+      snippet,
+      "export const done = createUploader({ endpoint: 'http://127.0.0.1:3000/api/valet', stateDir: '.valet/state' }).upload('./big.iso').done",
+    ]
+    const { errors, files } = await compile('node-app.ts', source, {
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
       lib: ['lib.es2022.d.ts'],

@@ -5,12 +5,13 @@
  * properties and metadata, its snapshots and lease, and what is left under `.valet/staging/`.
  * Real Azure's documented behaviour, where it differs, is in docs/security-azure.md.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BlobSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob'
 import { azure } from '@valet/server/azure'
 import { encodeBlockId } from '../../packages/server/src/azure/block-id.js'
 import { asOperation, partKey, putPart, useAzurite } from '../../packages/server/src/azure/use-azurite.js'
+import { md5base64, sha256 } from '../support/key-endpoint.js'
 import { AttackLog } from './attack-log.js'
 
 const log = new AttackLog('azure-sas-scope')
@@ -18,7 +19,6 @@ afterAll(() => log.write())
 const azurite = useAzurite('sas-scope')
 const provider = () => azure(azurite().options)
 const blob = (name: string) => azurite().container.getBlockBlobClient(name)
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 const PARTS = ['approved image, ', 'part two']
 const PLANNED = sha256(Buffer.from(PARTS.join('')))
@@ -92,7 +92,7 @@ const ATTACKS: Attack[] = [
           'x-ms-blob-content-encoding': 'gzip',
           'x-ms-blob-cache-control': 'public, max-age=31536000',
           'x-ms-blob-content-language': 'fr',
-          'x-ms-blob-content-md5': createHash('md5').update('other').digest('base64'),
+          'x-ms-blob-content-md5': md5base64(new TextEncoder().encode('other')),
         },
       }),
   },

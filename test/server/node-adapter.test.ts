@@ -1,36 +1,20 @@
-/** `toNodeListener` on a real node:http server, mounted under a prefix, in front of real Swift. */
-import { createServer, request as httpRequest, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+/** `toNodeListener` on a real node:http server (the kit's key server), mounted under a prefix, in front of real Swift. */
+import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createValet } from '@valet/server'
-import { toNodeListener } from '@valet/server/node'
 import { MiB } from '@valet/protocol'
-import { generate, md5base64, sha256, SECRET } from '../support/key-endpoint.js'
+import { bearer, generate, md5base64, sha256 } from '../support/key-endpoint.js'
+import { startKeyServer, type KeyServer } from '../support/key-server.js'
 import { swiftCase } from '../support/storages.js'
 
 const storage = swiftCase()
-let server: Server
+let server: KeyServer
 let base: string
 
 beforeAll(async () => {
-  const valet = createValet({
-    storage: storage.provider(),
-    secret: SECRET,
-    authorize: (request) => (request.headers.get('authorization') === 'Bearer good' ? { id: 'bob' } : null),
-  })
-  const listener = toNodeListener(valet)
-  server = createServer((req, res) => {
-    if (req.url?.startsWith('/api/valet/')) return listener(req, res)
-    res.statusCode = 404
-    res.end('app route')
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/valet`
+  server = await startKeyServer(storage.provider(), { authorize: bearer('good', 'bob') })
+  base = server.endpoint
 })
-afterAll(() => new Promise<void>((resolve) => {
-  server.close(() => resolve())
-  server.closeAllConnections()
-}))
+afterAll(() => server.close())
 
 const auth = { authorization: 'Bearer good', 'content-type': 'application/json' }
 

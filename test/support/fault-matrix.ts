@@ -8,7 +8,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { keyOperation, type FaultKind, type FaultRule, type ProxiedRequest } from './fault-proxy.js'
+import { expect } from 'vitest'
+import type { FaultKind, FaultRule, PartPutRecord, ProxiedRequest } from './fault-proxy.js'
+import { classify } from './key-calls.js'
 
 /** `pnpm test:soak` sets it: more parts per upload, each scenario repeated. */
 export const SOAK = process.env.VALET_SOAK === '1'
@@ -134,6 +136,17 @@ export const ALWAYS_FAILS_LABEL = 'part 3 always 500 (retries: 2, 1 in flight)'
  */
 export const KEY_EXPIRY = { label: 'keys expire mid-part (4 s keys, 3 MiB/s link)', keyTtl: 4, bandwidth: 3 * 2 ** 20 }
 
+/** A {@link KEY_EXPIRY} run's faults: the part PUTs whose key expired while they were on the wire. */
+export const keysExpiredOnTheWire = (parts: readonly PartPutRecord[]): number => parts.filter((p) => p.endedAt! > p.keyExpiresAt!).length
+
+/** A {@link KEY_EXPIRY} run's part PUTs: none started on an expired key, one at least outlived its key, each part sent once. */
+export function expectNoPutOnExpiredKey(parts: readonly PartPutRecord[], partCount: number): void {
+  for (const p of parts) expect(p.arrivedAt, `part ${p.partNumber} attempt ${p.attempt} started on an expired key`).toBeLessThan(p.keyExpiresAt!)
+  // 3 parts share the link at first: the last of them streams for ≥ 5 s, past its key (≤ 4 s).
+  expect(keysExpiredOnTheWire(parts), 'a key expired while its part was on the wire').toBeGreaterThanOrEqual(1)
+  expect(parts.map((p) => p.partNumber).sort((a, b) => a - b), 'each part sent once').toEqual(Array.from({ length: partCount }, (_, i) => i + 1))
+}
+
 /** Matches `applies` requests for `ms` from the first request that `starts` the window. */
 export function forAWhile(ms: number, starts: (r: ProxiedRequest) => boolean, applies: (r: ProxiedRequest) => boolean): (r: ProxiedRequest) => boolean {
   let from: number | undefined
@@ -143,7 +156,8 @@ export function forAWhile(ms: number, starts: (r: ProxiedRequest) => boolean, ap
   }
 }
 
-const isKeyCall = (r: ProxiedRequest): boolean => keyOperation(r) !== undefined
+const keyOperation = (r: ProxiedRequest) => classify(r.method, r.url)
+const isKeyCall = (r: ProxiedRequest): boolean => keyOperation(r) !== 'other'
 const isSign = (r: ProxiedRequest): boolean => keyOperation(r) === 'sign'
 
 /**

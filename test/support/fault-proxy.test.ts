@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FaultProxy, keyExpiry, keyOperation, startFaultProxy } from './fault-proxy.js'
+import { FaultProxy, keyExpiry, startFaultProxy } from './fault-proxy.js'
+import { classify } from './key-calls.js'
 
 interface Seen {
   host: string | undefined
@@ -215,7 +216,7 @@ describe('fault proxy', () => {
     const calls: string[] = []
     proxy = await startFaultProxy({
       target: originUrl,
-      rules: [{ kind: 'status-500', match: (r) => (calls.push(`${keyOperation(r)}`), keyOperation(r) === 'complete') }],
+      rules: [{ kind: 'status-500', match: (r) => (calls.push(classify(r.method, r.url)), classify(r.method, r.url) === 'complete') }],
     })
     const api = `${proxy.origin}/api/valet/uploads`
     expect((await send('POST', api, Buffer.from('{"name":"a"}'))).status).toBe(200)
@@ -224,7 +225,7 @@ describe('fault proxy', () => {
     expect((await send('POST', `${api}/u1/complete`, Buffer.from('{}'))).status).toBe(500)
     expect((await send('DELETE', `${api}/u1`, undefined)).status).toBe(200)
     expect((await send('GET', `${proxy.origin}/valet-client.js`, undefined)).status).toBe(200)
-    expect(calls).toEqual(['create', 'sign', 'list', 'complete', 'delete', 'undefined'])
+    expect(calls).toEqual(['create', 'sign', 'list', 'complete', 'abort', 'other'])
     expect(seen.map((s) => s.url)).toEqual(['/api/valet/uploads', '/api/valet/uploads/u1/parts', '/api/valet/uploads/u1/parts', '/api/valet/uploads/u1', '/valet-client.js'])
     expect(proxy.stats.partPuts).toBe(0)
   })
@@ -238,7 +239,7 @@ describe('fault proxy', () => {
   })
 
   it('outage: cuts open connections, refuses new ones for outageMs, then listens on the same port again', async () => {
-    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'outage', match: (r) => keyOperation(r) === 'sign', outageMs: 800, times: 1 }] })
+    proxy = await startFaultProxy({ target: originUrl, rules: [{ kind: 'outage', match: (r) => classify(r.method, r.url) === 'sign', outageMs: 800, times: 1 }] })
     // An exchange in progress (a stall) is cut by the outage too.
     proxy.rules.push({ kind: 'stall', match: (r) => r.method === 'GET' })
     const inFlight = send('GET', `${proxy.origin}/x`, undefined, 10_000)

@@ -17,8 +17,8 @@
  * `match` defaults to "is a part PUT" (S3 `PUT ?partNumber=`, Azure `PUT ?comp=block`).
  *
  * It forwards any HTTP, so it also stands in front of a key endpoint (or a whole app: page,
- * bundle and `/api/valet`): match those calls with {@link keyOperation}, e.g.
- * `{ kind: 'stall', match: (r) => keyOperation(r) === 'sign' }`, and take the endpoint away
+ * bundle and `/api/valet`): match those calls with `classify` (key-calls.ts), e.g.
+ * `{ kind: 'stall', match: (r) => classify(r.method, r.url) === 'sign' }`, and take the endpoint away
  * with the `outage` fault or {@link FaultProxy.down} (the port refuses connections meanwhile).
  *
  * The proxy's own answers (the status faults) carry no CORS headers unless `cors` is given: a
@@ -102,20 +102,6 @@ export interface FaultRule {
   times?: number
   /** `outage` only: how long the port refuses connections, ms. @default 5000 */
   outageMs?: number
-}
-
-/** The key-endpoint call a request is (routes match the end of the path, as the server's do), or undefined. */
-export type KeyOperation = 'create' | 'sign' | 'list' | 'complete' | 'delete'
-
-export function keyOperation(request: Pick<ProxiedRequest, 'method' | 'url'>): KeyOperation | undefined {
-  const path = request.url.split('?')[0] ?? ''
-  const { method } = request
-  if (method === 'POST' && /\/uploads$/.test(path)) return 'create'
-  if (method === 'POST' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'sign'
-  if (method === 'GET' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'list'
-  if (method === 'POST' && /\/uploads\/[^/]+\/complete$/.test(path)) return 'complete'
-  if (method === 'DELETE' && /\/uploads\/[^/]+$/.test(path)) return 'delete'
-  return undefined
 }
 
 /** One `outage`: when the port closed and when it listened again (undefined while still down). */

@@ -1,21 +1,40 @@
+/**
+ * What every suite's key endpoint shares: the secret, the real `createValet` with the suites'
+ * defaults (`testValet`) and its `authorize` helpers, an in-process caller (`keyEndpoint`), and
+ * the byte helpers (deterministic data, sha256, MD5). Over HTTP: key-server.ts.
+ */
 import { createHash } from 'node:crypto'
-import { createValet, type ValetOptions } from '@valet/server'
-import type { StorageProvider } from '@valet/server'
+import { createValet, type StorageProvider, type Valet, type ValetOptions } from '@valet/server'
 
 export const SECRET = 'test-secret-that-is-at-least-32-bytes-long'
 
-/** A key endpoint on real storage, called in-process through `valet.fetch` with JSON helpers. */
-export function keyEndpoint(storage: StorageProvider, options: Partial<ValetOptions> = {}) {
-  const valet = createValet({
+/** `authorize` for `Authorization: Bearer <token>`, as principal `id`. */
+export const bearer = (token: string, id: string): ValetOptions['authorize'] => (request) =>
+  request.headers.get('authorization') === `Bearer ${token}` ? { id } : null
+
+/** The `x-user` header as principal, or `fallback` (a CLI sends none unless told). */
+export const byUserHeader = (fallback?: string): ValetOptions['authorize'] => (request) => {
+  const id = request.headers.get('x-user') ?? fallback
+  return id ? { id } : null
+}
+
+/** The real createValet with the suites' secret, x-user auth and loud unexpected errors. */
+export function testValet(storage: StorageProvider, options: Partial<ValetOptions> = {}): Valet {
+  return createValet({
     storage,
     secret: SECRET,
-    authorize: (request) => {
-      const user = request.headers.get('x-user')
-      return user ? { id: user } : null
-    },
+    authorize: byUserHeader(),
     onError: (error) => console.error('[valet test] unexpected', error),
     ...options,
   })
+}
+
+/**
+ * A key endpoint on real storage, called in-process through `valet.fetch` with JSON helpers;
+ * over HTTP, with a call log and hooks, see key-server.ts.
+ */
+export function keyEndpoint(storage: StorageProvider, options: Partial<ValetOptions> = {}) {
+  const valet = testValet(storage, options)
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const response = await valet.fetch(
       new Request(`http://127.0.0.1/api/valet${path}`, {

@@ -58,8 +58,8 @@ export function swiftCase(): StorageCase {
   }
 }
 
-export function azuriteCase(): StorageCase {
-  const info = inject('azurite')
+/** Azurite as a StorageCase: the global setup's, or another one (e.g. the one `valet dev` started). */
+export function azuriteCase(info: { accountName: string; accountKey: string; container: string; endpoint: string } = inject('azurite')): StorageCase {
   const options = { accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: info.endpoint }
   const { container } = createClients(normalizeAzureOptions(options))
   return {
@@ -89,6 +89,27 @@ export function azuriteCase(): StorageCase {
 }
 
 export const storageCases = [swiftCase, azuriteCase]
+
+/** A provider for `storage` whose endpoint is `endpoint` (the proxy's) instead of the storage's own. */
+export function providerAt(storage: StorageCase['name'], endpoint?: string): StorageProvider {
+  if (storage === 'swift') {
+    const info = inject('swift')
+    return s3({
+      endpoint: endpoint ?? info.endpoint,
+      region: info.region,
+      bucket: info.bucket,
+      credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+      forcePathStyle: true,
+    })
+  }
+  const info = inject('azurite')
+  return azure({ accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: endpoint ?? info.endpoint })
+}
+
+/** The storage's own endpoint (where the proxy forwards). */
+export function storageEndpoint(storage: StorageCase['name']): string {
+  return storage === 'swift' ? inject('swift').endpoint : inject('azurite').endpoint
+}
 
 /**
  * Asserts the object at `key` is all there (its size and sha256, read back through the storage's

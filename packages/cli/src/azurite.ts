@@ -1,6 +1,8 @@
 /**
- * Starts Azurite's blob service for `valet dev`: a port of `scripts/azurite/start.mjs` that
- * resolves Azurite from this package, so the published CLI needs no repository scripts.
+ * Starts Azurite's blob service: the one launcher, for `valet dev` and (through
+ * `scripts/azurite/start.mjs`, which adds a temp dir and defaults) the repository's tests. It
+ * lives here and resolves Azurite from this package, so the published CLI needs no repository
+ * scripts.
  *
  * Azurite (and the Azure SDK that prepares its container) are optional peers of `@valet/cli`:
  * `valet upload` users never install them. Both load here, on first use, and a missing one is
@@ -18,9 +20,10 @@ const HOST = '127.0.0.1'
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1'
 /** The well-known Azurite development key (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-// Same version the azure provider pins: @azure/storage-blob 12.32 sends 2026-04-06, which
-// Azurite 3.35 refuses in strict mode.
-const SERVICE_VERSION = '2025-05-05'
+// The version the azure provider pins (AZURE_SERVICE_VERSION, packages/server/src/azure/options.ts,
+// not exported by @valet/server/azure): @azure/storage-blob 12.32 sends 2026-04-06, which Azurite
+// 3.35 refuses in strict mode. test/cli/azurite-version.test.ts keeps the two equal.
+export const SERVICE_VERSION = '2025-05-05'
 const START_TIMEOUT_MS = 30_000
 const STOP_GRACE_MS = 3_000
 const LOG_TAIL_CHARS = 8 * 1024

@@ -14,16 +14,13 @@ import { mkdir } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { RequestPolicy, WebResource } from '@azure/storage-blob'
+import { AZURE_SERVICE_VERSION } from '@valet/server/azure'
 import { missingPeer, resolvePeer } from './optional-peer.js'
 
 const HOST = '127.0.0.1'
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1'
 /** The well-known Azurite development key (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-// The version the azure provider pins (AZURE_SERVICE_VERSION, packages/server/src/azure/options.ts,
-// not exported by @valet/server/azure): @azure/storage-blob 12.32 sends 2026-04-06, which Azurite
-// 3.35 refuses in strict mode. test/cli/azurite-version.test.ts keeps the two equal.
-export const SERVICE_VERSION = '2025-05-05'
 const START_TIMEOUT_MS = 30_000
 const STOP_GRACE_MS = 3_000
 const LOG_TAIL_CHARS = 8 * 1024
@@ -198,7 +195,7 @@ async function prepare(endpoint: string, container: string, cors: boolean): Prom
   pipeline.factories.push({
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest(request: WebResource) {
-        request.headers.set('x-ms-version', SERVICE_VERSION)
+        request.headers.set('x-ms-version', AZURE_SERVICE_VERSION)
         return next.sendRequest(request)
       },
     }),

@@ -25,6 +25,12 @@ import { normalizeAzureOptions, type AzureOptions } from './options.js'
 import { azureStorageLimits } from './storage-limits.js'
 
 export type { AzureOptions } from './options.js'
+/**
+ * The Azure Blob service version the provider signs for and sends (`x-ms-version`): pinned, since
+ * @azure/storage-blob 12.32 sends 2026-04-06, which Azurite 3.35 refuses in strict mode. Tools
+ * that talk to the same Azurite (valet dev's launcher) send it too.
+ */
+export { AZURE_SERVICE_VERSION } from './options.js'
 export { azureStorageLimits } from './storage-limits.js'
 
 /**

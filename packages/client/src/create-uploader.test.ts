@@ -28,7 +28,9 @@ describe('createUploader (Node)', () => {
     const result = await uploader.upload(data, { name: 'data.bin', onProgress: (p) => events.push(p) }).done
 
     expect(result).toEqual({
-      key: 'objects/up-1', size: data.length, etag: '"multipart-etag"', location: expect.any(String), uploadId: 'up-1', result: { id: 42 }, partsResumed: 0,
+      // The real server's default object key, and S3's multipart ETag (MD5 of the part MD5s, -count).
+      key: expect.stringMatching(/^alice\/[^/]+\/data\.bin$/), size: data.length, etag: expect.stringMatching(/^"[0-9a-f]{32}-41"$/),
+      location: expect.any(String), uploadId: 'up-1', result: { id: 42 }, partsResumed: 0,
     })
     expect(fake.stats.maxInFlight).toBe(3)
     expect([...fake.stats.puts.values()].every((n) => n === 1)).toBe(true)
@@ -77,7 +79,7 @@ describe('createUploader (Node)', () => {
     const result = await createUploader({ endpoint: ENDPOINT, stateDir: join(dir, 'state') }).upload(file).done
     expect(result.size).toBe(4500)
     expect(created).toMatchObject({ name: 'photo.JPG', type: 'image/jpeg', size: 4500, lastModified: expect.any(Number) })
-    expect(fake.uploads.get('up-1')?.parts.get(5)).toEqual({ size: 500, etag: `"${fake.md5hex(data.subarray(4000))}"` })
+    expect(fake.uploads.get('up-1')?.parts.get(5)).toEqual({ partNumber: 5, size: 500, etag: `"${fake.md5hex(data.subarray(4000))}"` })
   })
 
   it('uploads a Blob and a Readable of known size', async () => {
@@ -91,7 +93,7 @@ describe('createUploader (Node)', () => {
     await expect(uploader.upload(stream, { name: 's.bin', size: 5000 }).done).resolves.toMatchObject({ size: 5000 })
     const stored = fake.uploads.get('up-2')
     expect(stored?.parts.size).toBe(10)
-    expect(stored?.parts.get(10)).toEqual({ size: 392, etag: `"${fake.md5hex(data.subarray(4608))}"` })
+    expect(stored?.parts.get(10)).toEqual({ partNumber: 10, size: 392, etag: `"${fake.md5hex(data.subarray(4608))}"` })
   })
 
   it('keeps at most `concurrency` parts of a stream in memory', async () => {

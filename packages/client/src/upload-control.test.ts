@@ -66,7 +66,7 @@ describe('pause, resume, abort', () => {
     await expect(upload.done).rejects.toMatchObject({ name: 'ValetError', code: 'aborted' })
     expect(upload.status).toBe('aborted')
     expect(fake.stats.deletes).toBe(1)
-    expect(fake.uploads.get('up-1')?.deleted).toBe(true)
+    expect(fake.uploads.get('up-1')?.state).toBe('aborted')
     expect(removed).toHaveLength(1)
     expect(await store.get(removed[0] as string)).toBeUndefined()
     const after = putCount(fake)

@@ -105,7 +105,7 @@ describe('resume across processes', () => {
     writeFileSync(path, JSON.stringify({ ...state, expiresAt: new Date(Date.now() + 30_000).toISOString() }))
     const result = await createUploader({ endpoint: ENDPOINT, stateDir }).upload(file).done
     expect(result.uploadId).toBe('up-2')
-    expect(fake.uploads.get('up-1')?.deleted).toBe(true)
+    expect(fake.uploads.get('up-1')?.state).toBe('aborted')
     expect(fake.stats.deletes).toBe(1)
   })
 
@@ -124,6 +124,6 @@ describe('resume across processes', () => {
     await expect(createUploader({ endpoint: ENDPOINT, resume: store }).upload(file).done).rejects.toMatchObject({
       code: 'resume_failed', message: expect.stringContaining('disk full'),
     })
-    expect(fake.uploads.get('up-1')?.deleted).toBe(true)
+    expect(fake.uploads.get('up-1')?.state).toBe('aborted')
   })
 })

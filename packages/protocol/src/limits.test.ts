@@ -9,6 +9,14 @@ describe('planParts', () => {
     expect(planParts(1, 1)).toEqual({ size: 1, partSize: 5 * MiB, partCount: 1 })
   })
 
+  it('plans smaller parts only where the limits lower the planned minimum (the in-memory test provider)', () => {
+    const small = { ...azureLimits, minPlannedPartSize: 1 }
+    expect(planParts(8000, 1000, small)).toEqual({ size: 8000, partSize: 1000, partCount: 8 })
+    // Still never under the provider's own minimum.
+    expect(planParts(8000, 1000, { ...s3Limits, minPlannedPartSize: 1 }).partSize).toBe(5 * MiB)
+    expect(planParts(8000, 1000, azureLimits).partSize).toBe(5 * MiB)
+  })
+
   it('grows parts to fit 10,000 for a 5 TiB file', () => {
     const plan = planParts(5 * TiB, 8 * MiB)
     expect(plan.partCount).toBeLessThanOrEqual(10_000)

@@ -12,6 +12,11 @@ export interface ProviderLimits {
   maxPartSize: number
   maxParts: number
   maxObjectSize: number
+  /**
+   * The smallest part Valet plans on this provider (the last part aside).
+   * @default MIN_PLANNED_PART_SIZE (5 MiB)
+   */
+  minPlannedPartSize?: number
 }
 
 /** AWS S3 (and the S3-compatibles that copy its rules: Swift s3api, MinIO, R2). */
@@ -32,7 +37,7 @@ export const azureLimits: ProviderLimits = {
 
 /** The part size planned when neither the server's `partSize` option nor the client asks for one. */
 export const DEFAULT_PART_SIZE = 8 * MiB
-/** The smallest part Valet plans, whatever the provider allows: fewer, larger requests win. */
+/** The smallest part Valet plans unless a provider's limits say otherwise: fewer, larger requests win. */
 export const MIN_PLANNED_PART_SIZE = 5 * MiB
 
 export interface PartPlan {
@@ -42,8 +47,9 @@ export interface PartPlan {
 }
 
 /**
- * Plans the parts of an upload: part size = max(requested, 5 MiB, provider minimum,
- * ceil(size / maxParts)), fixed for the whole upload. Throws a typed error, never an invalid plan.
+ * Plans the parts of an upload: part size = max(requested, planned minimum (5 MiB unless the
+ * limits set `minPlannedPartSize`), provider minimum, ceil(size / maxParts)), fixed for the whole
+ * upload. Throws a typed error, never an invalid plan.
  */
 export function planParts(size: number, partSize: number = DEFAULT_PART_SIZE, limits: ProviderLimits = s3Limits): PartPlan {
   if (!Number.isSafeInteger(size) || size <= 0) {
@@ -55,7 +61,7 @@ export function planParts(size: number, partSize: number = DEFAULT_PART_SIZE, li
   if (!Number.isSafeInteger(partSize) || partSize <= 0) {
     throw new ValetError('bad_request', `partSize must be a positive integer, got ${String(partSize)}`)
   }
-  const chosen = Math.max(partSize, MIN_PLANNED_PART_SIZE, limits.minPartSize, Math.ceil(size / limits.maxParts))
+  const chosen = Math.max(partSize, limits.minPlannedPartSize ?? MIN_PLANNED_PART_SIZE, limits.minPartSize, Math.ceil(size / limits.maxParts))
   const planned = Math.min(chosen, limits.maxPartSize)
   const partCount = Math.ceil(size / planned)
   if (partCount > limits.maxParts) {

@@ -87,7 +87,7 @@ async function commit<P extends Principal>(ctx: RouteContext<P>, claim: UploadCl
 
 async function completeOnce<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, ref: CommitRef): Promise<CompleteUploadResponse> {
   const { onComplete, storage } = ctx.options
-  const receipt = onComplete ? await CompletionReceipt.of(storage.records, claim.uploadId, ref.parts, ctx.request.signal) : undefined
+  const receipt = onComplete ? await CompletionReceipt.of(storage.records, claim.uploadId, ref.parts, ctx.request.signal, ctx.options.now) : undefined
   const earlier = await receipt?.finished()
   if (earlier) return earlier
   const object = await commit(ctx, claim, ref)

@@ -24,7 +24,7 @@ export interface RouteContext<P extends Principal = Principal> {
  * a genuine token for another upload or another user is refused like a forged one.
  */
 export async function verifyClaim<P extends Principal>(ctx: RouteContext<P>, token: string): Promise<UploadClaim> {
-  const claim = await ctx.signer.verify(token)
+  const claim = await ctx.signer.verify(token, ctx.options.now())
   if (claim.uploadId !== ctx.uploadId) {
     throw new ValetError('token_invalid', 'upload token belongs to another upload')
   }

@@ -147,7 +147,7 @@ export async function createUpload<P extends Principal>(ctx: RouteContext<P>): P
     // one now rather than leave the other open.
     uploadId = (await find(uploadId)) ?? uploadId
   }
-  const exp = Math.floor(Date.now() / 1000) + options.tokenTtl
+  const exp = Math.floor(options.now() / 1000) + options.tokenTtl
   const token = await ctx.signer.sign({
     uploadId,
     key,

@@ -4,7 +4,7 @@ import { completeUpload } from './complete-upload.js'
 import { createUpload } from './create-upload.js'
 import { preflight, withCors } from './cors.js'
 import { errorResponse, requireJson } from './http.js'
-import { normalizeOptions, type ValetOptions } from './options.js'
+import { normalizeOptions, type NormalizedOptions, type ValetOptions } from './options.js'
 import { signParts } from './sign-parts.js'
 import { TokenSigner } from './token.js'
 import { UniqueIds } from './unique-ids.js'
@@ -71,7 +71,23 @@ function match(pathname: string, method: string): { route: Route; uploadId: stri
  * ```
  */
 export function createValet<P extends Principal = Principal>(options: ValetOptions<P>): Valet {
+  return createValetWith(options, {})
+}
+
+/**
+ * What in-process tests change beyond the public options: the server's clock (a skewed server)
+ * and keys shorter than `keyTtl`'s whole seconds (a key's whole life within a unit test).
+ */
+export type ValetInternals = Partial<Pick<NormalizedOptions, 'now' | 'keyTtlMs'>>
+
+/**
+ * {@link createValet} with {@link ValetInternals}: for src/testing only, so neither is exported
+ * from the package's entries.
+ */
+export function createValetWith<P extends Principal = Principal>(options: ValetOptions<P>, internals: ValetInternals): Valet {
   const normalized = normalizeOptions(options)
+  normalized.now = internals.now ?? normalized.now
+  normalized.keyTtlMs = internals.keyTtlMs ?? normalized.keyTtlMs
   const signer = new TokenSigner(normalized.secret)
   const uniqueIds = new UniqueIds(normalized.secret)
   const completions = new Map<string, Promise<CompleteUploadResponse>>()

@@ -118,12 +118,15 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   activeContent: 'attachment' | 'inline'
   allowedOrigins: ReadonlySet<string>
   maxOpenUploads: number
-  keyTtl: number
+  /** `keyTtl` in ms: in-process tests (src/testing) set keys shorter than a second. */
+  keyTtlMs: number
   tokenTtl: number
   partSize: number
   onComplete: ValetOptions<P>['onComplete']
   rateLimit: RateLimit<P> | undefined
   onError: (error: unknown, request: Request) => void
+  /** The server's clock, ms since the epoch: `Date.now` but in in-process tests (src/testing). */
+  now: () => number
 }
 
 const DEFAULT_MAX_OPEN_UPLOADS = 32
@@ -183,11 +186,12 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
     activeContent: read.oneOf('activeContent', ['attachment', 'inline'], 'attachment'),
     allowedOrigins: new Set(allowedOrigins),
     maxOpenUploads: read.integer('maxOpenUploads', { min: 1, max: Infinity, fallback: DEFAULT_MAX_OPEN_UPLOADS }),
-    keyTtl,
+    keyTtlMs: keyTtl * 1000,
     tokenTtl,
     partSize: read.integer('partSize', { min: 1, fallback: DEFAULT_PART_SIZE }),
     onComplete: read.func<NonNullable<ValetOptions<P>['onComplete']>>('onComplete'),
     rateLimit: read.func<RateLimit<P>>('rateLimit', { hint: 'such as memoryRateLimit(...)' }),
     onError: read.func<(error: unknown, request: Request) => void>('onError') ?? ((error) => console.error('[valet] unexpected error', error)),
+    now: Date.now,
   }
 }

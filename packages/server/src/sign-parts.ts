@@ -25,9 +25,9 @@ export async function signParts<P extends Principal>(ctx: RouteContext<P>): Prom
     }
   }
   const ref = await requireOpen(ctx, claim)
-  const now = Date.now()
+  const now = ctx.options.now()
   // A key never outlives the token that allowed it.
-  const expiresAt = new Date(Math.min(now + ctx.options.keyTtl * 1000, claim.exp * 1000))
+  const expiresAt = new Date(Math.min(now + ctx.options.keyTtlMs, claim.exp * 1000))
   const parts = await Promise.all(
     body.parts.map((part) => ctx.options.storage.signPart({ ...ref, partNumber: part.partNumber, size: part.size, md5: part.md5, expiresAt })),
   )

@@ -2,19 +2,15 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setupServer } from 'msw/node'
 import { HttpResponse } from 'msw'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createUploader, type UploadProgress } from '../index.node.js'
-import { ENDPOINT, fakeValet, testBytes, type FakeValetOptions } from '../testing/fake-valet.js'
+import { ENDPOINT, testBytes } from '../testing/fake-valet.js'
+import { useFakeValet } from '../testing/msw-server.js'
 import { nodeHasher } from './node-hasher.js'
 import { openPathSource } from './path-source.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
-
+const { setup } = useFakeValet()
 const dirs: string[] = []
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
@@ -30,12 +26,6 @@ function file(data: Uint8Array): string {
   const path = join(dir, 'data.bin')
   writeFileSync(path, data)
   return path
-}
-
-function setup(options: Partial<FakeValetOptions>) {
-  const fake = fakeValet(options)
-  server.use(...fake.handlers)
-  return fake
 }
 
 const uploader = () => createUploader({ endpoint: ENDPOINT, resume: false, concurrency: 3, retryDelay: 1, maxRetryDelay: 5, progressInterval: 0 })

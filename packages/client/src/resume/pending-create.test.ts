@@ -75,7 +75,9 @@ describe('pending create (idempotent create across crashes)', () => {
     await expect(createUploader({ endpoint: ENDPOINT, resume: store, retries: 0, retryWindow: 0, ...fast }).upload(file).done).rejects.toMatchObject({ code: 'retries_exhausted' })
     expect(sets.map((s) => s.pending ?? false)).toEqual([true, false])
     const state = now()!
-    expect(state).toMatchObject({ uploadId: 'up-1', key: 'objects/up-1', token: 'tok-up-1', partSize: 1000, partCount: 5 })
+    expect(state).toMatchObject({
+      uploadId: 'up-1', key: expect.stringMatching(/^alice\/[^/]+\/f\.bin$/), token: expect.stringMatching(/^v1\./), partSize: 1000, partCount: 5,
+    })
     expect(state.pending).toBeUndefined()
     expect(state.requestId).toBeUndefined()
   })
@@ -138,7 +140,7 @@ describe('pending create (idempotent create across crashes)', () => {
     }
     await expect(upload.done).rejects.toMatchObject({ code: 'aborted' })
     expect(fake.stats.creates).toBe(1)
-    expect(fake.uploads.get('up-1')?.deleted).toBe(true)
+    expect(fake.uploads.get('up-1')?.state).toBe('aborted')
     expect(now(), 'nothing left to resume').toBeUndefined()
   })
 

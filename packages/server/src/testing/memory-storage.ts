@@ -7,6 +7,7 @@
 import { ValetError, s3Limits, sameEtag, type SignedPart, type StoredPart } from '@valet/protocol'
 import { multipartEtag } from '../multipart-etag.js'
 import type { CommitRef, RecordStore, StorageLimits, StorageProvider, StoredObject, UploadRef } from '../storage.js'
+import { memoryPartUrl } from './memory-part-url.js'
 
 export interface MemoryUpload {
   key: string
@@ -38,6 +39,12 @@ export interface MemoryStorageOptions {
   conditionalRecords?: boolean
   /** Answer `findUploads` (S3-like); `false` leaves it out (Azure-like). */
   findUploads?: boolean
+  /**
+   * Where part URLs and object locations point (see memory-part-url.ts): a fake storage that
+   * takes PUTs there.
+   * @default 'http://storage.invalid'
+   */
+  baseUrl?: string
 }
 
 export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
@@ -45,6 +52,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
   const objects = new Map<string, StoredObject & { uploadId: string }>()
   const records = new Map<string, string>()
   const calls: string[] = []
+  const baseUrl = options.baseUrl ?? 'http://storage.invalid'
   let n = 0
 
   const upload = (ref: UploadRef): MemoryUpload => {
@@ -100,7 +108,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     async signPart(input): Promise<SignedPart> {
       calls.push(`sign:${input.partNumber}`)
       upload(input)
-      const url = `http://storage.invalid/${encodeURI(input.key)}?uploadId=${encodeURIComponent(input.uploadId)}&partNumber=${input.partNumber}`
+      const url = memoryPartUrl(baseUrl, { ...input, expiresAt: input.expiresAt.getTime() })
       return { partNumber: input.partNumber, url, method: 'PUT', headers: { 'Content-MD5': input.md5 }, expiresAt: input.expiresAt.toISOString() }
     },
     async listParts(ref) {
@@ -133,7 +141,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
       if (earlier) return earlier
       const size = ref.parts.reduce((sum, p) => sum + (u.parts.get(p.partNumber)?.size ?? 0), 0)
       const etag = multipartEtag(ref.parts.map((p) => p.etag)) ?? `"memory-${ref.parts.length}"`
-      const object = { etag, size, location: `http://storage.invalid/${encodeURI(ref.key)}`, type: u.type, disposition: u.disposition, metadata: { ...u.metadata } }
+      const object = { etag, size, location: `${baseUrl}/${encodeURI(ref.key)}`, type: u.type, disposition: u.disposition, metadata: { ...u.metadata } }
       objects.set(ref.key, { ...object, uploadId: ref.uploadId })
       u.state = 'completed'
       return object

@@ -3,7 +3,7 @@
  * in-process, with JSON helpers. Principals come from the `x-user` header (`alice` by default).
  */
 import { MiB } from '@valet/protocol'
-import { createValet } from '../create-valet.js'
+import { createValetWith, type ValetInternals } from '../create-valet.js'
 import type { ValetOptions } from '../options.js'
 import { memoryStorage, type MemoryStorageOptions } from './memory-storage.js'
 
@@ -18,22 +18,25 @@ export interface TestResponse {
   headers: Headers
 }
 
-export function testValet(extra: Partial<ValetOptions> = {}, storageOptions: MemoryStorageOptions = {}) {
+export function testValet(extra: Partial<ValetOptions> = {}, storageOptions: MemoryStorageOptions = {}, internals: ValetInternals = {}) {
   const memory = memoryStorage(storageOptions)
   /** Opens an upload at `key` as if another attempt had started it at `initiated`. */
   const open = (uploadId: string, key: string, initiated: Date) =>
     memory.uploads.set(uploadId, { key, owner: 'alice', type: 'application/octet-stream', disposition: undefined, metadata: {}, parts: new Map(), initiated, state: 'open' })
   const openIds = () => [...memory.uploads].filter(([, u]) => u.state === 'open').map(([id]) => id)
-  const valet = createValet({
-    storage: memory.storage,
-    secret: TEST_SECRET,
-    authorize: (req) => {
-      const user = req.headers.get('x-user')
-      return user ? { id: user } : null
+  const valet = createValetWith(
+    {
+      storage: memory.storage,
+      secret: TEST_SECRET,
+      authorize: (req) => {
+        const user = req.headers.get('x-user')
+        return user ? { id: user } : null
+      },
+      onError: () => {},
+      ...extra,
     },
-    onError: () => {},
-    ...extra,
-  })
+    internals,
+  )
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> => {
     const res = await valet.fetch(
       new Request(`http://app.test/api/valet${path}`, {

@@ -230,7 +230,7 @@ async function main() {
     if (bulk?.length) console.log(`${renderBulk(bulk, opts)}\n`)
     console.log(renderTargets([...verdicts, ...(bulk ? bulkTargets(bulk) : [])]))
     const browserUploads = browser?.uploads.length ?? 0
-    console.log(`\n${records.length + browserUploads + (bulk?.length ?? 0)} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
+    console.log(`\n${records.length + browserUploads} uploads${bulk ? ` and ${bulk.length} bulk runs` : ''} in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
     if (profileDir) console.log(`CPU profiles: ${profileDir}`)
     if (opts.json) {
       fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser, bulk }, null, 2))

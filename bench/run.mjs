@@ -11,11 +11,13 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { startSwift } from '../scripts/swift/start.mjs'
 import { generateFile } from './support/data.mjs'
-import { browserBench, CHROMIUM, renderBrowser } from './support/browser.mjs'
+import { browserBench, renderBrowser } from './support/browser.mjs'
+import { bulkBench } from './support/bulk.mjs'
+import { bulkTargets, renderBulk } from './support/bulk-report.mjs'
 import { hashingBench } from './support/hashing.mjs'
+import { options, USAGE, VARIANTS } from './support/options.mjs'
 import { startKeyServer } from './support/key-server.mjs'
 import { renderRounds, renderSummary, renderTargets, renderTraces, summarize, targets } from './support/report.mjs'
 import { deleteObject, headObject, presignPut, sha256Object } from './support/storage.mjs'
@@ -24,105 +26,6 @@ const MiB = 1024 * 1024
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const CHILD = path.join(HERE, 'child.mjs')
 const CHILD_TIMEOUT_MS = 15 * 60_000
-
-const VARIANTS = {
-  raw: { kind: 'raw', label: 'raw presigned PUT' },
-  'valet-8': { kind: 'valet', label: 'valet 8 MiB ×4', partSize: 8 * MiB, concurrency: 4 },
-  'valet-16': { kind: 'valet', label: 'valet 16 MiB ×4', partSize: 16 * MiB, concurrency: 4 },
-  'lib-storage': { kind: 'lib-storage', label: 'lib-storage 8 MiB ×4', partSize: 8 * MiB, concurrency: 4 },
-  // References, not products: a lean multipart client on bare node:http (bench/child.mjs), to
-  // tell what this store's multipart path costs apart from what a client adds on top.
-  'mpu-md5': { kind: 'mpu', label: 'lean MPU+MD5 8 MiB ×4', partSize: 8 * MiB, concurrency: 4, md5: true, reference: true },
-  mpu: { kind: 'mpu', label: 'lean MPU 8 MiB ×4', partSize: 8 * MiB, concurrency: 4, md5: false, reference: true },
-}
-const DEFAULT_VARIANTS = ['raw', 'valet-8', 'valet-16', 'lib-storage', 'mpu-md5']
-// The big file is there for valet's memory check at the target setting (raw for the ratio).
-// Each further variant adds 1–1.5 min at 2 GiB on this box and would push the default past 10 min.
-const DEFAULT_BIG_VARIANTS = ['raw', 'valet-8']
-
-const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [options] after pnpm run build)
-
-  --rounds N        rounds over every variant on the main file (default 3, env BENCH_ROUNDS)
-  --size MiB        main file size (default 512)
-  --big             also run the big file (default: only when the disk has room; env BENCH_BIG=1)
-  --no-big          skip the big file (env BENCH_BIG=0)
-  --big-size MiB    big file size (default 2048)
-  --big-rounds N    rounds on the big file (default 1)
-  --variants LIST   comma-separated, from: ${Object.keys(VARIANTS).join(', ')}
-                    (default ${DEFAULT_VARIANTS.join(',')})
-  --big-variants L  variants on the big file (default ${DEFAULT_BIG_VARIANTS.join(',')})
-  --profile         run every child under --cpu-prof; prints where the .cpuprofile files are
-                    (summarize with: node bench/profile-summary.mjs FILE.cpuprofile)
-  --browser         run the browser part (default: when ${CHROMIUM} exists)
-  --no-browser      skip it
-  --browser-only    only the browser part (no Node uploads)
-  --browser-size M  size of the page-made Blob, MiB (default 256)
-  --browser-rounds  rounds of the browser part (default: --rounds)
-  --no-trace        skip the timelines (PUTs in flight, MD5 time, key calls) of multipart runs;
-                    they are recorded by default and cost next to nothing
-  --json FILE       also write every record as JSON
-  --help`
-
-function options() {
-  const args = process.argv.slice(2)
-  // `pnpm bench -- --x` hands the `--` through on some pnpm versions.
-  if (args[0] === '--') args.shift()
-  const { values } = parseArgs({
-    args,
-    options: {
-      rounds: { type: 'string' },
-      size: { type: 'string' },
-      big: { type: 'boolean' },
-      'no-big': { type: 'boolean' },
-      'big-size': { type: 'string' },
-      'big-rounds': { type: 'string' },
-      variants: { type: 'string' },
-      'big-variants': { type: 'string' },
-      profile: { type: 'boolean' },
-      'no-trace': { type: 'boolean' },
-      browser: { type: 'boolean' },
-      'no-browser': { type: 'boolean' },
-      'browser-only': { type: 'boolean' },
-      'browser-size': { type: 'string' },
-      'browser-rounds': { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  })
-  if (values.help) {
-    console.log(USAGE)
-    process.exit(0)
-  }
-  const int = (value, name, fallback) => {
-    if (value === undefined || value === '') return fallback
-    const n = Number(value)
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`)
-    return n
-  }
-  const list = (value, fallback) => {
-    const names = value ? value.split(',').map((v) => v.trim()).filter(Boolean) : fallback
-    for (const v of names) if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`)
-    return names
-  }
-  const envBig = process.env.BENCH_BIG
-  const rounds = int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3)
-  return {
-    rounds,
-    browser: values['no-browser'] ? false : values.browser || values['browser-only'] ? true : fs.existsSync(CHROMIUM),
-    browserOnly: values['browser-only'] ?? false,
-    browserSize: int(values['browser-size'], 'browser-size', 256),
-    browserRounds: int(values['browser-rounds'], 'browser-rounds', rounds),
-    size: int(values.size, 'size', 512) * MiB,
-    big: values['no-big'] ? false : values.big ? true : envBig === '1' ? true : envBig === '0' ? false : 'auto',
-    bigSize: int(values['big-size'], 'big-size', 2048) * MiB,
-    bigRounds: int(values['big-rounds'], 'big-rounds', 1),
-    variants: list(values.variants, DEFAULT_VARIANTS),
-    bigVariants: list(values['big-variants'], DEFAULT_BIG_VARIANTS),
-    profile: values.profile ?? false,
-    trace: !values['no-trace'],
-    json: values.json,
-  }
-}
 
 const label = (bytes) => (bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${(bytes / MiB).toFixed(0)} MiB`)
 
@@ -196,13 +99,14 @@ async function main() {
     const bigNeeds = 3 * opts.bigSize + 2 * 1024 * MiB
     const free = freeBytes(work)
     let big = opts.big
-    if (big === 'auto' && !opts.browserOnly) {
+    const onlyOther = opts.browserOnly || opts.bulkOnly
+    if (big === 'auto' && !onlyOther) {
       big = free >= bigNeeds
       if (!big) console.log(`skipping the ${label(opts.bigSize)} run: ${label(free)} free in ${work}, want ${label(bigNeeds)} (--big forces it)`)
     }
 
-    const sets = opts.browserOnly ? [] : [{ set: label(opts.size), size: opts.size, rounds: opts.rounds, variants: opts.variants }]
-    if (big && !opts.browserOnly && opts.bigVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigVariants })
+    const sets = onlyOther ? [] : [{ set: label(opts.size), size: opts.size, rounds: opts.rounds, variants: opts.variants }]
+    if (big && !onlyOther && opts.bigVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigVariants })
     for (const s of sets) {
       s.file = path.join(work, `data-${s.set.replace(/\s/g, '')}.bin`)
       const t = Date.now()
@@ -292,6 +196,13 @@ async function main() {
       fs.rmSync(s.file, { force: true })
     }
 
+    let bulk
+    if (opts.bulk) {
+      console.log(`\n## Bulk: many small files, ${opts.bulkConcurrency} in flight (issue 15)\n`)
+      bulk = await bulkBench({ swift, work, opts, children })
+      errors += bulk.filter((r) => r.error).length
+    }
+
     let browser
     if (opts.browser) {
       console.log('\n## Browser (Chromium)\n')
@@ -316,12 +227,13 @@ async function main() {
     }
     console.log(`\n${hashLine}\n`)
     if (browser) console.log(`${renderBrowser(browser)}\n`)
-    console.log(renderTargets(verdicts))
+    if (bulk?.length) console.log(`${renderBulk(bulk, opts)}\n`)
+    console.log(renderTargets([...verdicts, ...(bulk ? bulkTargets(bulk) : [])]))
     const browserUploads = browser?.uploads.length ?? 0
-    console.log(`\n${records.length + browserUploads} uploads in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
+    console.log(`\n${records.length + browserUploads} uploads${bulk ? ` and ${bulk.length} bulk runs` : ''} in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
     if (profileDir) console.log(`CPU profiles: ${profileDir}`)
     if (opts.json) {
-      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser }, null, 2))
+      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser, bulk }, null, 2))
     }
   } finally {
     await cleanup()

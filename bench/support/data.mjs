@@ -1,7 +1,7 @@
 // Test files for the benchmark: pseudo-random so no layer can compress or deduplicate them,
 // deterministic so their sha256 is the same on every run and machine.
 import { createCipheriv, createHash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { mkdir, open, writeFile } from 'node:fs/promises'
 
 const CHUNK = 8 * 1024 * 1024
 // AES-CTR over zeros is a keyed PRNG that runs at GB/s with AES-NI: generating 2 GiB costs
@@ -30,4 +30,16 @@ export async function generateFile(file, size) {
     await handle.close()
   }
   return hash.digest('hex')
+}
+
+/** `count` files of `size` pseudo-random bytes in `dir` (f000000.bin, …), each different: no layer can deduplicate them. */
+export async function generateFiles(dir, count, size) {
+  await mkdir(dir, { recursive: true })
+  const zeros = Buffer.alloc(size)
+  for (let i = 0; i < count; i++) {
+    // A counter block per file: the same bytes on every run, no two files alike.
+    const iv = Buffer.alloc(16)
+    iv.writeUInt32BE(i + 1, 0)
+    await writeFile(`${dir}/f${String(i).padStart(6, '0')}.bin`, createCipheriv('aes-256-ctr', KEY, iv).update(zeros))
+  }
 }

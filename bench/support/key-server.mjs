@@ -6,7 +6,7 @@ import { createValet } from '../../packages/server/dist/index.js'
 import { s3 } from '../../packages/server/dist/s3.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
 
-const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0, storageCalls: {} })
+const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0, storageCalls: {}, ms: { creates: [], signCalls: [], completes: [] } })
 
 /** The s3 provider for the bench's Swift. */
 export function swiftProvider(swift) {
@@ -36,9 +36,17 @@ function counted(storage, counts) {
   return wrapped
 }
 
-export async function startKeyServer(swift) {
+/**
+ * `{ principalFromToken: true }` (the bulk scenario) makes the bearer token the principal and keeps
+ * the server's default object keys (`<principal>/<uniqueId>/<name>`): each run then lands under a
+ * prefix of its own to list and delete, and creates are idempotent as they are in production.
+ */
+export async function startKeyServer(swift, { principalFromToken = false } = {}) {
   let counts = zero()
   const storage = swiftProvider(swift)
+  const perToken = {
+    authorize: (request) => ({ id: (request.headers.get('authorization') ?? '').replace(/^Bearer\s+/i, '') || 'bench' }),
+  }
   const valet = createValet({
     // Counting keys apart from calls shows re-signing (keys thrown away before use), which
     // calls alone would hide inside batches.
@@ -46,16 +54,26 @@ export async function startKeyServer(swift) {
     // by method; signPart signs locally, without a request.
     storage: counted(storage, () => counts),
     secret: randomBytes(32).toString('hex'),
-    authorize: () => ({ id: 'bench' }),
-    objectKey: ({ file }) => `bench/valet/${randomBytes(8).toString('hex')}/${file.name}`,
+    ...(principalFromToken
+      ? perToken
+      : {
+          authorize: () => ({ id: 'bench' }),
+          objectKey: ({ file }) => `bench/valet/${randomBytes(8).toString('hex')}/${file.name}`,
+        }),
   })
   const listener = toNodeListener(valet)
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
-    if (req.method === 'POST' && /\/parts\/?$/.test(path)) counts.signCalls++
-    else if (req.method === 'POST' && /\/complete\/?$/.test(path)) counts.completes++
-    else if (req.method === 'POST' && /\/uploads\/?$/.test(path)) counts.creates++
-    else counts.other++
+    let route = 'other'
+    if (req.method === 'POST' && /\/parts\/?$/.test(path)) route = 'signCalls'
+    else if (req.method === 'POST' && /\/complete\/?$/.test(path)) route = 'completes'
+    else if (req.method === 'POST' && /\/uploads\/?$/.test(path)) route = 'creates'
+    const c = counts
+    c[route]++
+    // How long each key call took in the server (its storage calls included): where a small
+    // file's time goes when the part PUT itself is short.
+    const t0 = performance.now()
+    if (route !== 'other') res.once('finish', () => c.ms[route].push(performance.now() - t0))
     listener(req, res)
   })
   // Part PUTs don't come here, but a stalled key call must not hold a socket forever.

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import http from 'node:http'
 import { AwsV4Signer } from 'aws4fetch'
-import { signV4 } from '../../scripts/swift/start.mjs'
+import { request, signV4 } from '../../scripts/swift/start.mjs'
 
 const objectUrl = (swift, key) => `${swift.endpoint}/${swift.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
 
@@ -70,4 +70,41 @@ export function sha256Object(swift, key) {
 export async function deleteObject(swift, key) {
   const { status } = await send(swift, 'DELETE', key, drain)
   if (status !== 204 && status !== 404) throw new Error(`DELETE ${key}: HTTP ${status}`)
+}
+
+function bucketCall(swift, method, query, body = '') {
+  const headers = body ? { 'content-md5': createHash('md5').update(body).digest('base64'), 'content-type': 'application/xml' } : {}
+  const signed = signV4({ method, url: `${swift.endpoint}/${swift.bucket}?${query}`, headers, body, accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey, region: swift.region })
+  return request(method, signed.url, { headers: signed.headers, body: body || undefined, timeoutMs: 600_000 }).then((res) => {
+    if (res.status !== 200) throw new Error(`${method} ?${query.slice(0, 60)}: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 300)}`)
+    return res.body.toString('utf8')
+  })
+}
+
+const unxml = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+const xmlEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
+/** Every object under `prefix` as Map(key → size), by ListObjectsV2 pages of 1,000. */
+export async function listPrefix(swift, prefix) {
+  const out = new Map()
+  let token
+  do {
+    const q = new URLSearchParams({ 'list-type': '2', prefix, 'max-keys': '1000', ...(token ? { 'continuation-token': token } : {}) })
+    const xml = await bucketCall(swift, 'GET', q.toString())
+    for (const [, body] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      out.set(unxml(/<Key>([^<]*)<\/Key>/.exec(body)[1]), Number(/<Size>(\d+)<\/Size>/.exec(body)[1]))
+    }
+    token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? unxml(/<NextContinuationToken>([^<]*)</.exec(xml)?.[1] ?? '') : undefined
+  } while (token)
+  return out
+}
+
+/** Deletes `keys` with DeleteObjects, 1,000 per request: thousands of single DELETEs take minutes here. */
+export async function deleteKeys(swift, keys) {
+  const all = [...keys]
+  for (let i = 0; i < all.length; i += 1000) {
+    const objects = all.slice(i, i + 1000).map((k) => `<Object><Key>${xmlEscape(k)}</Key></Object>`).join('')
+    const xml = await bucketCall(swift, 'POST', 'delete=', `<Delete><Quiet>true</Quiet>${objects}</Delete>`)
+    if (/<Error>/.test(xml)) throw new Error(`DeleteObjects: ${xml.slice(0, 300)}`)
+  }
 }

@@ -33,6 +33,11 @@ describe('classifyEndpointFailure', () => {
     expect(classifyEndpointFailure({ kind: 'status', status: 409 }, 'complete')).toBe('fail')
   })
 
+  it('does not retry a 429 that is the open-upload cap (waiting does not lift it)', () => {
+    expect(classifyEndpointFailure({ kind: 'status', status: 429, code: 'too_many_uploads' }, 'create')).toBe('fail')
+    expect(classifyEndpointFailure({ kind: 'status', status: 429, code: 'rate_limited' }, 'create')).toBe('retry')
+  })
+
   it("does not retry complete's 500 (the app's onComplete threw) but does retry its 502/503", () => {
     expect(classifyEndpointFailure({ kind: 'status', status: 500 }, 'complete')).toBe('fail')
     expect(classifyEndpointFailure({ kind: 'status', status: 500 }, 'sign')).toBe('retry')

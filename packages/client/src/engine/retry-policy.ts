@@ -10,7 +10,7 @@ export type RetryVerdict = 'retry' | 'resign' | 'fail'
 export type AttemptFailure =
   /** No response: reset, refused, stalled, or (in browsers) a storage 4xx hidden by CORS. */
   | { kind: 'network' }
-  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'status'; status: number; body?: string; /** The key endpoint's error code, when it sent one. */ code?: string }
   /** Storage said 2xx but its ETag / Content-MD5 is not the MD5 we sent. */
   | { kind: 'checksum' }
 
@@ -48,6 +48,8 @@ export function classifyPartFailure(failure: AttemptFailure, keyNearExpiry: bool
 export function classifyEndpointFailure(failure: AttemptFailure, operation: string): RetryVerdict {
   if (failure.kind !== 'status') return 'retry'
   if (operation === 'complete' && failure.status === 500) return 'fail'
+  // A cap on open uploads is not lifted by waiting a few seconds: say so at once.
+  if (failure.code === 'too_many_uploads') return 'fail'
   return transientStatus(failure.status) ? 'retry' : 'fail'
 }
 

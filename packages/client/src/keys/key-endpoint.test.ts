@@ -53,6 +53,12 @@ describe('KeyEndpoint', () => {
     expect(calls).toBe(2)
   })
 
+  it('fails at once on the open-upload cap (429 too_many_uploads): waiting does not lift it', async () => {
+    const { api, seen } = endpoint(() => json(429, { error: { code: 'too_many_uploads', message: 'finish some' } }, { 'retry-after': '0' }), 3, 60_000)
+    await expect(api.listParts('u', 't', signal)).rejects.toMatchObject({ code: 'too_many_uploads' })
+    expect(seen).toHaveLength(1)
+  })
+
   it('abandons an attempt that gets no answer within requestTimeout, then retries', async () => {
     let calls = 0
     const never = (req: HttpRequest) =>

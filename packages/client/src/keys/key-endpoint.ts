@@ -184,7 +184,7 @@ export class KeyEndpoint {
         // A 5xx page there is a proxy with nothing behind it: retried below like a refused connection.
         else if (!known && res.status < 500 && res.status !== 429) throw notAnEndpointError(endpoint, req.method, url, res)
         error = valetError ?? errorFromResponse(res, operation, url)
-        failure = { kind: 'status', status: res.status, body: res.body }
+        failure = { kind: 'status', status: res.status, body: res.body, ...(valetError === undefined ? {} : { code: valetError.code }) }
         retryAfter = parseRetryAfter(res.headers['retry-after'], receivedAt)
       } catch (e) {
         if (signal.aborted) throw signal.reason
@@ -200,8 +200,7 @@ export class KeyEndpoint {
         clearTimeout(timer)
         signal.removeEventListener('abort', forward)
       }
-      // A cap on open uploads is not lifted by waiting a few seconds: say so at once.
-      if (error.code === 'too_many_uploads' || classifyEndpointFailure(failure, operation) === 'fail') throw error
+      if (classifyEndpointFailure(failure, operation) === 'fail') throw error
       const elapsed = clock.now() - startedAt
       if (!this.answered.has(endpoint)) {
         // Nothing Valet has answered at this URL yet: a few quick retries (a server still

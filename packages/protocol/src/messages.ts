@@ -1,4 +1,5 @@
 /** Wire messages of the Valet protocol. Times are ISO 8601 strings; sizes are bytes. */
+import type { ErrorBody } from './errors.js'
 
 /** `POST /uploads` body. */
 export interface CreateUploadRequest {
@@ -17,7 +18,16 @@ export interface CreateUploadRequest {
    * instead of a second one. A fresh random value per upload, {@link REQUEST_ID_PATTERN}.
    */
   requestId?: string
+  /**
+   * Base64 MD5 of the whole file. With it, a file that fits one part is sent as a **single-PUT
+   * upload** where the provider can: the create answer carries the one key (`parts[0]`, bound to
+   * the size and this MD5) and no storage call happens before the client's PUT.
+   */
+  md5?: string
 }
+
+/** How an upload is carried: one PUT of the whole object, or a multipart upload. */
+export type UploadMode = 'single' | 'multipart'
 
 /** `201` answer to `POST /uploads`. */
 export interface CreateUploadResponse {
@@ -29,6 +39,12 @@ export interface CreateUploadResponse {
   token: string
   /** When the token expires. */
   expiresAt: string
+  /** `single` when the whole file goes in one PUT (`parts[0]`); absent means `multipart`. */
+  mode?: UploadMode
+  /** Keys signed with the create (single-PUT: the one key, as part 1). */
+  parts?: SignedPart[]
+  /** The server's clock when `parts` were signed (for skew correction); set with `parts`. */
+  serverTime?: string
 }
 
 export interface PartToSign {
@@ -92,6 +108,45 @@ export interface CompleteUploadResponse {
   location: string
   result?: unknown
 }
+
+/**
+ * One item's outcome in a batch answer: the status and body the single-item route would have
+ * answered (`201`/`200` and its message, or an error status and `{ error }`). One item failing
+ * never fails the batch.
+ */
+export interface BatchResult<T> {
+  status: number
+  body: T | ErrorBody
+}
+
+/** `POST /uploads/batch` body: up to {@link MAX_BATCH} creates, each checked on its own. */
+export interface CreateBatchRequest {
+  uploads: CreateUploadRequest[]
+}
+
+/** `200` answer to `POST /uploads/batch`: one result per create, in order. */
+export interface CreateBatchResponse {
+  uploads: BatchResult<CreateUploadResponse>[]
+  serverTime: string
+}
+
+/** One item of a batch complete: the upload's id and what `POST /uploads/:id/complete` takes. */
+export interface CompleteBatchItem extends CompleteUploadRequest {
+  uploadId: string
+}
+
+/** `POST /uploads/batch/complete` body: up to {@link MAX_BATCH} completes. */
+export interface CompleteBatchRequest {
+  uploads: CompleteBatchItem[]
+}
+
+/** `200` answer to `POST /uploads/batch/complete`: one result per complete, in order. */
+export interface CompleteBatchResponse {
+  uploads: BatchResult<CompleteUploadResponse>[]
+}
+
+/** Most creates or completes one batch call may carry. */
+export const MAX_BATCH = 100
 
 /** Header carrying the upload token on `GET` and `DELETE`. */
 export const TOKEN_HEADER = 'valet-token'

@@ -4,14 +4,19 @@
  */
 import { ValetError, isWireErrorCode, type ErrorBody, type WireErrorCode } from './errors.js'
 import {
+  MAX_BATCH,
   MAX_METADATA_BYTES,
   MAX_NAME_LENGTH,
   MAX_SIGN_BATCH,
   REQUEST_ID_PATTERN,
   RESERVED_META_PREFIX,
+  type BatchResult,
+  type CompleteBatchItem,
+  type CompleteBatchResponse,
   type CompleteUploadRequest,
   type CompleteUploadResponse,
   type CompletedPart,
+  type CreateBatchResponse,
   type CreateUploadRequest,
   type CreateUploadResponse,
   type ListPartsResponse,
@@ -117,7 +122,14 @@ export function parseCreateUploadRequest(input: unknown): CreateUploadRequest {
   if (o.metadata !== undefined) out.metadata = metadata(o.metadata, 'metadata')
   if (o.partSize !== undefined) out.partSize = integer(o.partSize, 'partSize', 1)
   if (o.requestId !== undefined) out.requestId = requestId(o.requestId, 'requestId')
+  if (o.md5 !== undefined) out.md5 = md5(o.md5, 'md5')
   return out
+}
+
+function md5(value: unknown, field: string): string {
+  const s = string(value, field, 24)
+  if (!MD5_BASE64.test(s)) fail(field, 'must be a base64 MD5 digest (24 characters)')
+  return s
 }
 
 /** A create's idempotency id: it becomes part of an HMAC, never of a key or header, but stays strict. */
@@ -136,14 +148,15 @@ export function parseCreateUploadResponse(input: unknown): CreateUploadResponse 
     partCount: integer(o.partCount, 'partCount', 1),
     token: string(o.token, 'token', 16_384),
     expiresAt: isoTime(o.expiresAt, 'expiresAt'),
+    ...(o.mode === 'single' ? { mode: 'single' as const } : {}),
+    ...(o.parts === undefined ? {} : { parts: array(o.parts, 'parts', MAX_SIGN_BATCH).map(signedPart) }),
+    ...(o.serverTime === undefined ? {} : { serverTime: isoTime(o.serverTime, 'serverTime') }),
   }
 }
 
 function partToSign(value: unknown, i: number): PartToSign {
   const o = object(value, `parts[${i}]`)
-  const md5 = string(o.md5, `parts[${i}].md5`, 24)
-  if (!MD5_BASE64.test(md5)) fail(`parts[${i}].md5`, 'must be a base64 MD5 digest (24 characters)')
-  return { partNumber: partNumber(o.partNumber, `parts[${i}].partNumber`), size: integer(o.size, `parts[${i}].size`, 1), md5 }
+  return { partNumber: partNumber(o.partNumber, `parts[${i}].partNumber`), size: integer(o.size, `parts[${i}].size`, 1), md5: md5(o.md5, `parts[${i}].md5`) }
 }
 
 export function parseSignPartsRequest(input: unknown): SignPartsRequest {
@@ -206,6 +219,49 @@ export function parseCompleteUploadResponse(input: unknown): CompleteUploadRespo
   }
   if (o.result !== undefined) out.result = o.result
   return out
+}
+
+/** `POST /uploads/batch` body; each item is parsed when the server handles it, so one bad item fails alone. */
+export function parseCreateBatchRequest(input: unknown): { uploads: unknown[] } {
+  const o = object(input, 'body')
+  return { uploads: array(o.uploads, 'uploads', MAX_BATCH) }
+}
+
+/** `POST /uploads/batch/complete` body; items are parsed one by one, like creates. */
+export function parseCompleteBatchRequest(input: unknown): { uploads: unknown[] } {
+  const o = object(input, 'body')
+  return { uploads: array(o.uploads, 'uploads', MAX_BATCH) }
+}
+
+/** One item of a batch complete. */
+export function parseCompleteBatchItem(input: unknown, i: number): CompleteBatchItem {
+  const o = object(input, `uploads[${i}]`)
+  return { uploadId: string(o.uploadId, `uploads[${i}].uploadId`, 2048), ...parseCompleteUploadRequest(o) }
+}
+
+function batchResults<T>(value: unknown, expected: number, parse: (body: unknown) => T): BatchResult<T>[] {
+  const items = array(value, 'uploads', MAX_BATCH)
+  if (items.length !== expected) fail('uploads', `has ${items.length} results for ${expected} requests`)
+  return items.map((item, i) => {
+    const o = object(item, `uploads[${i}]`)
+    const status = integer(o.status, `uploads[${i}].status`, 100, 599)
+    if (status < 300) return { status, body: parse(o.body) }
+    const error = parseErrorBody(o.body)
+    if (!error) fail(`uploads[${i}].body`, 'must be an error body for a failed item')
+    return { status, body: error }
+  })
+}
+
+/** `POST /uploads/batch` answer for `expected` creates. */
+export function parseCreateBatchResponse(input: unknown, expected: number): CreateBatchResponse {
+  const o = object(input, 'response')
+  return { uploads: batchResults(o.uploads, expected, parseCreateUploadResponse), serverTime: isoTime(o.serverTime, 'serverTime') }
+}
+
+/** `POST /uploads/batch/complete` answer for `expected` completes. */
+export function parseCompleteBatchResponse(input: unknown, expected: number): CompleteBatchResponse {
+  const o = object(input, 'response')
+  return { uploads: batchResults(o.uploads, expected, parseCompleteUploadResponse) }
 }
 
 /** Reads `{ error: { code, message } }`; returns `undefined` for anything else. */

@@ -79,6 +79,49 @@ export interface StorageProvider {
 
   /** Small JSON documents the server keeps beside the objects: completion receipts. */
   readonly records: RecordStore
+
+  /**
+   * Optional: single-PUT uploads (a file that fits one part, sent as one PUT of the object).
+   * Providers without it carry every file as a multipart upload.
+   */
+  readonly singlePut?: SinglePutProvider
+}
+
+/**
+ * What a provider needs for single-PUT uploads. The object is written by the client's PUT, so
+ * the key itself must keep the rules complete keeps for multipart: only these bytes (size and
+ * MD5), this type, disposition and metadata, at this key, and never over another object.
+ */
+export interface SinglePutProvider {
+  /**
+   * Signs one PUT of the whole object, as part 1. Write-once (`If-None-Match: *`, or the
+   * store's equivalent) where the store honours it. Returns `undefined` when the key cannot be
+   * made safe: a store that cannot refuse to overwrite, and a key that is not unique to this
+   * upload (`unique` false) — the core then falls back to multipart.
+   */
+  sign(input: SignObjectInput): Promise<SignedPart | undefined>
+  /**
+   * Removes the object at `key` if it is still the one with `etag` (abort of a single-PUT
+   * upload that was never completed); succeeds if there is none.
+   */
+  remove(input: { key: string; etag: string; signal?: AbortSignal }): Promise<void>
+}
+
+export interface SignObjectInput {
+  key: string
+  owner: string
+  uploadId: string
+  size: number
+  /** Base64 MD5 of the whole object. */
+  md5: string
+  type: string
+  disposition: string | undefined
+  metadata: Record<string, string>
+  /** Absolute expiry of the key. */
+  expiresAt: Date
+  /** Whether `key` contains the upload's `uniqueId` (so no other upload can ever use it). */
+  unique: boolean
+  signal?: AbortSignal
 }
 
 /** A provider's limits: the multipart plan's, plus what it accepts as metadata. */
@@ -144,6 +187,11 @@ export interface StoredObject {
   disposition: string | undefined
   /** User metadata, keys lower-case. */
   metadata: Record<string, string>
+  /**
+   * Base64 MD5 of the whole object where storage recorded one: S3 for a single PUT (its ETag is
+   * the hex MD5), Azure's `Content-MD5`. Single-PUT complete checks it against the token.
+   */
+  md5?: string
 }
 
 export interface StatInput {

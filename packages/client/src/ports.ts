@@ -110,6 +110,12 @@ export interface ResumeState {
    * of listing parts, which a spent token can no longer do.
    */
   completing?: { partNumber: number; etag: string }[]
+  /**
+   * `'single'`: a single-PUT upload (one PUT of the whole object as part 1). Listing answers part
+   * 1 once the object landed; storage refuses a second write (412), which then means "landed".
+   * Absent: multipart.
+   */
+  mode?: 'single'
 }
 
 /**

@@ -4,8 +4,9 @@
  * Every create carries a `requestId`, saved (with resume on) before the create is sent, so a
  * create whose answer was lost is sent again as the same create, never as a second upload.
  */
-import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
-import type { KeyEndpoint } from '../keys/key-endpoint.js'
+import { ValetError, isValetError, partSizeOf, type CreateUploadRequest, type PartPlan, type SignedPart } from '@valet/protocol'
+import type { KeyApi } from '../keys/key-endpoint.js'
+import type { SignTiming } from '../keys/key-timing.js'
 import { storedPartMatches } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
 import { isPendingCreate, newRequestId, pendingCreate, type PendingCreate } from '../resume/pending-create.js'
@@ -17,10 +18,14 @@ export interface Session {
   plan: PartPlan
   /** Verified parts storage already holds (resume): part number → etag. */
   stored: Map<number, string>
+  /** A single-PUT upload: one PUT of the whole object (part 1), which storage may refuse as already written. */
+  single: boolean
+  /** Keys the create answer carried (single-PUT), with the timing of that call. */
+  keys?: { parts: SignedPart[]; timing: SignTiming; /** The whole file's (part 1's) MD5 they are bound to. */ md5: string }
 }
 
 export interface SessionContext<B> {
-  api: KeyEndpoint
+  api: KeyApi
   request: CreateUploadRequest
   clock: Clock
   makeReader(plan: PartPlan): PartReader<B>
@@ -94,7 +99,7 @@ function completingParts(state: ResumeState): Map<number, string> | undefined {
 
 function sessionOf<B>(ctx: SessionContext<B>, state: ResumeState, stored: Map<number, string>): Opened<B> {
   const plan: PartPlan = { size: state.size, partSize: state.partSize, partCount: state.partCount }
-  const session: Session = { uploadId: state.uploadId, token: state.token, plan, stored }
+  const session: Session = { uploadId: state.uploadId, token: state.token, plan, stored, single: state.mode === 'single' && plan.partCount === 1 }
   return { session, reader: ctx.makeReader(plan) }
 }
 
@@ -141,9 +146,9 @@ async function create<B>(ctx: SessionContext<B>, signal: AbortSignal, pending: P
   }
   const request: CreateUploadRequest = { ...ctx.request, requestId }
   signal.throwIfAborted()
-  let created
+  let created, timing
   try {
-    created = await ctx.api.createUpload(request, signal)
+    ;({ created, timing } = await ctx.api.createTimed(request, signal))
   } catch (e) {
     if (signal.aborted) await abandonCreate(ctx.api, request)
     // Refused (4xx): the server stopped before storage, so there is nothing to come back for.
@@ -156,6 +161,8 @@ async function create<B>(ctx: SessionContext<B>, signal: AbortSignal, pending: P
     })
   }
   const plan: PartPlan = { size: request.size, partSize: created.partSize, partCount: created.partCount }
+  // `single` only for the plan it can mean: one part, and the MD5 we sent (the key is bound to it).
+  const single = created.mode === 'single' && plan.partCount === 1 && request.md5 !== undefined
   if (ctx.store !== undefined && ctx.fingerprint !== undefined) {
     const state: ResumeState = {
       version: 1,
@@ -167,6 +174,7 @@ async function create<B>(ctx: SessionContext<B>, signal: AbortSignal, pending: P
       size: request.size,
       createdAt: new Date(ctx.clock.now()).toISOString(),
       expiresAt: created.expiresAt,
+      ...(single ? { mode: 'single' as const } : {}),
     }
     try {
       await ctx.store.set(ctx.fingerprint, state)
@@ -176,12 +184,15 @@ async function create<B>(ctx: SessionContext<B>, signal: AbortSignal, pending: P
       throw resumeFailed('save', e)
     }
   }
-  const session: Session = { uploadId: created.uploadId, token: created.token, plan, stored: new Map() }
+  const session: Session = { uploadId: created.uploadId, token: created.token, plan, stored: new Map(), single }
+  if (single && created.parts !== undefined && request.md5 !== undefined) {
+    session.keys = { parts: created.parts.filter((p) => p.partNumber === 1), timing, md5: request.md5 }
+  }
   return { session, reader: ctx.makeReader(plan) }
 }
 
 /** DELETEs a saved upload the client will not continue. Best effort, bounded: the server says 401 at once for a dead token. */
-async function abandonUpload(api: KeyEndpoint, state: ResumeState): Promise<void> {
+async function abandonUpload(api: KeyApi, state: ResumeState): Promise<void> {
   await api.deleteUpload(state.uploadId, state.token, AbortSignal.timeout(ABANDON_TIMEOUT_MS)).catch(() => {})
 }
 
@@ -189,7 +200,7 @@ async function abandonUpload(api: KeyEndpoint, state: ResumeState): Promise<void
  * Removes the upload an aborted create may have started: the same create again (same
  * `requestId`: that upload, or a new empty one) and a DELETE. Best effort, bounded.
  */
-async function abandonCreate(api: KeyEndpoint, request: CreateUploadRequest): Promise<void> {
+async function abandonCreate(api: KeyApi, request: CreateUploadRequest): Promise<void> {
   const signal = AbortSignal.timeout(ABANDON_TIMEOUT_MS)
   try {
     const created = await api.createUpload(request, signal)

@@ -2,12 +2,12 @@
  * One upload from source to completed object: open, fingerprint, create or resume, transfer
  * (pausable), complete; on abort, delete in storage and forget the resume state.
  */
-import { ValetError, isValetError, parseCreateUploadRequest, partSizeOf, type CreateUploadRequest } from '@valet/protocol'
+import { ValetError, isValetError, parseCreateUploadRequest, partSizeOf, type CreateUploadRequest, type PartPlan } from '@valet/protocol'
 import { isCancel, isPause } from './abort.js'
 import { fingerprint as fingerprintOf } from '../resume/fingerprint.js'
 import { guessType } from '../sources/guess-type.js'
 import { KeyCache } from '../keys/key-cache.js'
-import type { KeyEndpoint } from '../keys/key-endpoint.js'
+import type { KeyApi } from '../keys/key-endpoint.js'
 import { invalidUploadOption, type NormalizedOptions, type UploadSettings } from '../normalize-options.js'
 import { GONE, openSession, type Session } from './open-session.js'
 import { PartReader } from './part-reader.js'
@@ -33,10 +33,30 @@ export interface UploadResult {
 
 export interface EngineDeps<B> {
   options: NormalizedOptions
-  api: KeyEndpoint
+  api: KeyApi
   transport: Transport<B>
   hasher: Hasher<B>
   clock: Clock
+}
+
+/**
+ * Largest file whose create carries its whole MD5 (asking for a single-PUT upload), unless the
+ * uploader's `partSize` is larger. The client can't know the server's plan: 8 MiB is the
+ * server's default part size, so a default server plans these files as one part. A larger file
+ * the server would still send whole just goes multipart; a smaller server part size makes a
+ * file up to this size multipart too, having cost one extra read of at most 8 MiB. Streams
+ * never ask: their bytes can be read once, and a multipart answer would need them in parts.
+ */
+export const SINGLE_PUT_MAX = 8 * 1024 * 1024
+
+/** What `uploadMany` adds around one file's upload. */
+export interface RunHooks {
+  /**
+   * Called once the upload is created (or resumed) and before its parts go out: resolves when
+   * the file may start, with how many PUTs it may have in flight and what to call when its
+   * transfer is over (complete is not counted).
+   */
+  start?(plan: PartPlan, missing: number, signal: AbortSignal): Promise<{ concurrency: number; release(): void }>
 }
 
 // Two uploads of one file in one process must not share one server upload.
@@ -64,6 +84,7 @@ export async function runUpload<B>(
   control: UploadControl,
   openSource: (signal: AbortSignal) => Promise<FileSource<B>>,
   upload: UploadSettings,
+  hooks: RunHooks = {},
 ): Promise<UploadResult> {
   const { options, api, clock, hasher } = deps
   const cancel = control.cancelSignal
@@ -81,12 +102,16 @@ export async function runUpload<B>(
     if (store !== undefined) fingerprint = await fingerprintOf(options.endpoint, source, hasher, cancel)
     if (fingerprint !== undefined && activeFingerprints.has(fingerprint)) fingerprint = undefined
     if (fingerprint !== undefined) activeFingerprints.add(fingerprint)
+    // A file that fits one part is hashed whole before create, to ask for a single PUT; the
+    // reader keeps that MD5 as part 1's, so a one-part plan never reads the file twice for it.
+    const whole = wholeFileReader(source, hasher, upload.concurrency, Math.max(SINGLE_PUT_MAX, options.partSize ?? 0))
+    if (whole !== undefined) request.md5 = await whole.md5(1, cancel)
     const opened = await openSession(
       {
         api,
         request,
         clock,
-        makeReader: (plan) => new PartReader(source, plan, hasher, upload.concurrency),
+        makeReader: (plan) => (whole !== undefined && plan.partCount === 1 ? whole : new PartReader(source, plan, hasher, upload.concurrency)),
         ...(store !== undefined && fingerprint !== undefined ? { store, fingerprint } : {}),
       },
       cancel,
@@ -96,7 +121,17 @@ export async function runUpload<B>(
     const etags = new Map(session.stored)
     progress.setPartsTotal(session.plan.partCount, session.plan.partSize)
     for (const n of etags.keys()) progress.partAlreadyStored(n, partSizeOf(session.plan, n))
-    await transferUntilDone(transferContext(deps, upload.concurrency, session, reader, progress, etags), control, etags)
+    let concurrency = upload.concurrency
+    let slot: { concurrency: number; release(): void } | undefined
+    if (hooks.start !== undefined && etags.size < session.plan.partCount) {
+      slot = await hooks.start(session.plan, session.plan.partCount - etags.size, cancel)
+      concurrency = slot.concurrency
+    }
+    try {
+      await transferUntilDone(transferContext(deps, concurrency, session, reader, progress, etags), control, etags)
+    } finally {
+      slot?.release()
+    }
     progress.setPhase('completing')
     const resume = store !== undefined && fingerprint !== undefined ? { store, fingerprint } : undefined
     const result = await complete(api, session, etags, source.size, cancel, resume)
@@ -115,6 +150,11 @@ export async function runUpload<B>(
     if (fingerprint !== undefined) activeFingerprints.delete(fingerprint)
     await (reader ?? source).close().catch(() => {})
   }
+}
+
+function wholeFileReader<B>(source: FileSource<B>, hasher: Hasher<B>, concurrency: number, max: number): PartReader<B> | undefined {
+  if (source.access !== 'random' || source.size > max) return undefined
+  return new PartReader(source, { size: source.size, partSize: source.size, partCount: 1 }, hasher, concurrency)
 }
 
 function transferContext<B>(
@@ -139,7 +179,12 @@ function transferContext<B>(
     upcoming: () => notStarted,
     canReadAhead: (n) => reader.canReadAhead(n),
   })
+  if (session.keys !== undefined) {
+    const { md5, timing } = session.keys
+    keys.seed(session.keys.parts, (n) => (n === 1 ? md5 : undefined), timing)
+  }
   return {
+    single: session.single,
     plan, keys, reader, progress, clock,
     transport: deps.transport,
     ...options.parts,
@@ -175,7 +220,7 @@ async function transferUntilDone<B>(ctx: TransferContext<B>, control: UploadCont
 }
 
 async function complete(
-  api: KeyEndpoint,
+  api: KeyApi,
   session: Session,
   etags: Map<number, string>,
   size: number,

@@ -2,10 +2,10 @@
  * Valet keys of one upload: asks for a window of upcoming parts in one call, hands a part a key
  * only while it may still start a PUT, and forgets a part's key when a PUT on it failed.
  */
-import { ValetError, type PartToSign } from '@valet/protocol'
+import { ValetError, type PartToSign, type SignedPart } from '@valet/protocol'
 import { raceSignal } from '../engine/abort.js'
 import type { SignResult } from './key-endpoint.js'
-import { clockSkew, isFreshUsable, isUsable, signWindow, toLocalKey, type ValetKey } from './key-timing.js'
+import { clockSkew, isFreshUsable, isUsable, signWindow, toLocalKey, type SignTiming, type ValetKey } from './key-timing.js'
 import type { Clock } from '../ports.js'
 
 export interface KeyCacheOptions {
@@ -54,6 +54,21 @@ export class KeyCache {
   recordPartTime(ms: number): void {
     this.partTimes.push(ms)
     if (this.partTimes.length > RECENT_PARTS) this.partTimes.shift()
+  }
+
+  /**
+   * Keys that came without a sign call (a single-PUT create carries its one key), corrected for
+   * skew like a sign answer. A key too old to start a PUT is simply signed again when needed.
+   */
+  seed(parts: SignedPart[], md5: (partNumber: number) => string | undefined, timing: SignTiming): void {
+    this.skew = clockSkew(timing)
+    for (const part of parts) {
+      const sum = md5(part.partNumber)
+      if (sum === undefined) continue
+      const key = toLocalKey(part, sum, timing)
+      this.keys.set(part.partNumber, key)
+      this.lifetime = key.lifetime
+    }
   }
 
   /** A PUT on this key failed: the next attempt gets a new one. */

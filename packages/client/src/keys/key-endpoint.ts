@@ -8,18 +8,24 @@
  * server restarting is ridden out only once it is known to exist.
  */
 import {
+  MAX_BATCH,
   TOKEN_HEADER,
   ValetError,
   isValetError,
+  parseCompleteBatchResponse,
   parseCompleteUploadResponse,
+  parseCreateBatchResponse,
   parseCreateUploadResponse,
   parseErrorBody,
   parseListPartsResponse,
   parseSignPartsResponse,
+  type BatchResult,
+  type CompleteBatchItem,
   type CompleteUploadResponse,
   type CompletedPart,
   type CreateUploadRequest,
   type CreateUploadResponse,
+  type ErrorBody,
   type PartToSign,
   type SignedPart,
   type StoredPart,
@@ -47,6 +53,18 @@ export interface KeyEndpointOptions {
   backoff: BackoffOptions
   clock: Clock
 }
+
+/** A create's answer with the timing of its call: single-PUT keys come with it (skew correction). */
+export interface CreateResult {
+  created: CreateUploadResponse
+  timing: SignTiming
+}
+
+/** The calls one upload makes: a {@link KeyEndpoint}, or `uploadMany`'s batching front of one. */
+export type KeyApi = Pick<KeyEndpoint, 'createUpload' | 'createTimed' | 'signParts' | 'listParts' | 'complete' | 'deleteUpload'>
+
+/** One item of a batch call: its answer, or the error its own route would have thrown. */
+export type BatchItemResult<T> = { ok: true; value: T } | { ok: false; error: ValetError; status: number }
 
 export interface SignResult {
   parts: SignedPart[]
@@ -99,6 +117,23 @@ function errorFromResponse(res: HttpResponse, operation: string, url: string): V
   )
 }
 
+function tooMany(n: number): void {
+  if (n < 1 || n > MAX_BATCH) throw new ValetError('internal_error', `a batch carries 1–${MAX_BATCH} items, got ${n}`)
+}
+
+function timingOf(r: { sentAt: number; receivedAt: number }, serverTime: string | undefined): SignTiming {
+  // No serverTime (a multipart create): the local clock stands in, skew 0, and nothing uses it.
+  const at = serverTime === undefined ? Number.NaN : Date.parse(serverTime)
+  return { sentAt: r.sentAt, receivedAt: r.receivedAt, serverTime: Number.isNaN(at) ? (r.sentAt + r.receivedAt) / 2 : at }
+}
+
+/** A batch item as its own route's outcome: the same `ValetError` (code, status) a single call would throw. */
+function itemResult<T, R>(item: BatchResult<T>, operation: string, map: (value: T) => R): BatchItemResult<R> {
+  if (item.status < 300) return { ok: true, value: map(item.body as T) }
+  const { code, message } = (item.body as ErrorBody).error
+  return { ok: false, status: item.status, error: new ValetError(code, message, { context: { status: item.status, operation } }) }
+}
+
 /** @example `await api.createUpload({ name: 'a.bin', size: 10, type: '' }, signal)` */
 export class KeyEndpoint {
   private readonly answered: Set<string>
@@ -108,7 +143,38 @@ export class KeyEndpoint {
   }
 
   createUpload(body: CreateUploadRequest, signal: AbortSignal): Promise<CreateUploadResponse> {
-    return this.call('create', { method: 'POST', path: '/uploads', body }, signal, parseCreateUploadResponse).then((r) => r.value)
+    return this.createTimed(body, signal).then((r) => r.created)
+  }
+
+  /** {@link createUpload} with the call's timing, for the keys a single-PUT create carries. */
+  async createTimed(body: CreateUploadRequest, signal: AbortSignal): Promise<CreateResult> {
+    const r = await this.call('create', { method: 'POST', path: '/uploads', body }, signal, parseCreateUploadResponse)
+    return { created: r.value, timing: timingOf(r, r.value.serverTime) }
+  }
+
+  /**
+   * `POST /uploads/batch` for at most {@link MAX_BATCH} creates: one result per body, in order.
+   * The call as a whole retries like any other; items are not retried here (the batcher does).
+   * Throws `not_found`/`method_not_allowed` from a server that predates batches.
+   */
+  async createBatch(bodies: CreateUploadRequest[], signal: AbortSignal): Promise<BatchItemResult<CreateResult>[]> {
+    tooMany(bodies.length)
+    const r = await this.call('create-batch', { method: 'POST', path: '/uploads/batch', body: { uploads: bodies } }, signal, (v) =>
+      parseCreateBatchResponse(v, bodies.length),
+    )
+    const serverTime = r.value.serverTime
+    return r.value.uploads.map((item) =>
+      itemResult(item, 'create', (created: CreateUploadResponse) => ({ created, timing: timingOf(r, created.serverTime ?? serverTime) })),
+    )
+  }
+
+  /** `POST /uploads/batch/complete` for at most {@link MAX_BATCH} completes; like {@link createBatch}. */
+  async completeBatch(items: CompleteBatchItem[], signal: AbortSignal): Promise<BatchItemResult<CompleteUploadResponse>[]> {
+    tooMany(items.length)
+    const r = await this.call('complete-batch', { method: 'POST', path: '/uploads/batch/complete', body: { uploads: items } }, signal, (v) =>
+      parseCompleteBatchResponse(v, items.length),
+    )
+    return r.value.uploads.map((item) => itemResult(item, 'complete', (done: CompleteUploadResponse) => done))
   }
 
   async signParts(uploadId: string, token: string, parts: PartToSign[], signal: AbortSignal): Promise<SignResult> {

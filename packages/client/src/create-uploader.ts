@@ -15,7 +15,10 @@ import {
 import type { Clock, FileSource, Hasher, Transport } from './ports.js'
 import type { EngineDeps, UploadResult } from './engine/run-upload.js'
 import type * as EngineModule from './engine/engine.js'
-import { UploadControl, type UploadStatus } from './engine/upload-control.js'
+import { GroupControl, UploadControl, type UploadStatus } from './engine/upload-control.js'
+import type { ManyItem, ManyOutcome } from './engine/upload-many.js'
+import type { KeyEndpoint } from './keys/key-endpoint.js'
+import { normalizeManyOptions, type UploadManyOptions } from './many-options.js'
 
 /**
  * One upload in progress.
@@ -44,6 +47,33 @@ export interface Upload {
   abort(): void
 }
 
+/**
+ * Many uploads in progress (`uploader.uploadMany`).
+ *
+ * @example
+ * ```ts
+ * const batch = uploader.uploadMany(['a.jpg', { source: 'b.jpg', name: 'cover.jpg' }], {
+ *   onFileDone: (o) => console.log(o.name, o.ok ? o.result.key : o.error.code),
+ * })
+ * const outcomes = await batch.done // one per file, in item order; never rejects for one file
+ * ```
+ */
+export interface UploadBatch {
+  /**
+   * Resolves once every file reached has ended, with one outcome per file in item order: a
+   * failed file is an outcome (`ok: false` and its `ValetError`), never a rejection. After
+   * `abort()`, the files in progress end `aborted` and no more start. Rejects only when the
+   * items iterable itself throws (`invalid_source`, after the files already started ended).
+   */
+  readonly done: Promise<ManyOutcome[]>
+  readonly status: 'running' | 'paused' | 'aborted'
+  /** Stops starting files and parts, aborts the PUTs in flight; everything is kept. */
+  pause(): void
+  resume(): void
+  /** Stops everything: files in progress are aborted in storage and forgotten. */
+  abort(): void
+}
+
 /** @typeParam TSource - what the platform uploads (Node: path, bytes, Blob, Readable). */
 export interface Uploader<TSource> {
   /**
@@ -51,6 +81,14 @@ export interface Uploader<TSource> {
    * for mistakes visible without I/O; everything else rejects `done`.
    */
   upload(source: TSource, options?: UploadOptions): Upload
+  /**
+   * Uploads many files: each a full upload (verified, resumable per file), with creates and
+   * completes sent in batch calls, so a thousand small files cost tens of key-endpoint calls,
+   * and files that fit one part go to storage in one PUT. Items are read lazily (an
+   * `AsyncIterable` may produce them as it goes); a file's bytes are read only while it is
+   * hashed or sent. Throws `ValetError('invalid_option')` at once for a bad option.
+   */
+  uploadMany(items: Iterable<TSource | ManyItem<TSource>> | AsyncIterable<TSource | ManyItem<TSource>>, options?: UploadManyOptions): UploadBatch
 }
 
 /**
@@ -74,7 +112,7 @@ export interface Platform<TSource, B> {
 }
 
 /** What `engine.ts` exports; a type import only, so that module stays out of this one's chunk. */
-export type Engine = Pick<typeof EngineModule, 'KeyEndpoint' | 'runUpload'>
+export type Engine = Pick<typeof EngineModule, 'KeyEndpoint' | 'runUpload' | 'uploadMany'>
 
 function engineLoadFailed(cause: unknown): ValetError {
   return new ValetError('network_error', `the upload engine's script could not be loaded: ${(cause as Error)?.message ?? String(cause)}`, { cause })
@@ -86,12 +124,12 @@ export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (optio
   return (uploaderOptions) => {
     const options = normalizeOptions(uploaderOptions, platform.defaults)
     const clock = platform.clock ?? systemClock
-    let loaded: Promise<{ runUpload: Engine['runUpload']; deps: EngineDeps<B> }> | undefined
+    let loaded: Promise<{ runUpload: Engine['runUpload']; uploadMany: Engine['uploadMany']; api: KeyEndpoint; deps: EngineDeps<B> }> | undefined
     const engine = () =>
       (loaded ??= platform.engine().then(
-        ({ KeyEndpoint, runUpload }) => {
+        ({ KeyEndpoint, runUpload, uploadMany }) => {
           const api = new KeyEndpoint({ ...options.keyEndpoint, transport: platform.transport, clock })
-          return { runUpload, deps: { options, api, transport: platform.transport, hasher: platform.hasher, clock } }
+          return { runUpload, uploadMany, api, deps: { options, api, transport: platform.transport, hasher: platform.hasher, clock } }
         },
         (cause: unknown) => {
           loaded = undefined // a later upload tries again (the network may be back)
@@ -132,6 +170,27 @@ export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (optio
           pause: () => control.pause(),
           resume: () => control.resume(),
           abort: () => control.abort(),
+        }
+      },
+      uploadMany(items, manyOptions) {
+        const settings = normalizeManyOptions(manyOptions, options)
+        const group = new GroupControl()
+        const { signal } = settings
+        const onAbort = (): void => group.abort(signal?.reason)
+        if (signal?.aborted) onAbort()
+        else signal?.addEventListener('abort', onAbort, { once: true })
+        const done = engine().then(({ uploadMany, api, deps }) =>
+          uploadMany({ deps, endpoint: api, prepareSource: (s, o) => platform.prepareSource(s, o) }, group, items, settings),
+        )
+        done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
+        return {
+          done,
+          get status() {
+            return group.status
+          },
+          pause: () => group.pause(),
+          resume: () => group.resume(),
+          abort: () => group.abort(),
         }
       },
     }

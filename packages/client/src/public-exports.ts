@@ -23,7 +23,10 @@ export type {
   WireErrorCode,
 } from '@valet/protocol'
 export { createMemoryResumeStore } from './resume/memory-resume-store.js'
-export type { Upload, Uploader } from './create-uploader.js'
+export type { Upload, UploadBatch, Uploader } from './create-uploader.js'
+export type { ManyFile, ManyItem, ManyOutcome } from './engine/upload-many.js'
+export type { ManyProgress } from './engine/many-progress.js'
+export type { UploadManyOptions } from './many-options.js'
 export type { UploadResult } from './engine/run-upload.js'
 export type { UploadStatus } from './engine/upload-control.js'
 export type { UploadPhase, UploadProgress } from './engine/progress-tracker.js'

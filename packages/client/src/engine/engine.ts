@@ -4,3 +4,4 @@
  */
 export { KeyEndpoint } from '../keys/key-endpoint.js'
 export { runUpload } from './run-upload.js'
+export { uploadMany } from './upload-many.js'

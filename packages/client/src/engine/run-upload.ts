@@ -51,6 +51,8 @@ export const SINGLE_PUT_MAX = 8 * 1024 * 1024
 
 /** What `uploadMany` adds around one file's upload. */
 export interface RunHooks {
+  /** The source is open and its create request checked: the name and size the upload has. */
+  opened?(file: { name: string; size: number }): void
   /**
    * Called once the upload is created (or resumed) and before its parts go out: resolves when
    * the file may start, with how many PUTs it may have in flight and what to call when its
@@ -97,6 +99,7 @@ export async function runUpload<B>(
     if (upload.size !== undefined && upload.size !== source.size) throw invalidUploadOption('size', `is ${upload.size} but the source has ${source.size} bytes`)
     if (source.size === 0) throw new ValetError('invalid_source', 'empty files cannot be uploaded in parts')
     const request = createRequest(source, upload, options.partSize)
+    hooks.opened?.({ name: request.name, size: request.size })
     progress.announce()
     const store = options.resumeStore
     if (store !== undefined) fingerprint = await fingerprintOf(options.endpoint, source, hasher, cancel)

@@ -70,3 +70,68 @@ export class UploadControl {
     for (const w of waiters) w()
   }
 }
+
+/**
+ * Pause, resume and abort of many uploads (`uploadMany`): each file has its own
+ * {@link UploadControl}, and the group passes its state on to every live one.
+ */
+export class GroupControl {
+  private readonly cancelController = new AbortController()
+  private readonly members = new Set<UploadControl>()
+  private waiters: (() => void)[] = []
+  private current: 'running' | 'paused' | 'aborted' = 'running'
+
+  get status(): 'running' | 'paused' | 'aborted' {
+    return this.current
+  }
+
+  /** Aborts on `abort()` only: batch calls and waits for a turn listen to it. */
+  get cancelSignal(): AbortSignal {
+    return this.cancelController.signal
+  }
+
+  /** A control for one more file, in the group's current state. */
+  join(): UploadControl {
+    const control = new UploadControl()
+    if (this.current === 'paused') control.pause()
+    if (this.current === 'aborted') control.abort()
+    this.members.add(control)
+    return control
+  }
+
+  leave(control: UploadControl): void {
+    this.members.delete(control)
+  }
+
+  pause(): void {
+    if (this.current !== 'running') return
+    this.current = 'paused'
+    for (const m of this.members) m.pause()
+  }
+
+  resume(): void {
+    if (this.current !== 'paused') return
+    this.current = 'running'
+    for (const m of this.members) m.resume()
+    this.wake()
+  }
+
+  abort(cause?: unknown): void {
+    if (this.current === 'aborted') return
+    this.current = 'aborted'
+    this.cancelController.abort(cancelReason(cause))
+    for (const m of this.members) m.abort(cause)
+    this.wake()
+  }
+
+  /** Resolves once not paused (at once when aborted: the caller checks). */
+  async untilRunning(): Promise<void> {
+    while (this.current === 'paused') await new Promise<void>((resolve) => this.waiters.push(resolve))
+  }
+
+  private wake(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Many files through one uploader: each file is a full upload (resume, retries, single PUT or
+ * multipart), while creates go out ahead in batches and completes coalesce into batch calls.
+ * A file failing never stops the others.
+ *
+ * Three stages bound the work: files *ahead* (opened, hashed, created, not yet sending) are at
+ * most {@link MAX_BATCH} and fewer when single-PUT keys would expire before their turn; files
+ * *sending* share the PUT budget (`concurrency`); files *completing* hold no bytes and wait at
+ * most the batch delay. A file's bytes are only read while it is hashed or sending.
+ */
+import { MAX_BATCH, ValetError, isValetError } from '@valet/protocol'
+import { KeyBatcher } from '../keys/key-batcher.js'
+import type { KeyEndpoint } from '../keys/key-endpoint.js'
+import { normalizeUploadOptions, type UploadSettings } from '../normalize-options.js'
+import type { FileSource } from '../ports.js'
+import { throwIfAborted } from './abort.js'
+import { ManyTracker, type ManyProgress } from './many-progress.js'
+import type { UploadProgress } from './progress-tracker.js'
+import { runUpload, type EngineDeps, type UploadResult } from './run-upload.js'
+import { Slots } from './slots.js'
+import type { GroupControl } from './upload-control.js'
+
+/** One file for `uploadMany`: a source, with what `upload()` would take for it. */
+export interface ManyItem<TSource> {
+  source: TSource
+  /** @default the source's own name (a path's basename, `File.name`) */
+  name?: string
+  type?: string
+  metadata?: Record<string, string>
+}
+
+/** What the callbacks learn about a file: its place in the items and, once opened, name and size. */
+export interface ManyFile {
+  index: number
+  name: string
+  /** `undefined` until the file is opened. */
+  size: number | undefined
+}
+
+/** How one file of `uploadMany` ended. */
+export type ManyOutcome =
+  | { index: number; name: string; ok: true; result: UploadResult }
+  | { index: number; name: string; ok: false; error: ValetError }
+
+/** `uploadMany`'s options, checked. */
+export interface ManySettings {
+  concurrency: number
+  onProgress?: (progress: ManyProgress) => void
+  onFileStart?: (file: ManyFile) => void
+  onFileProgress?: (file: ManyFile, progress: UploadProgress) => void
+  onFileDone?: (outcome: ManyOutcome) => void
+}
+
+export interface ManyEnv<TSource, B> {
+  deps: EngineDeps<B>
+  endpoint: KeyEndpoint
+  prepareSource(source: TSource, options: UploadSettings): (signal: AbortSignal) => Promise<FileSource<B>>
+}
+
+/** How long a finished file's complete waits for others to join its batch, ms. */
+export const COMPLETE_DELAY_MS = 20
+/** Creates wait as long: files being hashed ahead arrive a few ms apart. */
+const CREATE_DELAY_MS = 20
+/** File starts remembered to estimate how fast files start. */
+const RECENT_STARTS = 32
+
+function isItem<TSource>(value: unknown): value is ManyItem<TSource> {
+  if (typeof value !== 'object' || value === null || !('source' in value)) return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/** A name to report before the file is open (or when it never opens). */
+function nameOf(source: unknown, item: ManyItem<unknown> | undefined): string {
+  if (item?.name !== undefined) return item.name
+  if (typeof source === 'string') return source.split(/[\\/]/).pop() ?? source
+  const named = (source as { name?: unknown } | null)?.name
+  return typeof named === 'string' ? named : ''
+}
+
+function asValetError(e: unknown): ValetError {
+  if (isValetError(e)) return e
+  return new ValetError('internal_error', e instanceof Error ? e.message : String(e), { cause: e })
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn()
+  } catch {
+    // A callback's bug must not stop the uploads.
+  }
+}
+
+async function* itemsOf<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items as AsyncIterable<T>
+}
+
+/**
+ * Uploads every item; resolves with one outcome per file reached, in item order. After
+ * `abort()` the files in progress end `aborted` (deleted in storage) and no more start.
+ */
+export async function uploadMany<TSource, B>(
+  env: ManyEnv<TSource, B>,
+  group: GroupControl,
+  items: Iterable<ManyItem<TSource> | TSource> | AsyncIterable<ManyItem<TSource> | TSource>,
+  settings: ManySettings,
+): Promise<ManyOutcome[]> {
+  const { options, clock } = env.deps
+  const slots = new Slots(settings.concurrency)
+  const batcher = new KeyBatcher(
+    env.endpoint,
+    {
+      retries: options.keyEndpoint.retries,
+      retryWindow: options.keyEndpoint.retryWindow,
+      backoff: options.keyEndpoint.backoff,
+      clock,
+      delay: COMPLETE_DELAY_MS,
+      completesIdle: () => slots.busy === 0,
+    },
+    group.cancelSignal,
+  )
+  const deps: EngineDeps<B> = { ...env.deps, api: batcher }
+  const tracker = new ManyTracker(options.progressInterval, clock, settings.onProgress)
+  const outcomes: ManyOutcome[] = []
+  const starts: number[] = []
+  let ahead = 0
+  let wakeAdmission: (() => void) | undefined
+  const changed = (): void => {
+    const wake = wakeAdmission
+    wakeAdmission = undefined
+    wake?.()
+  }
+
+  /**
+   * Files that may wait created and not started: a batch, unless single-PUT keys (lifetime L)
+   * would go stale first. At the observed start rate, what starts within L/2 keeps its key.
+   */
+  const aheadLimit = (): number => {
+    const lifetime = batcher.keyLifetime
+    if (lifetime === undefined || starts.length < 2) return MAX_BATCH
+    const span = (starts[starts.length - 1] as number) - (starts[0] as number)
+    if (span <= 0) return MAX_BATCH
+    const perMs = (starts.length - 1) / span
+    return Math.max(settings.concurrency, Math.min(MAX_BATCH, Math.floor((perMs * lifetime) / 2)))
+  }
+
+  async function runFile(index: number, input: ManyItem<TSource> | TSource): Promise<void> {
+    const item = isItem<TSource>(input) ? input : undefined
+    const source = (item ? item.source : input) as TSource
+    const file: ManyFile = { index, name: nameOf(source, item), size: undefined }
+    const control = group.join()
+    let started = false
+    let announced = false
+    const announce = (): void => {
+      if (announced) return
+      announced = true
+      safely(() => settings.onFileStart?.({ ...file }))
+    }
+    const markStarted = (): void => {
+      if (started) return
+      started = true
+      ahead--
+      starts.push(clock.now())
+      if (starts.length > RECENT_STARTS) starts.shift()
+      changed()
+    }
+    let outcome: ManyOutcome
+    try {
+      const upload = normalizeUploadOptions(
+        {
+          ...(item?.name === undefined ? {} : { name: item.name }),
+          ...(item?.type === undefined ? {} : { type: item.type }),
+          ...(item?.metadata === undefined ? {} : { metadata: item.metadata }),
+          onProgress: (p) => {
+            tracker.fileProgress(index, p.bytesSent)
+            if (announced) safely(() => settings.onFileProgress?.({ ...file }, p))
+          },
+        },
+        options,
+      )
+      const open = env.prepareSource(source, upload)
+      const result = await runUpload(
+        deps,
+        control,
+        (s) => {
+          throwIfAborted(s)
+          return open(s)
+        },
+        upload,
+        {
+          opened: ({ name, size }) => {
+            file.name = name
+            file.size = size
+            tracker.opened(size)
+          },
+          start: async (_plan, missing, signal) => {
+            markStarted()
+            // A file sends up to its own part concurrency, counted against the shared budget.
+            const weight = Math.min(missing, upload.concurrency, slots.capacity)
+            await slots.acquire(weight, signal)
+            announce()
+            return {
+              concurrency: weight,
+              release: () => {
+                slots.release(weight)
+                batcher.poke()
+              },
+            }
+          },
+        },
+      )
+      control.settle('complete')
+      outcome = { index, name: file.name, ok: true, result }
+    } catch (e) {
+      control.settle('failed')
+      outcome = { index, name: file.name, ok: false, error: asValetError(e) }
+    } finally {
+      markStarted()
+      group.leave(control)
+    }
+    announce()
+    outcomes[index] = outcome
+    tracker.fileDone(index, outcome.ok, file.size)
+    safely(() => settings.onFileDone?.(outcome))
+    batcher.poke()
+  }
+
+  const running: Promise<void>[] = []
+  let count = 0
+  let failure: unknown
+  const iterator = itemsOf(items)
+  try {
+    for (;;) {
+      while ((group.status === 'paused' || ahead >= aheadLimit()) && group.status !== 'aborted') {
+        await new Promise<void>((resolve) => {
+          wakeAdmission = resolve
+          if (group.status === 'paused') void group.untilRunning().then(resolve)
+        })
+      }
+      if (group.status === 'aborted') break
+      const next = await iterator.next()
+      if (next.done === true) {
+        tracker.total(count)
+        break
+      }
+      ahead++
+      running.push(runFile(count++, next.value))
+    }
+  } catch (e) {
+    failure = e
+  }
+  if (group.status === 'aborted') void iterator.return(undefined).catch(() => {})
+  // Abort wakes the admission loop through the group; also any file waiting on `changed`.
+  await Promise.all(running)
+  tracker.finish()
+  if (failure !== undefined) {
+    throw new ValetError('invalid_source', `reading the items to upload failed: ${(failure as Error)?.message ?? String(failure)}`, { cause: failure })
+  }
+  return outcomes
+}

@@ -85,14 +85,19 @@ export class OpenUploadQuota<P extends Principal> {
   async take(): Promise<void> {
     const { maxOpenUploads } = this.options
     if (maxOpenUploads === Infinity) return
-    this.#open ??= this.count()
-    const open = await this.#open
-    if (open >= maxOpenUploads) {
-      throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${maxOpenUploads}): finish or abort some first`, {
-        context: { open, maxOpenUploads },
-      })
-    }
-    this.#open = Promise.resolve(open + 1)
+    // Each take chains on the last, so concurrent items of a batch never see the same count.
+    const before = (this.#open ??= this.count())
+    const after = before.then((open) => {
+      if (open >= maxOpenUploads) {
+        throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${maxOpenUploads}): finish or abort some first`, {
+          context: { open, maxOpenUploads },
+        })
+      }
+      return open + 1
+    })
+    // A refused take opens nothing.
+    this.#open = after.catch(() => before)
+    await after
   }
 
   private async count(): Promise<number> {

@@ -4,6 +4,7 @@ import {
   partSizeOf,
   sameEtag,
   ValetError,
+  type CompleteUploadRequest,
   type CompleteUploadResponse,
   type CompletedPart,
   type StoredPart,
@@ -15,6 +16,7 @@ import type { Principal } from './object-key.js'
 import { json, readJson } from './http.js'
 import type { CommitRef, StoredObject } from './storage.js'
 import type { UploadClaim } from './token.js'
+import { isSingle, singleObject, singleParts } from './single-put.js'
 
 /** The client's list must name every planned part once, and nothing beyond the plan. */
 function checkCompleteList(claim: UploadClaim, parts: CompletedPart[]): CompletedPart[] {
@@ -85,12 +87,23 @@ async function commit<P extends Principal>(ctx: RouteContext<P>, claim: UploadCl
   return object
 }
 
+/**
+ * A single-PUT upload was committed by its PUT: the object must be there and hold exactly the
+ * bytes the token names (size and MD5), then the plan's checks apply as for multipart.
+ */
+async function verifySingle<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim & { md5: string }): Promise<StoredObject> {
+  const object = await singleObject(ctx, claim)
+  if (object === undefined) throw new ValetError('part_mismatch', 'part 1 was never uploaded', { context: { partNumber: 1 } })
+  checkCommitted(claim, object)
+  return object
+}
+
 async function completeOnce<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, ref: CommitRef): Promise<CompleteUploadResponse> {
   const { onComplete, storage } = ctx.options
   const receipt = onComplete ? await CompletionReceipt.of(storage.records, claim.uploadId, ref.parts, ctx.request.signal, ctx.options.now) : undefined
   const earlier = await receipt?.finished()
   if (earlier) return earlier
-  const object = await commit(ctx, claim, ref)
+  const object = isSingle(claim) ? await verifySingle(ctx, claim) : await commit(ctx, claim, ref)
   const response: CompleteUploadResponse = { key: claim.key, size: object.size, etag: object.etag, location: object.location }
   if (!onComplete || !receipt) return response
   return receipt.runOnce(
@@ -117,9 +130,16 @@ async function completeOnce<P extends Principal>(ctx: RouteContext<P>, claim: Up
  * commits nothing again.
  */
 export async function completeUpload<P extends Principal>(ctx: RouteContext<P>): Promise<Response> {
-  const body = parseCompleteUploadRequest(await readJson(ctx.request))
+  return json(await completeOne(ctx, parseCompleteUploadRequest(await readJson(ctx.request))))
+}
+
+/** One complete, parsed: what `POST /uploads/:id/complete` answers, and each item of a batch. */
+export async function completeOne<P extends Principal>(ctx: RouteContext<P>, body: CompleteUploadRequest): Promise<CompleteUploadResponse> {
   const claim = await verifyClaim(ctx, body.token)
-  const ref: CommitRef = { ...uploadRef(ctx, claim), parts: checkCompleteList(claim, body.parts) }
+  const listed = checkCompleteList(claim, body.parts)
+  // A single PUT's part is its MD5 as the token says, whatever etag the client saw (Azure's
+  // Put Blob answers a version etag): receipts and retries then agree on it.
+  const ref: CommitRef = { ...uploadRef(ctx, claim), parts: isSingle(claim) ? singleParts(claim) : listed }
   // Concurrent completes of one upload in this process share one run.
   const flight = `${claim.uploadId}\n${JSON.stringify(ref.parts)}`
   let running = ctx.completions.get(flight)
@@ -127,5 +147,5 @@ export async function completeUpload<P extends Principal>(ctx: RouteContext<P>):
     running = completeOnce(ctx, claim, ref).finally(() => ctx.completions.delete(flight))
     ctx.completions.set(flight, running)
   }
-  return json(await running)
+  return running
 }

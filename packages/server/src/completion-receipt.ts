@@ -60,6 +60,11 @@ export class CompletionReceipt {
     return new CompletionReceipt(records, `receipts/${await sha256Hex(uploadId)}.json`, await sha256Hex(list), signal, now)
   }
 
+  /** Whether a run of the hook started for this upload (finished or not): its object is spoken for. */
+  async started(): Promise<boolean> {
+    return parse(await this.records.read(this.name, this.signal)) !== undefined
+  }
+
   /** The answer of a finished run of this complete, if there was one. */
   async finished(): Promise<CompleteUploadResponse | undefined> {
     return this.answer(parse(await this.records.read(this.name, this.signal)))

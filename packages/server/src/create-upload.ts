@@ -5,6 +5,8 @@ import { checkObjectKey, principalPrefix, type Principal } from './object-key.js
 import type { RouteContext } from './context.js'
 import type { NormalizedOptions } from './options.js'
 import type { StorageLimits, StorageProvider } from './storage.js'
+import { SINGLE_PREFIX, signSingle, singleResponse } from './single-put.js'
+import type { UploadClaim } from './token.js'
 
 /**
  * The one upload a key keeps when several are open there; the rest, `ours` included if it lost,
@@ -62,28 +64,53 @@ function checkPolicy<P extends Principal>(body: CreateUploadRequest, options: No
 }
 
 /** A storage refusal of a listing (S3 `s3:ListBucketMultipartUploads` missing): 403. */
-function listingRefused(e: unknown): e is ValetError {
+export function listingRefused(e: unknown): e is ValetError {
   return isValetError(e) && e.code === 'storage_error' && e.context?.status === 403
 }
 
 /**
- * Refuses a create that would take the principal past `maxOpenUploads`, counted in storage.
- * Credentials that may not list cost the cap, not the upload: `onError` says so.
+ * `maxOpenUploads` for one call: storage counts the principal's open uploads once (a batch asks
+ * once, not per item), and each multipart create the call makes takes one more. Credentials that
+ * may not list cost the cap, not the upload: `onError` says so.
  */
-async function checkOpenUploads<P extends Principal>(options: NormalizedOptions<P>, owner: string, request: Request): Promise<void> {
-  if (options.maxOpenUploads === Infinity) return
-  let open: number
-  try {
-    open = await options.storage.countOpenUploads({ owner, limit: options.maxOpenUploads, signal: request.signal })
-  } catch (e) {
-    if (!listingRefused(e)) throw e
-    options.onError(new ValetError('storage_error', `cannot count open uploads (${e.message}): maxOpenUploads is not enforced; grant the list permission (S3: s3:ListBucketMultipartUploads)`, { cause: e }), request)
-    return
-  }
-  if (open >= options.maxOpenUploads) {
-    throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${options.maxOpenUploads}): finish or abort some first`, {
-      context: { open, maxOpenUploads: options.maxOpenUploads },
+export class OpenUploadQuota<P extends Principal> {
+  #open: Promise<number> | undefined
+
+  constructor(
+    private readonly options: NormalizedOptions<P>,
+    private readonly owner: string,
+    private readonly request: Request,
+  ) {}
+
+  async take(): Promise<void> {
+    const { maxOpenUploads } = this.options
+    if (maxOpenUploads === Infinity) return
+    // Each take chains on the last, so concurrent items of a batch never see the same count.
+    const before = (this.#open ??= this.count())
+    const after = before.then((open) => {
+      if (open >= maxOpenUploads) {
+        throw new ValetError('too_many_uploads', `${open} uploads are already open for this user (the limit is ${maxOpenUploads}): finish or abort some first`, {
+          context: { open, maxOpenUploads },
+        })
+      }
+      return open + 1
     })
+    // A refused take opens nothing.
+    this.#open = after.catch(() => before)
+    await after
+  }
+
+  private async count(): Promise<number> {
+    try {
+      return await this.options.storage.countOpenUploads({ owner: this.owner, limit: this.options.maxOpenUploads, signal: this.request.signal })
+    } catch (e) {
+      if (!listingRefused(e)) throw e
+      this.options.onError(
+        new ValetError('storage_error', `cannot count open uploads (${e.message}): maxOpenUploads is not enforced; grant the list permission (S3: s3:ListBucketMultipartUploads)`, { cause: e }),
+        this.request,
+      )
+      return -Infinity
+    }
   }
 }
 
@@ -95,8 +122,14 @@ async function checkOpenUploads<P extends Principal>(options: NormalizedOptions<
  * (whose answer was lost: a killed process, a timeout) and answers with a fresh token for it.
  */
 export async function createUpload<P extends Principal>(ctx: RouteContext<P>): Promise<Response> {
-  const { options, principal } = ctx
   const body = parseCreateUploadRequest(await readJson(ctx.request))
+  const quota = new OpenUploadQuota(ctx.options, principalPrefix(ctx.principal.id), ctx.request)
+  return json(await createOne(ctx, body, quota), 201)
+}
+
+/** One create, parsed: what `POST /uploads` answers, and each item of a batch. */
+export async function createOne<P extends Principal>(ctx: RouteContext<P>, body: CreateUploadRequest, quota: OpenUploadQuota<P>): Promise<CreateUploadResponse> {
+  const { options, principal } = ctx
   checkPolicy(body, options)
   const plan = planParts(body.size, body.partSize ?? options.partSize, options.storage.limits)
   const metadata = body.metadata ?? {}
@@ -107,6 +140,35 @@ export async function createUpload<P extends Principal>(ctx: RouteContext<P>): P
   const problem = checkObjectKey(key)
   if (problem) throw new Error(`objectKey() returned an unusable key: it ${problem}`)
   const disposition = options.activeContent === 'attachment' && isActiveContent(body.type) ? 'attachment' : undefined
+  const exp = Math.floor(options.now() / 1000) + options.tokenTtl
+  const claim: UploadClaim = {
+    uploadId: '',
+    key,
+    principal: principal.id,
+    size: plan.size,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    type: body.type,
+    ...(disposition === undefined ? {} : { disposition }),
+    metadata,
+    exp,
+  }
+  const answer = async (c: UploadClaim): Promise<CreateUploadResponse> => ({
+    uploadId: c.uploadId,
+    key,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    token: await ctx.signer.sign(c),
+    expiresAt: new Date(exp * 1000).toISOString(),
+  })
+
+  if (body.md5 !== undefined && plan.partCount === 1 && options.storage.singlePut) {
+    // Nothing in storage until the PUT lands: no lookup, no count, no create.
+    const single = { ...claim, uploadId: `${SINGLE_PREFIX}${uniqueId}`, md5: body.md5, unique: key.includes(uniqueId) }
+    const now = options.now()
+    const part = await signSingle(ctx, single, { uploadId: single.uploadId, key, owner, signal: ctx.request.signal }, now)
+    if (part) return singleResponse(await answer(single), part, now)
+  }
 
   const { storage } = options
   const signal = ctx.request.signal
@@ -141,32 +203,11 @@ export async function createUpload<P extends Principal>(ctx: RouteContext<P>): P
     })
   }
   if (uploadId === undefined) {
-    await checkOpenUploads(options, owner, ctx.request)
+    await quota.take()
     uploadId = (await storage.create({ key, owner, uniqueId, type: body.type, disposition, metadata, signal })).uploadId
     // An earlier attempt still in flight at storage may have created one meanwhile: settle on
     // one now rather than leave the other open.
     uploadId = (await find(uploadId)) ?? uploadId
   }
-  const exp = Math.floor(options.now() / 1000) + options.tokenTtl
-  const token = await ctx.signer.sign({
-    uploadId,
-    key,
-    principal: principal.id,
-    size: plan.size,
-    partSize: plan.partSize,
-    partCount: plan.partCount,
-    type: body.type,
-    ...(disposition === undefined ? {} : { disposition }),
-    metadata,
-    exp,
-  })
-  const response: CreateUploadResponse = {
-    uploadId,
-    key,
-    partSize: plan.partSize,
-    partCount: plan.partCount,
-    token,
-    expiresAt: new Date(exp * 1000).toISOString(),
-  }
-  return json(response, 201)
+  return answer({ ...claim, uploadId })
 }

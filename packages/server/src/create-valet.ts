@@ -1,5 +1,6 @@
 import { ValetError } from '@valet/protocol'
 import { abortUpload, listParts } from './list-parts.js'
+import { completeBatch, createBatch } from './batch.js'
 import { completeUpload } from './complete-upload.js'
 import { createUpload } from './create-upload.js'
 import { preflight, withCors } from './cors.js'
@@ -19,15 +20,21 @@ export interface Valet {
 }
 
 type Handler = <P extends Principal>(ctx: RouteContext<P>) => Promise<Response>
-type Route = { method: string; operation: Operation; handler: Handler }
+/** `operation` is what `rateLimit` is asked about; batch routes ask once per item instead. */
+type Route = { method: string; operation: Operation | undefined; handler: Handler }
 
 // Routes match the end of the path, so the handler needs no base-path option.
 const UPLOADS = /\/uploads\/?$/
 const UPLOAD = /\/uploads\/([^/]+)\/?$/
 const PARTS = /\/uploads\/([^/]+)\/parts\/?$/
 const COMPLETE = /\/uploads\/([^/]+)\/complete\/?$/
+// Before the upload routes: `batch` is never an upload id.
+const BATCH = /\/uploads\/batch\/?$/
+const BATCH_COMPLETE = /\/uploads\/batch\/complete\/?$/
 
 const routes: [RegExp, Route[]][] = [
+  [BATCH_COMPLETE, [{ method: 'POST', operation: undefined, handler: completeBatch }]],
+  [BATCH, [{ method: 'POST', operation: undefined, handler: createBatch }]],
   [PARTS, [{ method: 'POST', operation: 'sign', handler: signParts }, { method: 'GET', operation: 'list', handler: listParts }]],
   [COMPLETE, [{ method: 'POST', operation: 'complete', handler: completeUpload }]],
   [UPLOAD, [{ method: 'DELETE', operation: 'abort', handler: abortUpload }]],
@@ -103,7 +110,7 @@ export function createValetWith<P extends Principal = Principal>(options: ValetO
     if (typeof principal.id !== 'string' || principal.id === '' || !wellFormed(principal.id)) {
       throw new Error('authorize() must return a principal with a non-empty, well-formed string `id`')
     }
-    const wait = await normalized.rateLimit?.({ principal, operation: route.operation, request })
+    const wait = route.operation === undefined ? undefined : await normalized.rateLimit?.({ principal, operation: route.operation, request })
     if (typeof wait === 'number' && wait > 0) {
       throw new ValetError('rate_limited', `too many ${route.operation} requests; retry in ${Math.ceil(wait)} s`, { context: { retryAfter: wait } })
     }

@@ -1,7 +1,26 @@
-import { parseSignPartsRequest, partSizeOf, ValetError, type SignPartsResponse } from '@valet/protocol'
-import { requireOpen, verifyClaim, type RouteContext } from './context.js'
+import { parseSignPartsRequest, partSizeOf, ValetError, type PartToSign, type SignPartsResponse } from '@valet/protocol'
+import { requireOpen, uploadRef, verifyClaim, type RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
 import { json, readJson } from './http.js'
+import { isSingle, signSingle, singleObject } from './single-put.js'
+import type { UploadClaim } from './token.js'
+
+/**
+ * A single-PUT upload's key again (the first came with create): the same PUT, that MD5 only,
+ * until the object is there — then the token is spent like a completed multipart upload's.
+ */
+async function signSingleAgain<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim & { md5: string }, parts: PartToSign[]): Promise<SignPartsResponse> {
+  if (parts.length !== 1 || parts[0]!.md5 !== claim.md5) {
+    throw new ValetError('invalid_part', 'a single-PUT upload has one part, with the MD5 sent at create', { context: { partNumber: parts[0]?.partNumber ?? 0 } })
+  }
+  if ((await singleObject(ctx, claim)) !== undefined) {
+    throw new ValetError('upload_not_found', `upload ${claim.uploadId} is stored: complete it; its token signs nothing any more`, { context: { state: 'completed' } })
+  }
+  const now = ctx.options.now()
+  const part = await signSingle(ctx, claim, uploadRef(ctx, claim), now)
+  if (!part) throw new ValetError('storage_error', `the ${ctx.options.storage.name} provider no longer signs single PUTs for ${claim.key}`)
+  return { parts: [part], serverTime: new Date(now).toISOString() }
+}
 
 /**
  * `POST /uploads/:id/parts`: one key per part, each bound to the planned size and given MD5, and
@@ -24,6 +43,7 @@ export async function signParts<P extends Principal>(ctx: RouteContext<P>): Prom
       })
     }
   }
+  if (isSingle(claim)) return json(await signSingleAgain(ctx, claim, body.parts))
   const ref = await requireOpen(ctx, claim)
   const now = ctx.options.now()
   // A key never outlives the token that allowed it.

@@ -17,6 +17,13 @@ export interface UploadClaim {
   /** `Content-Disposition` stored with the object (`attachment` for script-capable types). */
   disposition?: string
   metadata: Record<string, string>
+  /**
+   * Base64 MD5 of the whole file: set for a single-PUT upload (one PUT of the object, bound to
+   * this MD5), absent for multipart.
+   */
+  md5?: string
+  /** Single-PUT: whether the key contains the upload's `uniqueId` (no other upload can use it). */
+  unique?: boolean
   /** Expiry, epoch seconds. */
   exp: number
 }
@@ -81,6 +88,8 @@ function isClaim(c: unknown): c is UploadClaim {
     typeof o.metadata === 'object' &&
     o.metadata !== null &&
     (o.disposition === undefined || typeof o.disposition === 'string') &&
+    (o.md5 === undefined || typeof o.md5 === 'string') &&
+    (o.unique === undefined || typeof o.unique === 'boolean') &&
     [o.size, o.partSize, o.partCount, o.exp].every((n) => typeof n === 'number' && Number.isSafeInteger(n))
   )
 }

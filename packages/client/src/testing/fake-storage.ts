@@ -69,6 +69,12 @@ export function fakeStorage(memory: MemoryStorage, options: FakeStorageOptions, 
     if (request.headers.get('content-md5') !== key.md5) return s3Error(403, 'SignatureDoesNotMatch')
     if (md5b64(body) !== key.md5) return s3Error(400, 'BadDigest')
     if (body.byteLength !== key.size) return s3Error(400, 'IncompleteBody')
+    if (key.uploadId.startsWith('single-')) {
+      // A single PUT writes the object itself; write-once where the store is conditional.
+      const etag = `"${md5hex(body)}"`
+      if (!memory.putObject(key.key, key.uploadId, { size: body.byteLength, md5: md5b64(body), etag })) return s3Error(412, 'PreconditionFailed')
+      return new HttpResponse(null, { status: 200, headers: { ETag: etag } })
+    }
     const upload = memory.uploads.get(key.uploadId)
     if (!upload || upload.state !== 'open' || upload.key !== key.key) return s3Error(404, 'NoSuchUpload')
     if (options.etagStyle !== 's3') {

@@ -5,7 +5,7 @@
  */
 import { ValetError, bareEtag, s3Limits, type StoredPart } from '@valet/protocol'
 import type { StorageLimits, StorageProvider } from '../storage.js'
-import { presignPart } from './presign-part.js'
+import { presignObject, presignPart } from './presign-part.js'
 import { S3Client, storageError } from './s3-client.js'
 import { findCommitted, malformed, statObject, uploadNotFound, uploadState } from './s3-objects.js'
 import { normalizeS3Options, type S3Options } from './s3-options.js'
@@ -67,11 +67,39 @@ export function s3(options: S3Options): StorageProvider {
   // Whether the store takes `If-None-Match: *` on CompleteMultipartUpload (AWS, Swift s3api do;
   // a store answering 501 is committed after a look instead, with a race left to the docs).
   let conditionalComplete = true
+  const records = s3Records(client)
+  // Whether the store refuses a PUT over an existing object when asked (`If-None-Match: *`): AWS
+  // does; Swift s3api 2.30 answers 501. Learnt once per process from a record write.
+  let conditionalPut: Promise<boolean> | undefined
+  const probeConditionalPut = async (signal?: AbortSignal): Promise<boolean> => {
+    await records.create('probes/conditional-put.json', '{"v":1}', signal)
+    return records.conditional
+  }
 
   return {
     name: 's3',
     limits: s3StorageLimits,
-    records: s3Records(client),
+    records,
+
+    singlePut: {
+      async sign(input) {
+        conditionalPut ??= probeConditionalPut(input.signal).catch((e: unknown) => {
+          conditionalPut = undefined
+          throw e
+        })
+        const conditional = await conditionalPut
+        // Without a conditional PUT the key could replace an object: only a key no other upload
+        // can ever use (it contains this upload's uniqueId) may go without it, and then it can
+        // only write these same bytes over themselves.
+        if (!conditional && !input.unique) return undefined
+        return presignObject(resolved, input, conditional)
+      },
+      async remove({ key, signal }) {
+        // The core just read the object and found it this upload's; keys are unique per upload.
+        const res = await client.send({ operation: 'DeleteObject', method: 'DELETE', key, signal })
+        if (!res.ok && res.status !== 404) throw storageError(res)
+      },
+    },
 
     async create({ key, type, disposition, metadata, signal }) {
       const headers: Record<string, string> = { 'content-type': type }

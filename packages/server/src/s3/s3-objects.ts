@@ -1,5 +1,5 @@
 /** Reading objects back from S3: what a commit left, and whether an upload is still open. */
-import { ValetError, bareEtag, sameEtag } from '@valet/protocol'
+import { ValetError, bareEtag, fromHex, sameEtag, toBase64 } from '@valet/protocol'
 import { multipartEtag } from '../multipart-etag.js'
 import type { CommitRef, StoredObject, UploadRef, UploadState } from '../storage.js'
 import { objectUrl } from './object-url.js'
@@ -26,8 +26,16 @@ function describe(options: ResolvedS3Options, key: string, head: S3Response): St
   head.headers.forEach((value, name) => {
     if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = value
   })
+  const etag = head.headers.get('etag') ?? ''
+  // A single PUT's ETag is the hex MD5 of its bytes (SSE-S3 or none); multipart ETags end in -N,
+  // and under SSE-KMS/SSE-C an ETag is no MD5 at all.
+  const sse = head.headers.get('x-amz-server-side-encryption') ?? ''
+  const customerKey = head.headers.has('x-amz-server-side-encryption-customer-algorithm')
+  const plain = !sse.startsWith('aws:kms') && !customerKey
+  const hex = plain && /^[0-9a-f]{32}$/i.test(bareEtag(etag)) ? fromHex(bareEtag(etag)) : undefined
   return {
-    etag: head.headers.get('etag') ?? '',
+    etag,
+    ...(hex ? { md5: toBase64(hex) } : {}),
     size,
     location: objectUrl(options, key).toString(),
     type: head.headers.get('content-type') ?? undefined,

@@ -6,7 +6,7 @@
  */
 import { ValetError, s3Limits, sameEtag, type SignedPart, type StoredPart } from '@valet/protocol'
 import { multipartEtag } from '../multipart-etag.js'
-import type { CommitRef, RecordStore, StorageLimits, StorageProvider, StoredObject, UploadRef } from '../storage.js'
+import type { CommitRef, RecordStore, SinglePutProvider, StorageLimits, StorageProvider, StoredObject, UploadRef } from '../storage.js'
 import { memoryPartUrl } from './memory-part-url.js'
 
 export interface MemoryUpload {
@@ -31,6 +31,13 @@ export interface MemoryStorage {
   calls: string[]
   /** Stores a part as if a client had PUT it with a key. */
   put(uploadId: string, part: StoredPart): void
+  /**
+   * Stores a whole object as a client's single PUT would: `false` (and nothing written) when an
+   * object is there and the store is conditional, as S3 answers 412.
+   */
+  putObject(key: string, uploadId: string, object: { size: number; md5: string; etag: string }): boolean
+  /** Whether single PUTs are write-once (`If-None-Match: *` signed in). */
+  readonly conditionalPut: boolean
 }
 
 export interface MemoryStorageOptions {
@@ -45,6 +52,12 @@ export interface MemoryStorageOptions {
    * @default 'http://storage.invalid'
    */
   baseUrl?: string
+  /**
+   * Single-PUT uploads: `true` (write-once, like AWS), `'unconditional'` (no If-None-Match, like
+   * Swift s3api 2.30: only keys unique to an upload), `false` (multipart only, like before).
+   * @default true
+   */
+  singlePut?: boolean | 'unconditional'
 }
 
 export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
@@ -94,7 +107,32 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     },
   }
 
+  const singlePut = options.singlePut ?? true
+  const conditionalPut = singlePut === true
+  // The object a single PUT wrote, described as a store would: S3's ETag of a single PUT.
+  const pending = new Map<string, { type: string; disposition: string | undefined; metadata: Record<string, string> }>()
+  const single: SinglePutProvider | undefined =
+    singlePut === false
+      ? undefined
+      : {
+      async sign(input) {
+        calls.push('signObject')
+        if (!conditionalPut && !input.unique) return undefined
+        pending.set(input.key, { type: input.type, disposition: input.disposition, metadata: { ...input.metadata } })
+        const url = memoryPartUrl(baseUrl, { ...input, partNumber: 1, expiresAt: input.expiresAt.getTime() })
+        const headers: Record<string, string> = { 'Content-MD5': input.md5 }
+        if (conditionalPut) headers['If-None-Match'] = '*'
+        return { partNumber: 1, url, method: 'PUT', headers, expiresAt: input.expiresAt.toISOString() }
+      },
+      async remove({ key, etag }) {
+        calls.push('removeObject')
+        const object = objects.get(key)
+        if (object && sameEtag(object.etag, etag)) objects.delete(key)
+      },
+    }
+
   const storage: StorageProvider = {
+    ...(single ? { singlePut: single } : {}),
     name: 'memory',
     limits: { ...s3Limits, maxMetadataCount: 16, maxMetadataValueBytes: 256, maxMetadataBytes: 1536, ...options.limits },
     records: recordStore,
@@ -168,6 +206,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     objects,
     records,
     calls,
+    conditionalPut,
+    putObject(key, uploadId, { size, md5, etag }) {
+      if (objects.has(key) && conditionalPut) return false
+      const meta = pending.get(key) ?? { type: 'application/octet-stream', disposition: undefined, metadata: {} }
+      objects.set(key, { etag, md5, size, location: `${baseUrl}/${encodeURI(key)}`, ...meta, metadata: { ...meta.metadata }, uploadId })
+      return true
+    },
     put(uploadId, part) {
       const u = uploads.get(uploadId)
       if (!u) throw new Error(`no upload ${uploadId}`)

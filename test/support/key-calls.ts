@@ -3,11 +3,16 @@
  * of a call, and what it must show of a well-behaved client.
  */
 
-export type Op = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'other'
+export type Op = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'create-batch' | 'complete-batch' | 'other'
 
-/** Which protocol route a request is (design.md's five, below any base path; a query is ignored). */
+/**
+ * Which protocol route a request is (design.md's five and the two batch routes, below any base
+ * path; a query is ignored). Upload ids are never `batch`, so the batch routes come first.
+ */
 export function classify(method: string, url: string): Op {
   const path = url.split('?')[0] ?? ''
+  if (method === 'POST' && /\/uploads\/batch$/.test(path)) return 'create-batch'
+  if (method === 'POST' && /\/uploads\/batch\/complete$/.test(path)) return 'complete-batch'
   if (method === 'POST' && /\/uploads\/?$/.test(path)) return 'create'
   if (method === 'POST' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'sign'
   if (method === 'GET' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'list'

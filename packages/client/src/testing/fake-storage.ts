@@ -13,6 +13,8 @@ export const STORAGE = 'http://127.0.0.1:9000/bucket'
 
 export interface PutInfo {
   uploadId: string
+  /** The object key the URL is signed for. */
+  key: string
   partNumber: number
   /** 1 for the first PUT of this part, 2 for the next... */
   attempt: number
@@ -63,7 +65,7 @@ export function fakeStorage(memory: MemoryStorage, options: FakeStorageOptions, 
     }
     const body = new Uint8Array(await request.arrayBuffer())
     if (options.putDelayMs > 0) await delay(options.putDelayMs)
-    const override = await options.onPut?.({ uploadId: key.uploadId, partNumber: key.partNumber, attempt, body, headers: request.headers })
+    const override = await options.onPut?.({ uploadId: key.uploadId, key: key.key, partNumber: key.partNumber, attempt, body, headers: request.headers })
     if (override) return override
     // The MD5 is signed into the key: a PUT without it, or with another, is not the signed request.
     if (request.headers.get('content-md5') !== key.md5) return s3Error(403, 'SignatureDoesNotMatch')

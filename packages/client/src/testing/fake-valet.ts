@@ -6,7 +6,14 @@
  * faulted per call (`onEndpoint`, `onPut`).
  */
 import { http, type HttpHandler } from 'msw'
-import { parseCompleteUploadRequest, parseCreateUploadRequest, parseSignPartsRequest, type CompletedPart, type CreateUploadRequest } from '@valet/protocol'
+import {
+  parseCompleteBatchItem,
+  parseCompleteUploadRequest,
+  parseCreateUploadRequest,
+  parseSignPartsRequest,
+  type CompletedPart,
+  type CreateUploadRequest,
+} from '@valet/protocol'
 import { createValetWith } from '../../../server/src/create-valet.js'
 import { memoryStorage } from '../../../server/src/testing/memory-storage.js'
 import { classify, type Op } from '../../../../test/support/key-calls.js'
@@ -26,6 +33,10 @@ export interface FakeValetOptions extends FakeStorageOptions {
   keyTtlMs: number
   /** Server (and storage) clock minus real clock. */
   clockOffsetMs: number
+  /** More server options (policy: `allowedTypes`, `maxFileSize`...). */
+  server?: { allowedTypes?: string[]; maxFileSize?: number }
+  /** The in-memory store's single-PUT support (see `memoryStorage`). @default true */
+  singlePut?: boolean | 'unconditional'
   /** Return a response to answer a key-endpoint call with it; the server never sees that call. */
   onEndpoint?: (operation: Op, request: Request) => Response | undefined | Promise<Response | undefined>
 }
@@ -39,11 +50,23 @@ async function bodyOf<T>(request: Request, parse: (input: unknown) => T): Promis
   }
 }
 
+function bodyOfItem<T>(item: unknown, parse: (input: unknown) => T): T | undefined {
+  try {
+    return parse(item)
+  } catch {
+    return undefined
+  }
+}
+
 export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
   const options: FakeValetOptions = { partSize: 1024, keyTtlMs: 60_000, clockOffsetMs: 0, putDelayMs: 0, etagStyle: 's3', ...initial }
   const serverNow = (): number => Date.now() + options.clockOffsetMs
   // Unit tests move kilobytes: parts of 500 bytes, not the 5 MiB real stores need.
-  const memory = memoryStorage({ baseUrl: STORAGE, limits: { minPartSize: 1, minPlannedPartSize: 1 } })
+  const memory = memoryStorage({
+    baseUrl: STORAGE,
+    limits: { minPartSize: 1, minPlannedPartSize: 1 },
+    ...(options.singlePut === undefined ? {} : { singlePut: options.singlePut }),
+  })
   /** Unexpected errors the server met (its `onError`): a 500 in a test is worth a look. */
   const errors: unknown[] = []
   const valet = createValetWith(
@@ -54,6 +77,7 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
       partSize: options.partSize,
       onComplete: () => ({ id: 42 }),
       onError: (error) => errors.push(error),
+      ...options.server,
     },
     { now: serverNow, keyTtlMs: options.keyTtlMs },
   )
@@ -62,8 +86,13 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
     get creates(): number {
       return memory.calls.filter((call) => call === 'create').length
     },
-    /** Every create body the server got, in order (`requestId` included). */
+    /** Every create body the server got, in order (`requestId` included), batched ones too. */
     createBodies: [] as CreateUploadRequest[],
+    /** Key-endpoint calls by route, faulted ones included. */
+    calls: new Map<Op, number>(),
+    /** Items of each batch create and batch complete call the server got. */
+    createBatches: [] as number[],
+    completeBatches: [] as number[],
     /** Sign calls the server answered with keys, and the part numbers of each. */
     signCalls: 0,
     signBatches: [] as number[][],
@@ -86,6 +115,22 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
       const body = await bodyOf(request, parseCompleteUploadRequest)
       if (body) stats.completes.push(body.parts)
     }
+    if (operation === 'create-batch') {
+      const items = (await bodyOf(request, (v) => (v as { uploads: unknown[] }).uploads)) ?? []
+      stats.createBatches.push(items.length)
+      for (const item of items) {
+        const body = bodyOfItem(item, parseCreateUploadRequest)
+        if (body) stats.createBodies.push(body)
+      }
+    }
+    if (operation === 'complete-batch') {
+      const items = (await bodyOf(request, (v) => (v as { uploads: unknown[] }).uploads)) ?? []
+      stats.completeBatches.push(items.length)
+      items.forEach((item, i) => {
+        const body = bodyOfItem(item, (v) => parseCompleteBatchItem(v, i))
+        if (body) stats.completes.push(body.parts)
+      })
+    }
     if (operation === 'list') stats.lists++
     if (operation === 'abort') stats.deletes++
     const signed = operation === 'sign' ? await bodyOf(request, parseSignPartsRequest) : undefined
@@ -101,6 +146,7 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
     http.all(`${ENDPOINT}/*`, async ({ request }) => {
       const operation = classify(request.method, request.url)
       stats.endpointHeaders.push(request.headers)
+      stats.calls.set(operation, (stats.calls.get(operation) ?? 0) + 1)
       return (await options.onEndpoint?.(operation, request)) ?? forward(operation, request)
     }),
     fakeStorage(memory, options, stats, serverNow),

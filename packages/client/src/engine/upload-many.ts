@@ -194,10 +194,13 @@ export async function uploadMany<TSource, B>(
             tracker.opened(size)
           },
           start: async (_plan, missing, signal) => {
-            markStarted()
             // A file sends up to its own part concurrency, counted against the shared budget.
             const weight = Math.min(missing, upload.concurrency, slots.capacity)
-            await slots.acquire(weight, signal)
+            try {
+              await slots.acquire(weight, signal)
+            } finally {
+              markStarted()
+            }
             announce()
             return {
               concurrency: weight,

@@ -1,10 +1,8 @@
-/** `valet upload`: many files, few at a time, resumable, one JSON line or one progress bar each. */
-import { createUploader, isValetError, type NodeSource, type Upload, type UploadProgress, type UploadResult, type Uploader } from '@valet/client'
-import { DEFAULT_PART_SIZE } from '@valet/protocol'
+/** `valet upload`: many files through one `uploadMany`, resumable, one JSON line or one progress bar each. */
+import { createUploader, isValetError, type ManyFile, type ManyOutcome, type NodeSource, type UploadProgress, type Uploader } from '@valet/client'
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
 import { PathError, expandPaths, type FileEntry } from './expand-paths.js'
-import { expectedParts, runWithSlots } from './file-scheduler.js'
 import { formatBytes } from './format.js'
 import { ProgressRenderer, modeFor } from './progress-renderer.js'
 import { UPLOAD_HELP, parseUploadArgs, type UploadArgs } from './upload-args.js'
@@ -71,19 +69,20 @@ export async function uploadCommand(argv: string[], io: CliIo = processIo()): Pr
 }
 
 async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Promise<number> {
-  const options = {
-    endpoint: args.endpoint,
-    headers: args.headers,
-    resume: true,
-    stateDir: args.stateDir,
-    retries: args.retries,
-    ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
-  }
-  // One uploader for the run: its option checks come before any traffic, and each file gets the
-  // share of --concurrency the scheduler gives it.
+  // One uploader and one uploadMany for the run: option checks come before any traffic, creates
+  // and completes go out in batch calls, and --concurrency is the PUT budget over all files (a
+  // small file takes one PUT, a large one up to --concurrency).
   let uploader: Uploader<NodeSource>
   try {
-    uploader = createUploader({ ...options, concurrency: args.concurrency })
+    uploader = createUploader({
+      endpoint: args.endpoint,
+      headers: args.headers,
+      resume: true,
+      stateDir: args.stateDir,
+      retries: args.retries,
+      concurrency: args.concurrency,
+      ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
+    })
   } catch (error) {
     throw new UsageError(describeError(error).message, 'upload')
   }
@@ -95,46 +94,51 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     if (args.json) io.stdout.write(`${JSON.stringify(line)}\n`)
   }
 
-  const active = new Map<FileEntry, Upload>()
+  /** Files started and not yet ended, by index: what an interrupt reports as paused. */
+  const active = new Set<number>()
+  /** Each file's first progress with a plan: its part size and resumed bytes. */
+  const planned = new Map<number, UploadProgress>()
   let failed = 0
   let interrupted: number | undefined
 
   // The server may plan other parts than --part-size asks for (storage minimums, 10,000 parts at
-  // most): say once per size actually used, so nobody believes 1 KiB parts went out.
+  // most): say once per size actually used, so nobody believes 1 KiB parts went out. A file sent
+  // in one PUT has no part size to speak of.
   const sizesNoted = new Set<number>()
-  const notePartSize = (used: number): void => {
-    if (args.partSize === undefined || used === args.partSize || sizesNoted.has(used)) return
+  const notePartSize = (used: number, partsTotal: number): void => {
+    if (args.partSize === undefined || partsTotal <= 1 || used === args.partSize || sizesNoted.has(used)) return
     sizesNoted.add(used)
     const why = used > args.partSize ? 'storage needs larger parts' : 'the server chose smaller parts'
     renderer.note(`valet upload: --part-size ${formatBytes(args.partSize)} adjusted: ${why}; using ${formatBytes(used)} parts`)
   }
 
-  const uploadOne = async (file: FileEntry, slots: number): Promise<void> => {
-    renderer.start(file)
-    let planned: UploadProgress | undefined
-    const onProgress = (p: UploadProgress): void => {
-      if (planned === undefined && p.phase !== 'preparing') {
-        planned = p
-        notePartSize(p.partSize)
-      }
-      renderer.progress(file, p)
+  const onFileStart = (f: ManyFile): void => {
+    if (interrupted !== undefined) return
+    active.add(f.index)
+    renderer.start(files[f.index] as FileEntry)
+  }
+  const onFileProgress = (f: ManyFile, p: UploadProgress): void => {
+    if (interrupted !== undefined) return
+    if (!planned.has(f.index) && p.phase !== 'preparing') {
+      planned.set(f.index, p)
+      notePartSize(p.partSize, p.partsTotal)
     }
-    let result: UploadResult
-    try {
-      const upload = uploader.upload(file.path, { name: file.name, onProgress, concurrency: slots })
-      active.set(file, upload)
-      result = await upload.done
-    } catch (error) {
-      if (interrupted !== undefined) return
+    renderer.progress(files[f.index] as FileEntry, p)
+  }
+  const onFileDone = (outcome: ManyOutcome): void => {
+    active.delete(outcome.index)
+    // Once interrupted, files ending now were paused or cut off: the interrupt said so already.
+    if (interrupted !== undefined) return
+    const file = files[outcome.index] as FileEntry
+    if (!outcome.ok) {
       failed++
-      const described = describeError(error)
+      const described = describeError(outcome.error)
       renderer.failed(file, described)
       json({ path: file.display, name: file.name, error: described })
       return
-    } finally {
-      active.delete(file)
     }
-    if (interrupted !== undefined) return
+    const { result } = outcome
+    const plan = planned.get(outcome.index)
     renderer.done(file, result)
     const line: UploadedLine = {
       path: file.display,
@@ -145,12 +149,17 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       location: result.location,
       uploadId: result.uploadId,
       partsResumed: result.partsResumed,
-      bytesResumed: planned?.bytesResumed ?? 0,
-      partSize: planned?.partSize ?? 0,
+      bytesResumed: plan?.bytesResumed ?? 0,
+      partSize: plan?.partSize ?? 0,
     }
     if (result.result !== undefined) line.result = result.result
     json(line)
   }
+
+  const batch = uploader.uploadMany(
+    files.map((f) => ({ source: f.path, name: f.name })),
+    { concurrency: args.concurrency, onFileStart, onFileProgress, onFileDone },
+  )
 
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined
   const stoppedBySignal = new Promise<number>((resolve) => {
@@ -160,9 +169,10 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
         process.exit(interrupted)
       }
       interrupted = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint
-      // Paused, not aborted: the storage upload and its resume state stay for the next run.
-      for (const [file, upload] of active) {
-        upload.pause()
+      // Paused, not aborted: the storage uploads and their resume state stay for the next run.
+      batch.pause()
+      for (const index of [...active].sort((a, b) => a - b)) {
+        const file = files[index] as FileEntry
         json({ path: file.display, name: file.name, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
       }
       renderer.note(`interrupted: ${active.size} upload(s) paused; run the same command again (state in ${args.stateDir}) to resume`)
@@ -172,10 +182,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     process.on('SIGTERM', onSignal)
   })
 
-  const need = (f: FileEntry): number => expectedParts(f.size, args.partSize, DEFAULT_PART_SIZE)
-  const finished = runWithSlots(files, args.concurrency, need, uploadOne, () => interrupted !== undefined).then(() =>
-    failed > 0 ? EXIT.failed : EXIT.ok,
-  )
+  const finished = batch.done.then(() => (failed > 0 ? EXIT.failed : EXIT.ok))
   try {
     const code = await Promise.race([finished, stoppedBySignal])
     renderer.close(interrupted !== undefined)

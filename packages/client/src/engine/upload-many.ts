@@ -115,7 +115,8 @@ export async function uploadMany<TSource, B>(
       backoff: options.keyEndpoint.backoff,
       clock,
       delay: COMPLETE_DELAY_MS,
-      completesIdle: () => slots.busy === 0,
+      // No file sending and none about to: no other complete can come within the delay.
+      completesIdle: () => slots.busy === 0 && ahead === 0,
     },
     group.cancelSignal,
   )
@@ -151,10 +152,17 @@ export async function uploadMany<TSource, B>(
     const control = group.join()
     let started = false
     let announced = false
+    // Progress before the file starts (hashing, creating, a resume's stored parts) is held back
+    // and delivered right after onFileStart, so listeners always see a start first.
+    let early: UploadProgress | undefined
     const announce = (): void => {
       if (announced) return
       announced = true
       safely(() => settings.onFileStart?.({ ...file }))
+      if (early !== undefined) {
+        const p = early
+        safely(() => settings.onFileProgress?.({ ...file }, p))
+      }
     }
     const markStarted = (): void => {
       if (started) return
@@ -174,6 +182,7 @@ export async function uploadMany<TSource, B>(
           onProgress: (p) => {
             tracker.fileProgress(index, p.bytesSent)
             if (announced) safely(() => settings.onFileProgress?.({ ...file }, p))
+            else early = p
           },
         },
         options,

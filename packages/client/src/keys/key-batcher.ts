@@ -15,6 +15,7 @@ import {
   type CompletedPart,
   type CreateUploadRequest,
 } from '@valet/protocol'
+import pLimit from 'p-limit'
 import { raceSignal } from '../engine/abort.js'
 import { classifyEndpointFailure, retryDelay, type BackoffOptions } from '../engine/retry-policy.js'
 import type { BatchItemResult, CreateResult, KeyApi, KeyEndpoint } from './key-endpoint.js'
@@ -30,6 +31,11 @@ export interface KeyBatcherOptions {
   /** True when no other complete can come soon (no file is sending): waiting longer gains nothing. */
   completesIdle(): boolean
 }
+
+/** Batch calls in flight at once per route: more would only split what one call can carry. */
+const CALLS_IN_FLIGHT = 2
+/** Single calls in flight at once per route when the server has no batch routes. */
+const SINGLE_CALLS = 4
 
 /** What one kind of batch call needs. */
 interface Route<I, R> {
@@ -70,6 +76,7 @@ interface Pending<I, R> {
 class Queue<I, R> {
   private waiting: Pending<I, R>[] = []
   private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly singles = pLimit(SINGLE_CALLS)
   /** Batch calls in flight: a flush while one is out is not "idle". */
   inFlight = 0
 
@@ -101,10 +108,14 @@ class Queue<I, R> {
   private flush(): void {
     clearTimeout(this.timer)
     this.timer = undefined
-    while (this.waiting.length > 0) {
+    // What arrives while the calls are out waits for one to end and goes in the next call.
+    while (this.waiting.length > 0 && this.inFlight < CALLS_IN_FLIGHT) {
       const chunk = this.waiting.splice(0, MAX_BATCH)
       this.inFlight++
-      void this.send(chunk).finally(() => this.inFlight--)
+      void this.send(chunk).finally(() => {
+        this.inFlight--
+        if (this.waiting.length > 0) this.flush()
+      })
     }
   }
 
@@ -132,8 +143,9 @@ class Queue<I, R> {
     })
   }
 
+  /** An older server: the items one by one, a few at a time (a batch's worth at once would be a burst). */
   private sendSingly(chunk: Pending<I, R>[]): void {
-    for (const p of chunk) this.route.single(p.item, this.signal).then(p.resolve, p.reject)
+    for (const p of chunk) this.singles(() => this.route.single(p.item, this.signal)).then(p.resolve, p.reject)
   }
 
   /** One item's failure: retried later on its own count, like a single call's attempt, or final. */

@@ -10,7 +10,7 @@
  */
 import { MAX_BATCH, ValetError, isValetError } from '@valet/protocol'
 import { KeyBatcher } from '../keys/key-batcher.js'
-import type { KeyEndpoint } from '../keys/key-endpoint.js'
+import type { KeyApi, KeyEndpoint } from '../keys/key-endpoint.js'
 import { normalizeUploadOptions, type UploadSettings } from '../normalize-options.js'
 import type { FileSource } from '../ports.js'
 import { throwIfAborted } from './abort.js'
@@ -59,8 +59,11 @@ export interface ManyEnv<TSource, B> {
 
 /** How long a finished file's complete waits for others to join its batch, ms. */
 export const COMPLETE_DELAY_MS = 20
-/** Creates wait as long: files being hashed ahead arrive a few ms apart. */
-const CREATE_DELAY_MS = 20
+/**
+ * The longest a create waits for files still being opened and hashed to join its batch, ms:
+ * creates go as soon as every file admitted has sent its own, this is the backstop.
+ */
+const CREATE_DELAY_MS = 200
 /** File starts remembered to estimate how fast files start. */
 const RECENT_STARTS = 32
 
@@ -115,12 +118,22 @@ export async function uploadMany<TSource, B>(
       backoff: options.keyEndpoint.backoff,
       clock,
       delay: COMPLETE_DELAY_MS,
+      createDelay: CREATE_DELAY_MS,
       // No file sending and none about to: no other complete can come within the delay.
       completesIdle: () => slots.busy === 0 && ahead === 0,
+      // Every file admitted sent its create and no more are being admitted: the batch is whole.
+      createsIdle: () => preparing === 0 && !admitting,
     },
     group.cancelSignal,
   )
-  const deps: EngineDeps<B> = { ...env.deps, api: batcher }
+  /** Files admitted that have not yet sent their create, started or ended (opening, hashing, resuming). */
+  let preparing = 0
+  /** The loop is taking items (not waiting for room, nor done). */
+  let admitting = true
+  const pause = (): void => {
+    admitting = false
+    batcher.poke()
+  }
   const tracker = new ManyTracker(options.progressInterval, clock, settings.onProgress)
   const outcomes: ManyOutcome[] = []
   const starts: number[] = []
@@ -150,6 +163,27 @@ export async function uploadMany<TSource, B>(
     const source = (item ? item.source : input) as TSource
     const file: ManyFile = { index, name: nameOf(source, item), size: undefined }
     const control = group.join()
+    let ready = false
+    const markReady = (): void => {
+      if (ready) return
+      ready = true
+      preparing--
+      batcher.poke()
+    }
+    // This file's creates go through the batcher; sending one means it is ready.
+    // Ready once queued (not before: the batch must not leave without it).
+    const queued = <T>(sent: Promise<T>): Promise<T> => {
+      markReady()
+      return sent
+    }
+    const api: KeyApi = {
+      createTimed: (body, signal) => queued(batcher.createTimed(body, signal)),
+      createUpload: (body, signal) => queued(batcher.createUpload(body, signal)),
+      signParts: (...args) => batcher.signParts(...args),
+      listParts: (...args) => batcher.listParts(...args),
+      complete: (...args) => batcher.complete(...args),
+      deleteUpload: (...args) => batcher.deleteUpload(...args),
+    }
     let started = false
     let announced = false
     // Progress before the file starts (hashing, creating, a resume's stored parts) is held back
@@ -165,6 +199,7 @@ export async function uploadMany<TSource, B>(
       }
     }
     const markStarted = (): void => {
+      markReady()
       if (started) return
       started = true
       ahead--
@@ -189,7 +224,7 @@ export async function uploadMany<TSource, B>(
       )
       const open = env.prepareSource(source, upload)
       const result = await runUpload(
-        deps,
+        { ...env.deps, api },
         control,
         (s) => {
           throwIfAborted(s)
@@ -243,24 +278,32 @@ export async function uploadMany<TSource, B>(
   const iterator = itemsOf(items)
   try {
     for (;;) {
-      while ((group.status === 'paused' || ahead >= aheadLimit()) && group.status !== 'aborted') {
+      // Full: wait until half the files ahead have started, then refill, so creates go out in
+      // batches of half a window, not one per file started.
+      let low = aheadLimit()
+      while ((group.status === 'paused' || ahead >= low) && group.status !== 'aborted') {
+        low = Math.max(1, Math.floor(aheadLimit() / 2))
+        pause()
         await new Promise<void>((resolve) => {
           wakeAdmission = resolve
           if (group.status === 'paused') void group.untilRunning().then(resolve)
         })
       }
       if (group.status === 'aborted') break
+      admitting = true
       const next = await iterator.next()
       if (next.done === true) {
         tracker.total(count)
         break
       }
       ahead++
+      preparing++
       running.push(runFile(count++, next.value))
     }
   } catch (e) {
     failure = e
   }
+  pause()
   if (group.status === 'aborted') void iterator.return(undefined).catch(() => {})
   // Abort wakes the admission loop through the group; also any file waiting on `changed`.
   await Promise.all(running)

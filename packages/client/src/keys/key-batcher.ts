@@ -26,10 +26,14 @@ export interface KeyBatcherOptions {
   retryWindow: number
   backoff: BackoffOptions
   clock: Clock
-  /** How long a first waiting item waits for others before its batch goes out, ms. */
+  /** How long a first waiting complete waits for others before its batch goes out, ms. */
   delay: number
+  /** The same for creates: a backstop, as creates also go once {@link createsIdle}. */
+  createDelay: number
   /** True when no other complete can come soon (no file is sending): waiting longer gains nothing. */
   completesIdle(): boolean
+  /** True when no file is still getting ready to create (opening, hashing): the batch is whole. */
+  createsIdle(): boolean
 }
 
 /** Batch calls in flight at once per route: more would only split what one call can carry. */
@@ -40,6 +44,7 @@ const SINGLE_CALLS = 4
 /** What one kind of batch call needs. */
 interface Route<I, R> {
   operation: 'create' | 'complete'
+  delay: number
   batch(items: I[], signal: AbortSignal): Promise<BatchItemResult<R>[]>
   single(item: I, signal: AbortSignal): Promise<R>
   idle(): boolean
@@ -102,7 +107,7 @@ class Queue<I, R> {
   private enqueue(p: Pending<I, R>): void {
     this.waiting.push(p)
     if (this.waiting.length >= MAX_BATCH || this.route.idle()) this.flush()
-    else this.timer ??= setTimeout(() => this.flush(), this.options.delay)
+    else this.timer ??= setTimeout(() => this.flush(), this.route.delay)
   }
 
   private flush(): void {
@@ -182,7 +187,7 @@ class Queue<I, R> {
  *
  * @example
  * ```ts
- * const batcher = new KeyBatcher(endpoint, { retries: 5, retryWindow: 30_000, backoff, clock, delay: 20, completesIdle: () => false }, signal)
+ * const batcher = new KeyBatcher(endpoint, { retries: 5, retryWindow: 30_000, backoff, clock, delay: 20, createDelay: 200, completesIdle: () => false, createsIdle: () => true }, signal)
  * const { created } = await batcher.createTimed({ name: 'a.txt', size: 3, type: 'text/plain' }, signal)
  * ```
  */
@@ -200,13 +205,14 @@ export class KeyBatcher implements KeyApi {
       operation: 'create',
       batch: (items, s) => endpoint.createBatch(items, s),
       single: (item, s) => endpoint.createTimed(item, s),
-      // Creates come from files still hashing: only the delay (or a full batch) sends them.
-      idle: () => false,
+      delay: options.createDelay,
+      idle: () => options.createsIdle(),
     }
     const completes: Route<CompleteBatchItem, CompleteUploadResponse> = {
       operation: 'complete',
       batch: (items, s) => endpoint.completeBatch(items, s),
       single: (item, s) => endpoint.complete(item.uploadId, item.token, item.parts, s),
+      delay: options.delay,
       idle: () => options.completesIdle(),
     }
     this.creates = new Queue(creates, options, signal, support)
@@ -218,7 +224,7 @@ export class KeyBatcher implements KeyApi {
     return this.creates.inFlight + this.completes.inFlight
   }
 
-  /** Sends waiting items now if the run is idle (see {@link KeyBatcherOptions.idle}). */
+  /** Sends waiting items now if nothing else can join them soon (see {@link KeyBatcherOptions}). */
   poke(): void {
     this.creates.poke()
     this.completes.poke()

@@ -55,10 +55,12 @@ describe('swift: uploadMany', () => {
     for (const f of files) await writeFile(f.path, f.data)
 
     const before = stack.keys.calls.length
+    const t0 = Date.now()
     const batch = createUploader({ endpoint: stack.keys.endpoint, headers: () => AUTH, resume: false, concurrency: 8, partSize: PART, retryDelay: 50 }).uploadMany(
       files.map((f) => f.path),
     )
     const outcomes = await batch.done
+    const ms = Date.now() - t0
     expect(outcomes.map((o) => (o.ok ? 'ok' : `${o.name}: ${o.error.code} ${o.error.message}`))).toEqual(files.map(() => 'ok'))
     for (const [i, o] of outcomes.entries()) {
       const f = files[i]!
@@ -69,7 +71,7 @@ describe('swift: uploadMany', () => {
     const calls = stack.keys.calls.slice(before)
     const byOp = new Map<string, number>()
     for (const c of calls) byOp.set(c.op, (byOp.get(c.op) ?? 0) + 1)
-    console.log(`uploadMany on Swift: ${files.length} files, ${calls.length} key calls: ${JSON.stringify(Object.fromEntries(byOp))}`)
+    console.log(`uploadMany on Swift: ${files.length} files in ${ms} ms, ${calls.length} key calls: ${JSON.stringify(Object.fromEntries(byOp))}`)
     // Tens of calls for ~100 files: creates and completes in batches; signs only for the multipart
     // file (and a re-sign after the flipped PUT, if storage refused it).
     expect(calls.length).toBeLessThan(30)

@@ -54,9 +54,9 @@ function paramType(fn, index = 0) {
 const header = '| option | type | default | what it does |\n|---|---|---|---|'
 const table = (rows) => `${header}\n${rows.join('\n')}`
 
-function uploadOptionsType() {
+function uploadOptionsType(method = 'upload') {
   const uploader = checker.getReturnTypeOfSignature(checker.getTypeOfSymbol(exported(src('client/src/index.node.ts'), 'createUploader')).getCallSignatures()[0])
-  const upload = checker.getTypeOfSymbol(uploader.getProperty('upload'))
+  const upload = checker.getTypeOfSymbol(uploader.getProperty(method))
   const param = upload.getCallSignatures()[0].getParameters()[1]
   return checker.getNonNullableType(checker.getTypeOfSymbol(param))
 }
@@ -120,6 +120,7 @@ const sections = {
   azure: table(optionRows(paramType(exported(src('server/src/azure/index.ts'), 'azure')))),
   createUploader: table(optionRows(paramType(exported(src('client/src/index.node.ts'), 'createUploader')))),
   upload: table(optionRows(uploadOptionsType())),
+  uploadMany: table(optionRows(uploadOptionsType('uploadMany'))),
   'valet-dev': flagRows(src('cli/src/dev-args.ts'), 'DEV_HELP'),
   'valet-upload': flagRows(src('cli/src/upload-args.ts'), 'UPLOAD_HELP'),
   'valet-doctor': flagRows(src('cli/src/doctor-args.ts'), 'DOCTOR_HELP'),

@@ -4,10 +4,14 @@
  * these bytes, with this type and metadata, at this key.
  */
 import { randomUUID } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { KiB, type SignedPart } from '@valet/protocol'
 import { generate, keyEndpoint, md5base64, sha256 } from '../support/key-endpoint.js'
 import { expectStored, storageCases } from '../support/storages.js'
+import { AttackLog } from './attack-log.js'
+
+const log = new AttackLog('single-put')
+afterAll(() => log.write())
 
 type Created = { uploadId: string; key: string; token: string; mode?: string; parts?: SignedPart[] }
 
@@ -53,16 +57,24 @@ describe.each(storageCases)('single-PUT uploads on %o', (makeCase) => {
     const key = up.parts![0]!
     const flipped = bytes.slice()
     flipped[100]! ^= 1
-    expect((await put(key, flipped)).status).toBeGreaterThanOrEqual(400)
-    expect((await put(key, bytes.subarray(1))).status).toBeGreaterThanOrEqual(400)
     const typeName = Object.keys(key.headers).find((h) => /content-type$/i.test(h))!
-    expect((await put(key, bytes, { ...key.headers, [typeName]: 'text/html' })).status).toBeGreaterThanOrEqual(400)
     const elsewhere = new URL(key.url)
     elsewhere.pathname = elsewhere.pathname.replace(/notes\.txt$/, 'other.txt')
-    expect((await put(key, bytes, key.headers, elsewhere.toString())).status).toBeGreaterThanOrEqual(400)
-    expect((await fetch(key.url)).status).toBeGreaterThanOrEqual(400)
-    expect((await fetch(key.url, { method: 'DELETE' })).status).toBeGreaterThanOrEqual(400)
+    const attempts: Record<string, () => Promise<Response>> = {
+      'bytes that do not match the signed MD5': () => put(key, flipped),
+      'a body one byte shorter': () => put(key, bytes.subarray(1)),
+      'another Content-Type than signed': () => put(key, bytes, { ...key.headers, [typeName]: 'text/html' }),
+      'path edited to another object': () => put(key, bytes, key.headers, elsewhere.toString()),
+      'the key used for GET': () => fetch(key.url),
+      'the key used for DELETE': () => fetch(key.url, { method: 'DELETE' }),
+    }
+    for (const [attack, attempt] of Object.entries(attempts)) {
+      const status = (await attempt()).status
+      expect(status, attack).toBeGreaterThanOrEqual(400)
+      log.record({ group: 'S', attack: `single-PUT key: ${attack}`, store: storage.name, outcome: `${status}, nothing stored`, refused: true })
+    }
     expect(await storage.read(up.key)).toBeUndefined()
+    expect(await storage.read(up.key.replace(/notes\.txt$/, 'other.txt'))).toBeUndefined()
     expect((await complete(up)).body.error.code).toBe('part_mismatch')
     // The file itself still goes in with the same key, and completes.
     expect((await put(key, bytes)).status).toBeLessThan(300)
@@ -88,6 +100,35 @@ describe.each(storageCases)('single-PUT uploads on %o', (makeCase) => {
     expect((await abort(up)).status).toBe(204)
     await expectStored(storage, up.key, { size: bytes.byteLength, sha256: sha256(bytes) })
     expect(runs).toBe(1)
+    log.record({ group: 'S', attack: 'single-PUT key: sign after complete', store: storage.name, outcome: 'upload_not_found (404)', refused: true })
+    log.record({
+      group: 'S',
+      attack: 'single-PUT key: the same PUT again after complete',
+      store: storage.name,
+      outcome: second.status < 300 ? `${second.status}: the same bytes and headers rewritten (no conditional PUT); object unchanged` : `${second.status}, object unchanged`,
+      // Swift: the holder can only rewrite the identical object until keyTtl; stated as residual.
+      refused: second.status >= 400,
+    })
+    log.record({ group: 'S', attack: 'single-PUT: abort after complete', store: storage.name, outcome: 'object kept, onComplete ran once', refused: true })
+  })
+
+  it('headers a holder adds that the store keeps: complete refuses what it checks; the rest is stated', async () => {
+    let runs = 0
+    const { create, complete } = setup({ onComplete: async () => void runs++ })
+    const bytes = generate(4 * KiB, 7)
+    const a = await create(bytes)
+    const disposition = await put(a.parts![0]!, bytes, { ...a.parts![0]!.headers, 'Content-Disposition': 'inline; filename="x.html"' })
+    if (disposition.status < 300) {
+      const done = await complete(a)
+      expect(done.status).toBeGreaterThanOrEqual(400)
+    }
+    expect(runs).toBe(0)
+    log.record({ group: 'S', attack: 'single-PUT key: an unsigned Content-Disposition added', store: storage.name, outcome: disposition.status < 300 ? 'stored; complete refuses, onComplete never runs' : `${disposition.status}`, refused: true })
+    if (storage.name !== 'swift') return
+    const b = await create(bytes)
+    const expiring = await put(b.parts![0]!, bytes, { ...b.parts![0]!.headers, 'X-Delete-After': '3600' })
+    // Swift 2.30 keeps it and the S3 API cannot show it (Swift ≥ 2.31 refuses the header).
+    log.record({ group: 'S', attack: 'single-PUT key: X-Delete-After added', store: 'swift', outcome: expiring.status < 300 ? `${expiring.status}: the object expires (Swift < 2.31)` : `${expiring.status}`, refused: expiring.status >= 400 })
   })
 
   it('abort before complete removes a landed object (onComplete set)', async () => {

@@ -82,5 +82,9 @@ export function azure(options: AzureOptions): StorageProvider {
       write: async (name, body, signal) => (await provider()).records.write(name, body, signal),
       remove: async (name, signal) => (await provider()).records.remove(name, signal),
     },
+    singlePut: {
+      sign: async (input) => (await provider()).singlePut!.sign(input),
+      remove: async (input) => (await provider()).singlePut!.remove(input),
+    },
   }
 }

@@ -4,11 +4,17 @@
  * The key is a service SAS on exactly the object's blob name with `c` (create) only. Azure
  * documents `c` as "Write a new blob, snapshot a blob, or copy a blob to a new blob" (Create a
  * service SAS) and, for account SAS, "create new blobs or files, but may not overwrite existing
- * blobs"; Azurite 3.35 agrees: Put Blob over an existing blob answers 403
- * AuthorizationPermissionMismatch, with or without `If-None-Match: *`. So the key writes this
- * name once and can never replace the object, as `If-None-Match: *` does for S3. Why not the part
- * key's design (Put Blob on the staging blob, Copy Blob at complete): single-PUT complete only
- * reads the object (the port has no commit step), and `c` keeps write-once without it.
+ * blobs". An overwrite is refused (Azure: 409 UnauthorizedBlobOverwrite; Azurite 3.35: 403
+ * AuthorizationPermissionMismatch), so the key writes this name once and never replaces the
+ * object, as the signed `If-None-Match: *` does on S3. One gap: Azurite checks `c` when a request
+ * arrives, not with its write, so PUTs already in flight when the object lands land too (the last
+ * wins), and Azure does not document when it checks. `If-None-Match: *` is decided with the write
+ * (atomic on both), so the signed headers carry it: a client's own retries and duplicates never
+ * replace the object; a holder who drops it can run that race (docs/security.md).
+ *
+ * Why not the part key's design (Put Blob on the staging blob, Copy Blob at complete): it would
+ * close that race, but single-PUT complete only reads the object (the port has no commit step)
+ * and costs one request; `c` keeps write-once without a copy.
  *
  * What `c` still allows, and how complete catches it (see stored-object.ts): a SAS binds no header
  * and no body, so a holder can send other bytes without `Content-MD5`, other headers, another blob
@@ -34,6 +40,10 @@ export function singlePutHeaders({ md5, type, disposition, metadata }: Pick<Sign
     'Content-MD5': md5,
     'x-ms-blob-content-type': type,
     'x-ms-version': AZURE_SERVICE_VERSION,
+    // `c` alone is checked when a request arrives (Azurite: two PUTs in flight together both
+    // land, the last one wins); this condition is decided atomically with the write, so a
+    // client's own retries and duplicates can never replace the object. A holder may drop it.
+    'If-None-Match': '*',
   }
   if (disposition !== undefined) headers['x-ms-blob-content-disposition'] = disposition
   // Metadata names are already [a-z_][a-z0-9_]* (the protocol's rule): valid header names as is.

@@ -48,8 +48,9 @@ export { azureStorageLimits } from './storage-limits.js'
  * })
  * ```
  * The container must exist, and browsers need CORS on the account's blob service: allow `PUT`
- * with headers `content-md5`, `x-ms-blob-type`, `x-ms-blob-content-*`, `x-ms-meta-*` and
- * `x-ms-version` (single-PUT keys send them; or `*`) and expose `content-md5` and `etag`. Add a lifecycle rule
+ * with headers `content-md5`, `if-none-match`, `x-ms-blob-type`, `x-ms-blob-content-*`,
+ * `x-ms-meta-*` and `x-ms-version` (single-PUT keys send them; or `*`) and expose `content-md5`
+ * and `etag`. Add a lifecycle rule
  * deleting `<container>/.valet/staging/` blobs after a few days (docs/security-azure.md).
  * @throws `ValetError('invalid_option')` naming a bad option, or when `@azure/storage-blob` is
  * not installed.

@@ -72,12 +72,15 @@ export function etaOf(state: TotalState): number | null {
   return state.rate > 0 ? (state.bytesTotal - state.bytesSent) / state.rate : null
 }
 
-/** `total 2/5 files [████░░] 62.0/120.0 MiB  30.1 MiB/s  ETA 2s  1 failed` */
+/**
+ * `total 2/5 files, 1 failed [████░░] 62.0/120.0 MiB  30.1 MiB/s  ETA 2s`: the failures come
+ * before what a narrow terminal cuts off.
+ */
 export function totalLine(state: TotalState, columns: number): string {
-  const failed = state.filesFailed ? `  ${state.filesFailed} failed` : ''
+  const failed = state.filesFailed ? `, ${state.filesFailed} failed` : ''
   const text =
-    `total ${state.filesDone}/${state.filesTotal} files ${bar(state.bytesSent, state.bytesTotal)} ` +
-    `${formatBytes(state.bytesSent)}/${formatBytes(state.bytesTotal)}  ${formatRate(state.rate)}  ETA ${formatDuration(etaOf(state))}${failed}`
+    `total ${state.filesDone}/${state.filesTotal} files${failed} ${bar(state.bytesSent, state.bytesTotal)} ` +
+    `${formatBytes(state.bytesSent)}/${formatBytes(state.bytesTotal)}  ${formatRate(state.rate)}  ETA ${formatDuration(etaOf(state))}`
   return fitRight(text, columns - 1)
 }
 

@@ -205,6 +205,7 @@ describe('ProgressRenderer, 10,000 files', () => {
     expect(tallestView).toBeLessThanOrEqual(5 + 8 + 1 + 1)
     expect(text).toContain('… and 8 more in flight')
     expect(text).toMatch(/total \d+\/10000 files \[/)
+    expect(text).toMatch(/total \d+\/10000 files, \d+ failed \[/)
     expect(text).toContain(`failed ${lastFailed}: network_error: storage unreachable`)
     // What stays: the last 5 failures, a note on the others, the summary; no line per file.
     expect(lines).toHaveLength(1 + 5 + 1)

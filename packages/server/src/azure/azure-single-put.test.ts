@@ -212,7 +212,7 @@ describe('stat after a single-PUT key was used otherwise', () => {
     expect(await p.stat({ key: plan.key })).toMatchObject({ type: 'text/html', disposition: 'inline', metadata: { album: 'winter', user_id: '7' }, md5: md5(BODY) })
   })
 
-  it('withholds md5 for anything but a plain block blob from Put Blob', async () => {
+  it('reports an md5 that matches nothing for anything but a plain block blob from Put Blob', async () => {
     const forged = await signed()
     const source = blob(`carol/${randomUUID()}/source.bin`)
     const other = 'OTHER BYTES, same length....'.slice(0, BODY.length)
@@ -224,18 +224,24 @@ describe('stat after a single-PUT key was used otherwise', () => {
     expect(copy.status).toBe(202) // Copy Blob into a new blob: allowed by `c`
     const copied = await forged.p.stat({ key: forged.plan.key })
     expect(copied).toMatchObject({ size: BODY.length, type: PLAN.type, disposition: PLAN.disposition, metadata: PLAN.metadata })
-    expect(copied?.md5).toBeUndefined() // Content-MD5 is the forged property, not these bytes'
+    expect(copied?.md5).toBe('') // Content-MD5 is the forged property, not these bytes': matches nothing
+
+    // A source without Content-MD5: no md5 at all would let the core trust the size alone.
+    const bare = await signed()
+    await source.setHTTPHeaders({ blobContentType: PLAN.type }) // clears Content-MD5
+    expect((await fetch(bare.key.url, { method: 'PUT', headers: { 'x-ms-copy-source': sourceUrl, 'x-ms-version': AZURE_SERVICE_VERSION } })).status).toBe(202)
+    expect((await bare.p.stat({ key: bare.plan.key }))?.md5).toBe('')
 
     const page = await signed()
     const pageBlob = await fetch(page.key.url, { method: 'PUT', headers: { 'x-ms-blob-type': 'PageBlob', 'x-ms-blob-content-length': '512', 'x-ms-version': AZURE_SERVICE_VERSION } })
     expect(pageBlob.status).toBe(201)
-    expect((await page.p.stat({ key: page.plan.key }))?.md5).toBeUndefined()
+    expect((await page.p.stat({ key: page.plan.key }))?.md5).toBe('')
 
     const extras: Record<string, string>[] = [{ 'x-ms-blob-content-encoding': 'gzip' }, { 'x-ms-blob-cache-control': 'max-age=31536000' }, { 'x-ms-access-tier': 'Archive' }]
     for (const extra of extras) {
       const s = await signed()
       expect((await sendWithKey(s.key, BODY, extra)).status).toBe(201)
-      expect((await s.p.stat({ key: s.plan.key }))?.md5).toBeUndefined()
+      expect((await s.p.stat({ key: s.plan.key }))?.md5).toBe('')
     }
   })
 })

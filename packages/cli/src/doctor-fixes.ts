@@ -16,11 +16,11 @@ export function s3CorsFix(origin: string): string {
 
 /** Blob service CORS for Azure (and Azurite). `setProperties` replaces the whole list. */
 export function azureCorsFix(origin: string): string {
-  const rule = `{ allowedOrigins: '${origin}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*', maxAgeInSeconds: 3600 }`
+  const rule = `{ allowedOrigins: '${origin}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,if-none-match,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*', maxAgeInSeconds: 3600 }`
   return (
     `Azure: add a Blob service CORS rule (keep your other rules: setProperties replaces the list):\n` +
     `await blobServiceClient.setProperties({ cors: [${rule}] })\n` +
-    `or: az storage cors add --services b --origins ${origin} --methods PUT --allowed-headers 'content-md5,content-type,x-ms-*' --exposed-headers 'etag,content-md5,x-ms-*' --max-age 3600`
+    `or: az storage cors add --services b --origins ${origin} --methods PUT --allowed-headers 'content-md5,content-type,if-none-match,x-ms-*' --exposed-headers 'etag,content-md5,x-ms-*' --max-age 3600`
   )
 }
 

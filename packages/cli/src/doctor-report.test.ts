@@ -63,7 +63,7 @@ describe('fix texts', () => {
 
   it('Azure: setProperties cors with exposedHeaders etag, and the az CLI equivalent', () => {
     const fix = azureCorsFix(ORIGIN)
-    expect(fix).toContain(`setProperties({ cors: [{ allowedOrigins: '${ORIGIN}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*'`)
+    expect(fix).toContain(`setProperties({ cors: [{ allowedOrigins: '${ORIGIN}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,if-none-match,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*'`)
     expect(fix).toContain(`az storage cors add --services b --origins ${ORIGIN} --methods PUT`)
   })
 

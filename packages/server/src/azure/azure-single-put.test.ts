@@ -11,7 +11,8 @@ import { asOperation, sendWithKey, useAzurite } from './use-azurite.js'
 // Single-PUT keys on a real Azurite (strict mode): what a key writes, and everything else a
 // holder could try with it.
 const azurite = useAzurite('single')
-const provider = () => azure(azurite().options)
+// Single PUT is opt-in on Azure (AzureOptions.singlePut).
+const provider = () => azure({ ...azurite().options, singlePut: true })
 const blob = (name: string) => azurite().container.getBlockBlobClient(name)
 const md5 = (s: string | Uint8Array) => createHash('md5').update(s).digest('base64')
 const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (isValetError(e) ? e.code : `other: ${String(e)}`))

@@ -97,6 +97,6 @@ export function createAzureProvider(config: NormalizedAzureOptions): StorageProv
 
     records: azureRecordStore(container),
 
-    singlePut: azureSinglePut(config, credential, finalOf),
+    ...(config.singlePut ? { singlePut: azureSinglePut(config, credential, finalOf) } : {}),
   }
 }

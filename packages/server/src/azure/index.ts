@@ -48,10 +48,10 @@ export { azureStorageLimits } from './storage-limits.js'
  * })
  * ```
  * The container must exist, and browsers need CORS on the account's blob service: allow `PUT`
- * with headers `content-md5`, `if-none-match`, `x-ms-blob-type`, `x-ms-blob-content-*`,
- * `x-ms-meta-*` and `x-ms-version` (single-PUT keys send them; or `*`) and expose `content-md5`
+ * with header `content-md5` (and with `singlePut: true`, `if-none-match`, `x-ms-blob-type`,
+ * `x-ms-blob-content-*`, `x-ms-meta-*` and `x-ms-version`; or `*`) and expose `content-md5`
  * and `etag`. Add a lifecycle rule
- * deleting `<container>/.valet/staging/` blobs after a few days (docs/security-azure.md).
+ * deleting `<container>/.valet/staging/` blobs after a few days (docs/security.md).
  * @throws `ValetError('invalid_option')` naming a bad option, or when `@azure/storage-blob` is
  * not installed.
  */
@@ -86,9 +86,14 @@ export function azure(options: AzureOptions): StorageProvider {
       write: async (name, body, signal) => (await provider()).records.write(name, body, signal),
       remove: async (name, signal) => (await provider()).records.remove(name, signal),
     },
-    singlePut: {
-      sign: async (input) => (await provider()).singlePut!.sign(input),
-      remove: async (input) => (await provider()).singlePut!.remove(input),
-    },
+    // Opt-in (see AzureOptions.singlePut): without it every file is staged and copied.
+    ...(config.singlePut
+      ? {
+          singlePut: {
+            sign: async (input) => (await provider()).singlePut!.sign(input),
+            remove: async (input) => (await provider()).singlePut!.remove(input),
+          },
+        }
+      : {}),
   }
 }

@@ -51,6 +51,27 @@ const variants = {
       })
   },
 
+  async 'valet-many'() {
+    const { createUploader } = await import('../packages/client/dist/index.node.js')
+    // The bulk API: creates and completes go in batches, small files in one PUT each.
+    const uploader = createUploader({
+      endpoint: job.endpoint,
+      concurrency: job.concurrency,
+      headers: { authorization: `Bearer ${job.principal}` },
+      stateDir: job.stateDir,
+    })
+    return async (objects) => {
+      const items = names.map((name) => ({ source: path.join(job.dir, name), name }))
+      const outcomes = await uploader.uploadMany(items, { concurrency: job.concurrency }).done
+      const failures = []
+      for (const o of outcomes) {
+        if (o.ok) objects.push([o.result.key, o.result.size])
+        else failures.push(`${o.name}: ${o.error?.message ?? o.error}`)
+      }
+      return failures
+    }
+  },
+
   async 'valet-api'() {
     const { createUploader } = await import('../packages/client/dist/index.node.js')
     // What `valet upload` does, minus the CLI: one uploader, one part in flight per small file.

@@ -3,7 +3,8 @@
 export const BULK_VARIANTS = {
   sdk: { label: 'SDK PutObject loop', how: 'child', reference: true },
   'valet-cli': { label: 'valet upload (CLI)', how: 'cli' },
-  'valet-api': { label: 'valet createUploader', how: 'child' },
+  'valet-api': { label: 'valet upload() loop', how: 'child' },
+  'valet-many': { label: 'valet uploadMany', how: 'child' },
 }
 
 // The two targets: 1,000 × 256 KiB at ≥ 0.9× the SDK loop, 10,000 × 4 KiB at ≥ 0.8×.

@@ -67,7 +67,7 @@ export async function startKeyServer(swift, { principalFromToken = false } = {})
     let route = 'other'
     if (req.method === 'POST' && /\/parts\/?$/.test(path)) route = 'signCalls'
     else if (req.method === 'POST' && /\/complete\/?$/.test(path)) route = 'completes'
-    else if (req.method === 'POST' && /\/uploads\/?$/.test(path)) route = 'creates'
+    else if (req.method === 'POST' && /\/uploads(\/batch)?\/?$/.test(path)) route = 'creates'
     const c = counts
     c[route]++
     // How long each key call took in the server (its storage calls included): where a small

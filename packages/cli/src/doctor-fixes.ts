@@ -1,11 +1,14 @@
 /** The "fix:" texts of `valet doctor`: concrete settings per storage, filled in with the origin. */
 import type { StorageKind } from './doctor-cors.js'
 
-/** Bucket CORS for AWS S3, MinIO, R2 (`aws s3api put-bucket-cors`, or the console's JSON editor). */
+/**
+ * Bucket CORS for AWS S3, MinIO, R2 (`aws s3api put-bucket-cors`, or the console's JSON editor):
+ * single-PUT uploads also send their signed type, disposition, metadata and `If-None-Match`.
+ */
 export function s3CorsFix(origin: string): string {
   const rules = {
     CORSRules: [
-      { AllowedOrigins: [origin], AllowedMethods: ['PUT'], AllowedHeaders: ['content-md5', 'content-type'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 },
+      { AllowedOrigins: [origin], AllowedMethods: ['PUT'], AllowedHeaders: ['content-md5', 'content-type', 'content-disposition', 'if-none-match', 'x-amz-meta-*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 },
     ],
   }
   return `S3: put this CORS configuration on the bucket (aws s3api put-bucket-cors --bucket BUCKET --cors-configuration file://cors.json):\n${JSON.stringify(rules)}`
@@ -13,11 +16,11 @@ export function s3CorsFix(origin: string): string {
 
 /** Blob service CORS for Azure (and Azurite). `setProperties` replaces the whole list. */
 export function azureCorsFix(origin: string): string {
-  const rule = `{ allowedOrigins: '${origin}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type', exposedHeaders: 'etag,content-md5,x-ms-*', maxAgeInSeconds: 3600 }`
+  const rule = `{ allowedOrigins: '${origin}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,if-none-match,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*', maxAgeInSeconds: 3600 }`
   return (
     `Azure: add a Blob service CORS rule (keep your other rules: setProperties replaces the list):\n` +
     `await blobServiceClient.setProperties({ cors: [${rule}] })\n` +
-    `or: az storage cors add --services b --origins ${origin} --methods PUT --allowed-headers content-md5,content-type --exposed-headers 'etag,content-md5,x-ms-*' --max-age 3600`
+    `or: az storage cors add --services b --origins ${origin} --methods PUT --allowed-headers 'content-md5,content-type,if-none-match,x-ms-*' --exposed-headers 'etag,content-md5,x-ms-*' --max-age 3600`
   )
 }
 

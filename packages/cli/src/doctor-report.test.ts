@@ -52,18 +52,18 @@ describe('renderReport', () => {
 })
 
 describe('fix texts', () => {
-  it('S3: a bucket CORS configuration with the origin, PUT, content-md5/content-type and ETag exposed', () => {
+  it('S3: a bucket CORS configuration with the origin, PUT, the headers single PUTs sign and ETag exposed', () => {
     const fix = s3CorsFix(ORIGIN)
     const json = JSON.parse(fix.slice(fix.indexOf('{')))
     expect(json).toEqual({
-      CORSRules: [{ AllowedOrigins: [ORIGIN], AllowedMethods: ['PUT'], AllowedHeaders: ['content-md5', 'content-type'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }],
+      CORSRules: [{ AllowedOrigins: [ORIGIN], AllowedMethods: ['PUT'], AllowedHeaders: ['content-md5', 'content-type', 'content-disposition', 'if-none-match', 'x-amz-meta-*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3600 }],
     })
     expect(fix).toContain('put-bucket-cors')
   })
 
   it('Azure: setProperties cors with exposedHeaders etag, and the az CLI equivalent', () => {
     const fix = azureCorsFix(ORIGIN)
-    expect(fix).toContain(`setProperties({ cors: [{ allowedOrigins: '${ORIGIN}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type', exposedHeaders: 'etag,content-md5,x-ms-*'`)
+    expect(fix).toContain(`setProperties({ cors: [{ allowedOrigins: '${ORIGIN}', allowedMethods: 'PUT', allowedHeaders: 'content-md5,content-type,if-none-match,x-ms-*', exposedHeaders: 'etag,content-md5,x-ms-*'`)
     expect(fix).toContain(`az storage cors add --services b --origins ${ORIGIN} --methods PUT`)
   })
 

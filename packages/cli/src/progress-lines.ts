@@ -62,18 +62,45 @@ export interface TotalState {
   bytesSent: number
   bytesTotal: number
   rate: number
+  /** Files that failed so far; shown when above 0. */
+  filesFailed?: number
+  /** Files being uploaded now; shown on plain total lines when given. */
+  filesActive?: number
 }
 
 export function etaOf(state: TotalState): number | null {
   return state.rate > 0 ? (state.bytesTotal - state.bytesSent) / state.rate : null
 }
 
-/** `total 2/5 files [████░░] 62.0/120.0 MiB  30.1 MiB/s  ETA 2s` */
+/**
+ * `total 2/5 files, 1 failed [████░░] 62.0/120.0 MiB  30.1 MiB/s  ETA 2s`: the failures come
+ * before what a narrow terminal cuts off.
+ */
 export function totalLine(state: TotalState, columns: number): string {
+  const failed = state.filesFailed ? `, ${state.filesFailed} failed` : ''
   const text =
-    `total ${state.filesDone}/${state.filesTotal} files ${bar(state.bytesSent, state.bytesTotal)} ` +
+    `total ${state.filesDone}/${state.filesTotal} files${failed} ${bar(state.bytesSent, state.bytesTotal)} ` +
     `${formatBytes(state.bytesSent)}/${formatBytes(state.bytesTotal)}  ${formatRate(state.rate)}  ETA ${formatDuration(etaOf(state))}`
   return fitRight(text, columns - 1)
+}
+
+/** The periodic line of a large run in a log: `total 2/5 files, 62.0 MiB of 120.0 MiB (51%), 30.1 MiB/s, ETA 2s, 3 in flight` */
+export function plainTotalLine(state: TotalState): string {
+  const parts = [
+    `total ${state.filesDone}/${state.filesTotal} files`,
+    `${formatBytes(state.bytesSent)} of ${formatBytes(state.bytesTotal)} (${percent(state.bytesSent, state.bytesTotal)}%)`,
+    formatRate(state.rate),
+    `ETA ${formatDuration(etaOf(state))}`,
+  ]
+  if (state.filesActive !== undefined) parts.push(`${state.filesActive} in flight`)
+  if (state.filesFailed) parts.push(`${state.filesFailed} failed`)
+  return parts.join(', ')
+}
+
+/** `failed data/a.bin: network_error: …`, the permanent line and, cut to the width, the live one. */
+export function failureLine(display: string, error: { code: string; message: string }, columns?: number): string {
+  const text = `failed ${display}: ${error.code}: ${error.message}`
+  return columns === undefined ? text : fitRight(text.replace(/\s+/g, ' '), columns - 1)
 }
 
 /** One plain (non-TTY) progress line: no bar, stable for logs. */

@@ -1,6 +1,7 @@
 import type { UploadProgress } from '@valet/client'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FileEntry } from './expand-paths.js'
+import { formatBytes } from './format.js'
 import { fileLine, totalLine } from './progress-lines.js'
 import { ProgressRenderer, modeFor } from './progress-renderer.js'
 
@@ -81,7 +82,7 @@ describe('ProgressRenderer, plain mode', () => {
       'done   a.bin (60.0 MiB in 0.0s, key k/a.bin)',
       'start  b.bin (0 B)',
       'failed b.bin: invalid_source: empty files cannot be uploaded in parts',
-      '1 of 2 files uploaded (60.0 MiB) in 0.0s, 1 failed',
+      '1 of 2 files uploaded (60.0 MiB) in 0.0s, 1 resumed, 1 failed',
     ])
   })
 
@@ -131,6 +132,108 @@ describe('ProgressRenderer, terminal mode', () => {
     expect(narrow).toMatch(/^ 25% 1\.0 MiB\/4\.0 MiB  1\.0 MiB\/s  ETA 3s  …\/forever\/file\.bin$/)
     expect(fileLine('a.bin', undefined, MiB, 120)).toBe('  0% [░░░░░░░░░░░░░░░░░░░░] 0 B/1.0 MiB  waiting  a.bin')
     expect([...totalLine({ filesDone: 1, filesTotal: 3, bytesSent: MiB, bytesTotal: 9 * MiB, rate: 0 }, 40)].length).toBeLessThanOrEqual(39)
+  })
+})
+
+describe('ProgressRenderer, 10,000 files', () => {
+  const COUNT = 10_000
+  const CONCURRENCY = 16
+  const files = Array.from({ length: COUNT }, (_, i) => file(`photos/${String(i).padStart(5, '0')}.jpg`, MiB))
+  const failing = (i: number) => i % 97 === 13
+  const failed = files.filter((_, i) => failing(i)).length
+  const resumed = files.filter((_, i) => !failing(i) && i % 10 === 0).length
+  const lastFailed = files.findLast((_, i) => failing(i))!.display
+  afterEach(() => vi.useRealTimers())
+
+  /**
+   * Drives a run like upload-command: CONCURRENCY files in flight, four progress events each
+   * (every 25 ms of the renderer's clock), then done or failed; the redraw timer ticks in between.
+   */
+  function run(mode: 'tty' | 'plain') {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }) // performance.now() stays real
+    let now = 0
+    let writes = 0
+    const chunks: string[] = []
+    const renderer = new ProgressRenderer(files, {
+      output: { write: (s: string) => (writes++, chunks.push(s)), columns: 100 },
+      mode,
+      now: () => now,
+    })
+    const started = performance.now()
+    let events = 0
+    let eventMs = 0
+    for (let at = 0; at < COUNT; at += CONCURRENCY) {
+      const batch = files.slice(at, at + CONCURRENCY)
+      for (const f of batch) renderer.start(f)
+      for (let step = 1; step <= 4; step++) {
+        const updates = batch.map(() => progress({ bytesSent: (step * MiB) / 4, bytesTotal: MiB, partsTotal: 1, rate: 8 * MiB, eta: 1 }))
+        const before = performance.now()
+        batch.forEach((f, j) => renderer.progress(f, updates[j]!))
+        eventMs += performance.now() - before
+        events += batch.length
+        now += 25
+        vi.advanceTimersByTime(25)
+      }
+      batch.forEach((f, j) => {
+        const i = at + j
+        if (failing(i)) renderer.failed(f, { code: 'network_error', message: `storage unreachable for ${f.display}` })
+        else renderer.done(f, { key: `k/${i}`, size: MiB, partsResumed: i % 10 === 0 ? 1 : 0 })
+      })
+    }
+    renderer.close()
+    return { text: chunks.join(''), writes, events, eventMs, ms: performance.now() - started, ticks: now / 100 }
+  }
+
+  /** What a terminal shows at the end: live views are cleared by the cursor-up sequences. */
+  function screen(text: string): { lines: string[]; tallestView: number } {
+    const lines: string[] = []
+    let tallestView = 0
+    for (const piece of text.split(/(\x1b\[\d+F\x1b\[J)/)) {
+      const cleared = /^\x1b\[(\d+)F\x1b\[J$/.exec(piece)
+      if (cleared) {
+        tallestView = Math.max(tallestView, Number(cleared[1]))
+        lines.splice(lines.length - Number(cleared[1]))
+      } else lines.push(...piece.split('\n').slice(0, -1))
+    }
+    return { lines, tallestView }
+  }
+
+  it('shows one total line, at most 8 bars and the last 5 failures on a terminal, redrawn on the timer only', () => {
+    const { text, writes, events, eventMs, ms, ticks } = run('tty')
+    const { lines, tallestView } = screen(text)
+    // The live view: 5 failures + 8 bars + "… and 8 more in flight" + total.
+    expect(tallestView).toBeLessThanOrEqual(5 + 8 + 1 + 1)
+    expect(text).toContain('… and 8 more in flight')
+    expect(text).toMatch(/total \d+\/10000 files \[/)
+    expect(text).toMatch(/total \d+\/10000 files, \d+ failed \[/)
+    expect(text).toContain(`failed ${lastFailed}: network_error: storage unreachable`)
+    // What stays: the last 5 failures, a note on the others, the summary; no line per file.
+    expect(lines).toHaveLength(1 + 5 + 1)
+    expect(lines[0]).toBe(`… ${failed - 5} earlier failures not shown (--json prints a line per file)`)
+    expect(lines.at(-1)).toBe(`${COUNT - failed} of ${COUNT} files uploaded (${formatBytes((COUNT - failed) * MiB)}) in 1m03s, ${resumed} resumed, ${failed} failed`)
+    expect(text).not.toContain('done   ')
+    // Writes come from redraws (one clear + one frame each), not from events.
+    expect(writes).toBeLessThanOrEqual(2 * ticks + 10)
+    expect(events).toBe(4 * COUNT)
+    // 40,000 progress events: ~15 ms here; one walk over 10,000 files per event would take seconds.
+    expect(eventMs).toBeLessThan(400)
+    expect(ms).toBeLessThan(5000) // the whole run, 625 redraws included (~0.7 s on a busy machine)
+  })
+
+  it('prints a line per finished or failed file and a total line every 5 s in a log', () => {
+    const { text, eventMs } = run('plain')
+    const lines = text.split('\n').filter(Boolean)
+    expect(lines.filter((l) => l.startsWith('done   '))).toHaveLength(COUNT - failed)
+    expect(lines.filter((l) => l.startsWith('failed '))).toHaveLength(failed)
+    expect(lines.filter((l) => l.startsWith('resume '))).toHaveLength(resumed)
+    const totals = lines.filter((l) => l.startsWith('total '))
+    expect(totals.length).toBeGreaterThanOrEqual(12) // 62.5 s of run
+    expect(totals.length).toBeLessThanOrEqual(13)
+    expect(totals[0]).toMatch(/^total \d+\/10000 files, [\d.]+ MiB of 9\.8 GiB \(\d+%\), [\d.]+ MiB\/s, ETA \S+, \d+ in flight(, \d+ failed)?$/)
+    expect(lines.some((l) => l.startsWith('start ') || /^ {7}\S.*%/.test(l))).toBe(false)
+    expect(lines).toHaveLength(COUNT + resumed + totals.length + 1)
+    expect(text).not.toMatch(/\x1b/)
+    expect(eventMs).toBeLessThan(400)
   })
 })
 

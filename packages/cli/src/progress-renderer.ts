@@ -1,11 +1,18 @@
 /**
- * Human output of `valet upload`: live bars and a total line on a terminal, or plain lines for
- * logs and pipes (start/finish per file, percent lines at most every 5 s).
+ * Human output of `valet upload`. A terminal shows a live view redrawn in place at most every
+ * `redrawInterval`: recent failures, the files in flight (at most `maxBars`) and one total line.
+ * Logs and pipes get plain lines: one per finished or failed file, and every `plainInterval` the
+ * progress (per file for small runs, one total line for large ones). Runs of more than
+ * `listUpTo` files keep no line per file on a terminal (10,000 `done` lines would bury the view)
+ * and print no `start` lines in logs; `--json` is where every file gets its line.
+ *
+ * Cost: every call is O(1) in the number of files (running sums, a bounded list of failures);
+ * a redraw is O(maxBars + maxFailures).
  */
 import type { UploadProgress } from '@valet/client'
 import type { FileEntry } from './expand-paths.js'
 import { formatBytes, formatElapsed, formatRate } from './format.js'
-import { fileLine, plainProgressLine, totalLine, type TotalState } from './progress-lines.js'
+import { failureLine, fileLine, plainProgressLine, plainTotalLine, totalLine, type TotalState } from './progress-lines.js'
 
 /** Where the renderer writes: `process.stdout`/`process.stderr` or a test double. */
 export interface TextOutput {
@@ -21,12 +28,19 @@ export interface RendererOptions {
   mode: RenderMode
   /** Clock in ms (tests move it by hand). */
   now?: () => number
-  /** Least time between two rounds of plain percent lines, ms. @default 5000 */
+  /** Least time between two rounds of plain progress lines, ms. @default 5000 */
   plainInterval?: number
   /** Least time between two terminal redraws, ms. @default 100 */
   redrawInterval?: number
   /** Bars shown at once on a terminal; the rest are counted on one line. @default 8 */
   maxBars?: number
+  /** Failures a large run shows live on a terminal, and again above its summary. @default 5 */
+  maxFailures?: number
+  /**
+   * Runs of at most this many files get a line per started file (plain) and per finished file
+   * (terminal), and percent lines per file; larger runs get totals instead. @default 50
+   */
+  listUpTo?: number
 }
 
 export interface FileOutcome {
@@ -41,6 +55,8 @@ interface Active {
   startedAt: number
   progress: UploadProgress | undefined
 }
+
+type Failure = { display: string; error: { code: string; message: string } }
 
 // Cursor up n lines, then clear to the end of the screen.
 const clearLines = (n: number): string => (n > 0 ? `\x1b[${n}F\x1b[J` : '')
@@ -76,11 +92,19 @@ export class ProgressRenderer {
   private readonly now: () => number
   private readonly startedAt: number
   private readonly bytesTotal: number
+  /** Whether this run lists files one by one (see `listUpTo`). */
+  private readonly small: boolean
   private filesDone = 0
   private filesFailed = 0
+  private filesResumed = 0
   private bytesDone = 0
   /** Bytes finished files sent in this run: their size less the parts storage already had. */
   private bytesSentDone = 0
+  // Sums over `active`, kept as progress arrives so that no call walks the files in flight.
+  private activeSent = 0
+  private activeRate = 0
+  /** The last `maxFailures` failures, oldest first. */
+  private readonly recentFailures: Failure[] = []
   private drawn = 0
   private dirty = false
   private lastPlain: number
@@ -94,34 +118,32 @@ export class ProgressRenderer {
     this.startedAt = this.now()
     this.lastPlain = this.startedAt
     this.bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
+    this.small = files.length <= (options.listUpTo ?? 50)
     if (options.mode === 'tty') {
-      this.timer = setInterval(() => this.redraw(false), options.redrawInterval ?? 100)
+      this.timer = setInterval(() => this.redraw(), options.redrawInterval ?? 100)
       this.timer.unref?.()
     }
   }
 
   start(file: FileEntry): void {
+    this.forget(file) // started again (a retry by the caller): counted once
     this.active.set(file, { file, startedAt: this.now(), progress: undefined })
-    this.line(`start  ${file.display} (${formatBytes(file.size)})`, false)
+    if (this.small) this.line(`start  ${file.display} (${formatBytes(file.size)})`, false)
     this.changed()
   }
 
   progress(file: FileEntry, progress: UploadProgress): void {
     const entry = this.active.get(file)
     if (!entry) return
+    this.activeSent += progress.bytesSent - (entry.progress?.bytesSent ?? 0)
+    this.activeRate += progress.rate - (entry.progress?.rate ?? 0)
     entry.progress = progress
-    if (this.options.mode === 'plain' && this.now() - this.lastPlain >= (this.options.plainInterval ?? 5000)) {
-      this.lastPlain = this.now()
-      for (const a of this.active.values()) {
-        if (a.progress && a.progress.phase !== 'preparing') this.write(`${plainProgressLine(a.file.display, a.progress, a.file.size)}\n`)
-      }
-    }
+    this.plainStatus()
     this.changed()
   }
 
   done(file: FileEntry, outcome: FileOutcome): void {
-    const entry = this.active.get(file)
-    this.active.delete(file)
+    const entry = this.forget(file)
     this.filesDone++
     this.bytesDone += file.size
     // Parts storage already had (a resumed upload) were not sent now: they count for neither
@@ -129,21 +151,28 @@ export class ProgressRenderer {
     const resumed = entry?.progress?.bytesResumed ?? 0
     const sent = Math.max(0, file.size - resumed)
     this.bytesSentDone += sent
+    if (outcome.partsResumed > 0) this.filesResumed++
     const ms = this.now() - (entry?.startedAt ?? this.now())
     // A rate over a few bytes or milliseconds says nothing.
     const rate = ms >= 500 && sent >= 1024 * 1024 ? ` ${formatRate((sent / ms) * 1000)},` : ''
     const already = resumed > 0 ? ` ${formatBytes(resumed)} already stored,` : ''
     if (outcome.partsResumed > 0) {
       const of = entry?.progress ? ` of ${entry.progress.partsTotal}` : ''
-      this.line(`resume ${file.display}: ${outcome.partsResumed}${of} parts were already stored`, true)
+      this.line(`resume ${file.display}: ${outcome.partsResumed}${of} parts were already stored`, this.small)
     }
-    this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, true)
+    this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, this.small)
+    this.plainStatus()
+    this.changed()
   }
 
   failed(file: FileEntry, error: { code: string; message: string }): void {
-    this.active.delete(file)
+    this.forget(file)
     this.filesFailed++
-    this.line(`failed ${file.display}: ${error.code}: ${error.message}`, true)
+    this.recentFailures.push({ display: file.display, error })
+    if (this.recentFailures.length > (this.options.maxFailures ?? 5)) this.recentFailures.shift()
+    this.line(failureLine(file.display, error), this.small)
+    this.plainStatus()
+    this.changed()
   }
 
   /** A line that is not about one file (warnings, interruption notes). */
@@ -157,6 +186,12 @@ export class ProgressRenderer {
     this.timer = undefined
     this.clear()
     if (this.options.mode === 'silent') return
+    // A large run on a terminal listed its failures only live: keep the last ones on screen.
+    if (this.options.mode === 'tty' && !this.small && this.filesFailed > 0) {
+      const earlier = this.filesFailed - this.recentFailures.length
+      if (earlier > 0) this.write(`… ${earlier} earlier failure${earlier === 1 ? '' : 's'} not shown (--json prints a line per file)\n`)
+      for (const f of this.recentFailures) this.write(`${failureLine(f.display, f.error)}\n`)
+    }
     const total = this.files.length
     const elapsed = formatElapsed(this.now() - this.startedAt)
     const left = total - this.filesDone - this.filesFailed
@@ -170,27 +205,53 @@ export class ProgressRenderer {
     const bytes = stored === this.bytesDone ? formatBytes(stored) : `${formatBytes(stored)} of ${formatBytes(this.bytesTotal)} stored`
     const parts = [`${this.filesDone} of ${total} file${total === 1 ? '' : 's'} uploaded (${bytes}) in ${elapsed}`]
     if (sent !== stored) parts.push(`${formatBytes(sent)} sent in this run`)
+    if (this.filesResumed > 0) parts.push(`${this.filesResumed} resumed`)
     if (this.filesFailed > 0) parts.push(`${this.filesFailed} failed`)
     if (interrupted && left > 0) parts.push(`${left} paused or not started`)
     this.write(`${parts.join(', ')}\n`)
   }
 
-  /** Totals across files: finished files plus what active ones have sent. */
+  /** Totals across files: finished files plus what active ones have sent. O(1). */
   totals(): TotalState {
-    let bytesSent = this.bytesDone
-    let rate = 0
-    for (const a of this.active.values()) {
-      bytesSent += a.progress?.bytesSent ?? 0
-      rate += a.progress?.rate ?? 0
+    return {
+      filesDone: this.filesDone,
+      filesTotal: this.files.length,
+      bytesSent: this.bytesDone + this.activeSent,
+      bytesTotal: this.bytesTotal,
+      rate: Math.max(0, this.activeRate),
+      filesFailed: this.filesFailed,
+      filesActive: this.active.size,
     }
-    return { filesDone: this.filesDone, filesTotal: this.files.length, bytesSent, bytesTotal: this.bytesTotal, rate }
   }
 
-  /** A permanent line, printed above the live bars on a terminal; `onTerminal: false` for plain mode only. */
+  /** Drops a file from the files in flight and from the running sums; its last entry. */
+  private forget(file: FileEntry): Active | undefined {
+    const entry = this.active.get(file)
+    if (!entry) return undefined
+    this.active.delete(file)
+    this.activeSent -= entry.progress?.bytesSent ?? 0
+    this.activeRate -= entry.progress?.rate ?? 0
+    return entry
+  }
+
+  /** Plain mode, at most every `plainInterval`: per-file percent lines (small runs) or one total line. */
+  private plainStatus(): void {
+    if (this.options.mode !== 'plain' || this.now() - this.lastPlain < (this.options.plainInterval ?? 5000)) return
+    this.lastPlain = this.now()
+    if (!this.small) {
+      this.write(`${plainTotalLine(this.totals())}\n`)
+      return
+    }
+    for (const a of this.active.values()) {
+      if (a.progress && a.progress.phase !== 'preparing') this.write(`${plainProgressLine(a.file.display, a.progress, a.file.size)}\n`)
+    }
+  }
+
+  /** A permanent line: in plain mode, and above the live view on a terminal when `onTerminal`. */
   private line(text: string, onTerminal: boolean): void {
     if (this.options.mode === 'silent') return
     if (this.options.mode === 'tty') {
-      if (!onTerminal) return // a started file shows as a bar there
+      if (!onTerminal) return // the live view shows it
       this.clear()
       this.write(`${text}\n`)
       this.dirty = true
@@ -208,15 +269,20 @@ export class ProgressRenderer {
     this.drawn = 0
   }
 
-  private redraw(force: boolean): void {
-    if (!force && !this.dirty) return
+  /** The live view, on the redraw timer only: failures (large runs), bars, the total line. */
+  private redraw(): void {
+    if (!this.dirty) return
     this.dirty = false
     const columns = Math.max(40, this.options.output.columns ?? 80)
     const max = this.options.maxBars ?? 8
     const lines: string[] = []
-    const active = [...this.active.values()]
-    for (const a of active.slice(0, max)) lines.push(fileLine(a.file.display, a.progress, a.file.size, columns))
-    if (active.length > max) lines.push(`… and ${active.length - max} more in flight`)
+    if (!this.small) for (const f of this.recentFailures) lines.push(failureLine(f.display, f.error, columns))
+    let shown = 0
+    for (const a of this.active.values()) {
+      if (shown++ === max) break
+      lines.push(fileLine(a.file.display, a.progress, a.file.size, columns))
+    }
+    if (this.active.size > max) lines.push(`… and ${this.active.size - max} more in flight`)
     lines.push(totalLine(this.totals(), columns))
     this.clear()
     this.write(lines.map((l) => `${l}\n`).join(''))

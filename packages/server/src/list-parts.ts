@@ -2,7 +2,7 @@ import { isValetError, parseTokenHeader, TOKEN_HEADER, type ListPartsResponse } 
 import { requireOpen, uploadRef, verifyClaim, type RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
 import { json } from './http.js'
-import { abortSingle, isSingle, singleObject } from './single-put.js'
+import { abortSingle, isSingle, singleObject, singleParts } from './single-put.js'
 
 /** `GET /uploads/:id/parts`: what storage holds — the source of truth for resume. Open uploads only. */
 export async function listParts<P extends Principal>(ctx: RouteContext<P>): Promise<Response> {
@@ -13,7 +13,9 @@ export async function listParts<P extends Principal>(ctx: RouteContext<P>): Prom
       if (isValetError(e) && e.code === 'object_exists') return undefined
       throw e
     })
-    const parts = object === undefined ? [] : [{ partNumber: 1, size: object.size, etag: object.etag }]
+    // The part's etag in S3's form (quoted hex MD5) on every store: the bytes were checked to be
+    // the token's, and a client matches its part by MD5 (Azure's Put Blob answers a version etag).
+    const parts = object === undefined ? [] : singleParts(claim).map((p) => ({ ...p, size: object.size, etag: `"${p.etag}"` }))
     return json({ parts } satisfies ListPartsResponse)
   }
   const ref = await requireOpen(ctx, claim)

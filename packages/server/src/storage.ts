@@ -189,7 +189,9 @@ export interface StoredObject {
   metadata: Record<string, string>
   /**
    * Base64 MD5 of the whole object where storage recorded one: S3 for a single PUT (its ETag is
-   * the hex MD5), Azure's `Content-MD5`. Single-PUT complete checks it against the token.
+   * the hex MD5), Azure's `Content-MD5`. Single-PUT complete checks it against the token. A
+   * provider that can tell the object is not what a single-PUT key's PUT makes reports `''`,
+   * which matches no MD5 (Azure: a copied blob, another blob type; see stored-object.ts).
    */
   md5?: string
 }

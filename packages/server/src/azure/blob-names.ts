@@ -7,7 +7,7 @@ import { ValetError } from '@valet/protocol'
 import { isUploadId } from './block-id.js'
 
 export const PRIVATE_PREFIX = '.valet/'
-const STAGING_PREFIX = `${PRIVATE_PREFIX}staging/`
+export const STAGING_PREFIX = `${PRIVATE_PREFIX}staging/`
 // What the core's `principalPrefix` produces: injective, URL-safe, no dots, so `owner/` can never
 // be a prefix of another owner's folder and never climbs out of `staging/`.
 const OWNER = /^[A-Za-z0-9_~-]{1,512}$/

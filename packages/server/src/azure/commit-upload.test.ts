@@ -46,6 +46,9 @@ describe('complete', () => {
     expect(committed.committedBlocks?.map((b) => b.name)).toEqual(expectedBlockIds(ref.uploadId, parts))
     expect(await staging(ref).exists()).toBe(false)
     expect(await p.uploadState(ref)).toBe('completed')
+    // A copy of the staging blob: no Content-MD5, so no md5 (single-PUT complete never sees it).
+    expect('md5' in stored).toBe(false)
+    expect(await p.stat({ key: ref.key })).toEqual(stored)
   })
 
   it('answers a retried complete with the same object, without writing again', async () => {

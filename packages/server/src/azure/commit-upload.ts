@@ -17,6 +17,7 @@ import { ValetError, isValetError } from '@valet/protocol'
 import type { StoredObject } from '../storage.js'
 import { decodeBlockId, encodeBlockId, md5FromEtag } from './block-id.js'
 import { hasAzureCode, isBlobMissing, statusOf, toValetError } from './errors.js'
+import { storedObject } from './stored-object.js'
 import {
   commitStaging,
   committedStaging,
@@ -52,20 +53,6 @@ export function expectedBlockIds(uploadId: string, parts: Parts): string[] {
     }
     return encodeBlockId(uploadId, part.partNumber, md5)
   })
-}
-
-/** The object a commit stored, as storage describes it. */
-export function storedObject(blob: BlockBlobClient, props: BlobGetPropertiesResponse): StoredObject {
-  const metadata: Record<string, string> = {}
-  for (const [k, v] of Object.entries(props.metadata ?? {})) metadata[k.toLowerCase()] = v
-  return {
-    etag: props.etag ?? '',
-    size: props.contentLength ?? 0,
-    location: blob.url,
-    type: props.contentType,
-    disposition: props.contentDisposition,
-    metadata,
-  }
 }
 
 interface FinalBlob {
@@ -116,9 +103,14 @@ async function readFinal(blob: BlockBlobClient, signal: AbortSignal | undefined)
   }
 }
 
-async function deleteIfMatch(blob: BlockBlobClient, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Deletes the blob, with its snapshots, if it still has `etag`; 404 (gone) and 412 (changed since:
+ * not the blob we looked at any more) are success. Snapshots go too: a key holder may have taken
+ * some (`w` and `c` allow Snapshot Blob), and Delete Blob without them answers 409.
+ */
+export async function deleteIfMatch(blob: BlockBlobClient, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
   try {
-    await blob.delete({ conditions: { ifMatch: etag }, abortSignal: signal })
+    await blob.delete({ deleteSnapshots: 'include', conditions: { ifMatch: etag }, abortSignal: signal })
   } catch (error) {
     const status = statusOf(error)
     if (signal?.aborted || (status !== 404 && status !== 412)) throw toValetError(error, 'Delete Blob', { signal, context: { key: blob.name } })

@@ -8,13 +8,15 @@ import type { CommitRef, CompleteInput, CountInput, CreateInput, SignPartInput, 
 import { checkObjectKey, stagingName } from './blob-names.js'
 import { isUploadId } from './block-id.js'
 import { createClients } from './client.js'
-import { commitUpload, expectedBlockIds, findCommitted, storedObject } from './commit-upload.js'
+import { azureSinglePut } from './azure-single-put.js'
+import { commitUpload, expectedBlockIds, findCommitted } from './commit-upload.js'
 import { countOpenUploads } from './count-open-uploads.js'
 import type { NormalizedAzureOptions } from './options.js'
 import { azureRecordStore } from './record-store.js'
 import { signPart } from './sign-part.js'
 import { openStaging, readProperties, stagedParts, stagingState, tombstone, type Staging } from './staging-blob.js'
 import { azureStorageLimits } from './storage-limits.js'
+import { storedObject } from './stored-object.js'
 
 export function createAzureProvider(config: NormalizedAzureOptions): StorageProvider {
   const { credential, container } = createClients(config)
@@ -94,5 +96,7 @@ export function createAzureProvider(config: NormalizedAzureOptions): StorageProv
     },
 
     records: azureRecordStore(container),
+
+    ...(config.singlePut ? { singlePut: azureSinglePut(config, credential, finalOf) } : {}),
   }
 }

@@ -5,9 +5,11 @@
  * Mapping. An upload is a *staging blob* `.valet/staging/<owner>/<uploadId>` in the container;
  * each part is one block of it (Put Block through a blob SAS with `w` only), resume reads its
  * block list, and complete commits the blocks on it and copies it to the object key with
- * `If-None-Match: *`. Valet never signs a key for an object's own name, so no key can replace,
- * lease, snapshot or re-type an approved object (see `commit-upload.ts` and
- * docs/security-azure.md for what a key allows, operation by operation).
+ * `If-None-Match: *`. A part key never names an object, so no part key can replace, lease,
+ * snapshot or re-type an approved object (see `commit-upload.ts` and docs/security.md for what a
+ * key allows, operation by operation). A single-PUT key (a file that fits one part) names the
+ * object itself with `c` only: it creates that blob once and can never overwrite it
+ * (`azure-single-put.ts`).
  *
  * Part etags. Put Block returns no ETag and Get Block List returns only names and sizes, so the
  * Azure part etag is the part's **base64 MD5**: the `Content-MD5` the key was signed with, which
@@ -46,8 +48,10 @@ export { azureStorageLimits } from './storage-limits.js'
  * })
  * ```
  * The container must exist, and browsers need CORS on the account's blob service: allow `PUT`
- * with headers `content-md5` (or `*`) and expose `content-md5` and `etag`. Add a lifecycle rule
- * deleting `<container>/.valet/staging/` blobs after a few days (docs/security-azure.md).
+ * with header `content-md5` (and with `singlePut: true`, `if-none-match`, `x-ms-blob-type`,
+ * `x-ms-blob-content-*`, `x-ms-meta-*` and `x-ms-version`; or `*`) and expose `content-md5`
+ * and `etag`. Add a lifecycle rule
+ * deleting `<container>/.valet/staging/` blobs after a few days (docs/security.md).
  * @throws `ValetError('invalid_option')` naming a bad option, or when `@azure/storage-blob` is
  * not installed.
  */
@@ -82,5 +86,14 @@ export function azure(options: AzureOptions): StorageProvider {
       write: async (name, body, signal) => (await provider()).records.write(name, body, signal),
       remove: async (name, signal) => (await provider()).records.remove(name, signal),
     },
+    // Opt-in (see AzureOptions.singlePut): without it every file is staged and copied.
+    ...(config.singlePut
+      ? {
+          singlePut: {
+            sign: async (input) => (await provider()).singlePut!.sign(input),
+            remove: async (input) => (await provider()).singlePut!.remove(input),
+          },
+        }
+      : {}),
   }
 }

@@ -14,7 +14,13 @@ describe('normalizeAzureOptions', () => {
       container: 'uploads',
       endpoint: 'https://myaccount.blob.core.windows.net',
       https: true,
+      singlePut: false,
     })
+  })
+
+  it('takes singlePut as a boolean only', () => {
+    expect(normalizeAzureOptions({ ...base, singlePut: true }).singlePut).toBe(true)
+    expect(() => normalizeAzureOptions({ ...base, singlePut: 'yes' as unknown as boolean })).toThrow(/option `singlePut` must be true or false/)
   })
 
   it('keeps a path-style endpoint (Azurite) and drops trailing slashes', () => {

@@ -1,9 +1,10 @@
-import { BlobSASPermissions, SASProtocol, generateBlobSASQueryParameters, type ContainerClient, type StorageSharedKeyCredential } from '@azure/storage-blob'
+import type { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { ValetError, azureLimits, type SignedPart } from '@valet/protocol'
 import type { SignPartInput } from '../storage.js'
 import { stagingName } from './blob-names.js'
+import { blobSas } from './blob-sas.js'
 import { encodeBlockId } from './block-id.js'
-import { AZURE_SERVICE_VERSION, type NormalizedAzureOptions } from './options.js'
+import type { NormalizedAzureOptions } from './options.js'
 
 /**
  * A valet key for one part: Put Block of this part's block id on the upload's *staging* blob,
@@ -23,33 +24,16 @@ export function signPart(
   if (!Number.isSafeInteger(size) || size < 1 || size > azureLimits.maxPartSize) {
     throw new ValetError('invalid_part', `part size must be between 1 and ${azureLimits.maxPartSize} bytes`, { context: { partNumber, size } })
   }
-  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
-    throw new ValetError('internal_error', 'expiresAt must be a valid Date', { context: { partNumber } })
-  }
   const blockId = encodeBlockId(uploadId, partNumber, md5)
   const blobName = stagingName(owner, uploadId)
-  // `se` has whole-second precision; report the instant storage really stops accepting.
-  const expiresOn = new Date(Math.floor(expiresAt.getTime() / 1000) * 1000)
-  const sas = generateBlobSASQueryParameters(
-    {
-      containerName: config.container,
-      blobName,
-      permissions: BlobSASPermissions.parse('w'),
-      protocol: config.https ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
-      // No `st`: storage then starts validity when the request arrives, so a storage clock behind
-      // ours cannot refuse a fresh key (a back-dated start would only widen the window).
-      expiresOn,
-      version: AZURE_SERVICE_VERSION,
-    },
-    credential,
-  ).toString()
+  const sas = blobSas(config, credential, blobName, 'w', expiresAt)
   return {
     partNumber,
-    url: `${container.getBlockBlobClient(blobName).url}?comp=block&blockid=${encodeURIComponent(blockId)}&${sas}`,
+    url: `${container.getBlockBlobClient(blobName).url}?comp=block&blockid=${encodeURIComponent(blockId)}&${sas.query}`,
     method: 'PUT',
     // `sv` in the SAS fixes the service version (Azure ignores x-ms-version on SAS requests), and
     // Put Block needs no x-ms-blob-type: one header less for CORS to allow.
     headers: { 'Content-MD5': md5 },
-    expiresAt: expiresOn.toISOString(),
+    expiresAt: sas.expiresOn.toISOString(),
   }
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ContainerClient } from '@azure/storage-blob'
+import type { SignedPart } from '@valet/protocol'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { startAzurite } from '../../../../scripts/azurite/start.mjs'
 import type { StorageProvider, UploadRef } from '../storage.js'
@@ -50,9 +51,15 @@ export async function putPart(
   const bytes = new Uint8Array(typeof body === 'string' ? Buffer.from(body) : body)
   const md5 = createHash('md5').update(bytes).digest('base64')
   const key = await provider.signPart({ ...ref, partNumber, size: bytes.byteLength, md5, expiresAt: new Date(Date.now() + 60_000) })
-  const res = await fetch(key.url, { method: key.method, headers: key.headers, body: bytes })
-  await res.arrayBuffer()
+  const res = await sendWithKey(key, bytes)
   return { status: res.status, etag: md5, size: bytes.byteLength }
+}
+
+/** Sends `body` with a signed key exactly as a client does: its method, URL and headers. */
+export async function sendWithKey(key: SignedPart, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Response> {
+  const res = await fetch(key.url, { method: key.method, headers: { ...key.headers, ...headers }, body: new Uint8Array(typeof body === 'string' ? Buffer.from(body) : body) })
+  await res.arrayBuffer()
+  return res
 }
 
 /**

@@ -42,8 +42,7 @@ describe('uploadMany', () => {
     // One batch create for all six; the good files' completes coalesce.
     expect(fake.stats.createBatches).toEqual([6])
     expect(fake.stats.calls.get('create') ?? 0).toBe(0)
-    expect(fake.stats.completeBatches.reduce((a, b) => a + b, 0)).toBe(3)
-    expect(fake.stats.calls.get('complete') ?? 0).toBe(0)
+    expect(fake.stats.completes).toHaveLength(3) // batched, or alone on its own route when it came alone
   })
 
   it('200 small files: a few key calls per hundred files, one PUT each, no sign calls', async () => {
@@ -91,7 +90,7 @@ describe('uploadMany', () => {
     const outcomes = await createUploader({ endpoint: ENDPOINT, resume: false, retryDelay: 1 }).uploadMany(small(5)).done
     expect(codes(outcomes)).toEqual(Array(5).fill('ok'))
     // Each item retried on its own backoff: in the next batches, each sent once more.
-    expect(fake.stats.calls.get('create-batch')).toBeGreaterThanOrEqual(2)
+    expect((fake.stats.calls.get('create-batch') ?? 0) + (fake.stats.calls.get('create') ?? 0)).toBeGreaterThanOrEqual(2)
     expect(fake.stats.createBodies.map((b) => b.requestId).sort()).toEqual(firstIds.sort()) // the same creates again
   })
 
@@ -114,7 +113,7 @@ describe('uploadMany', () => {
   it('resume: files whose batch complete never answered are completed by the next run without new creates', async () => {
     const fake = setup()
     const store = createMemoryResumeStore()
-    fake.options.onEndpoint = (op) => (op === 'complete-batch' ? (HttpResponse.error() as unknown as Response) : undefined)
+    fake.options.onEndpoint = (op) => (op === 'complete-batch' || op === 'complete' ? (HttpResponse.error() as unknown as Response) : undefined)
     const files = [...small(4), { source: testBytes(2500, 77), name: 'multi.bin' }]
     const first = await createUploader({ endpoint: ENDPOINT, resume: store, retries: 0, retryWindow: 0 }).uploadMany(files).done
     expect(codes(first)).toEqual(Array(5).fill('retries_exhausted'))

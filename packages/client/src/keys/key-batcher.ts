@@ -125,7 +125,8 @@ class Queue<I, R> {
   }
 
   private async send(chunk: Pending<I, R>[]): Promise<void> {
-    if (this.support.state === 'no') return this.sendSingly(chunk)
+    // A batch of one is the item's own route: the same one call, and what every server knows.
+    if (this.support.state === 'no' || chunk.length === 1) return this.sendSingly(chunk)
     let results: BatchItemResult<R>[]
     try {
       results = await this.route.batch(

@@ -8,48 +8,20 @@
  * *sending* share the PUT budget (`concurrency`); files *completing* hold no bytes and wait at
  * most the batch delay. A file's bytes are only read while it is hashed or sending.
  */
-import { MAX_BATCH, ValetError, isValetError } from '@valet/protocol'
+import { MAX_BATCH, ValetError } from '@valet/protocol'
 import { KeyBatcher } from '../keys/key-batcher.js'
 import type { KeyApi, KeyEndpoint } from '../keys/key-endpoint.js'
 import { normalizeUploadOptions, type UploadSettings } from '../normalize-options.js'
 import type { FileSource } from '../ports.js'
 import { throwIfAborted } from './abort.js'
-import { ManyTracker, type ManyProgress } from './many-progress.js'
+import { asValetError, isItem, itemsOf, nameOf, safely, type ManyFile, type ManyItem, type ManyOutcome, type ManySettings } from './many-items.js'
+import { ManyTracker } from './many-progress.js'
 import type { UploadProgress } from './progress-tracker.js'
-import { runUpload, type EngineDeps, type UploadResult } from './run-upload.js'
+import { runUpload, type EngineDeps } from './run-upload.js'
 import { Slots } from './slots.js'
 import type { GroupControl } from './upload-control.js'
 
-/** One file for `uploadMany`: a source, with what `upload()` would take for it. */
-export interface ManyItem<TSource> {
-  source: TSource
-  /** @default the source's own name (a path's basename, `File.name`) */
-  name?: string
-  type?: string
-  metadata?: Record<string, string>
-}
-
-/** What the callbacks learn about a file: its place in the items and, once opened, name and size. */
-export interface ManyFile {
-  index: number
-  name: string
-  /** `undefined` until the file is opened. */
-  size: number | undefined
-}
-
-/** How one file of `uploadMany` ended. */
-export type ManyOutcome =
-  | { index: number; name: string; ok: true; result: UploadResult }
-  | { index: number; name: string; ok: false; error: ValetError }
-
-/** `uploadMany`'s options, checked. */
-export interface ManySettings {
-  concurrency: number
-  onProgress?: (progress: ManyProgress) => void
-  onFileStart?: (file: ManyFile) => void
-  onFileProgress?: (file: ManyFile, progress: UploadProgress) => void
-  onFileDone?: (outcome: ManyOutcome) => void
-}
+export type { ManyFile, ManyItem, ManyOutcome, ManySettings } from './many-items.js'
 
 export interface ManyEnv<TSource, B> {
   deps: EngineDeps<B>
@@ -66,37 +38,6 @@ export const COMPLETE_DELAY_MS = 20
 const CREATE_DELAY_MS = 200
 /** File starts remembered to estimate how fast files start. */
 const RECENT_STARTS = 32
-
-function isItem<TSource>(value: unknown): value is ManyItem<TSource> {
-  if (typeof value !== 'object' || value === null || !('source' in value)) return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
-}
-
-/** A name to report before the file is open (or when it never opens). */
-function nameOf(source: unknown, item: ManyItem<unknown> | undefined): string {
-  if (item?.name !== undefined) return item.name
-  if (typeof source === 'string') return source.split(/[\\/]/).pop() ?? source
-  const named = (source as { name?: unknown } | null)?.name
-  return typeof named === 'string' ? named : ''
-}
-
-function asValetError(e: unknown): ValetError {
-  if (isValetError(e)) return e
-  return new ValetError('internal_error', e instanceof Error ? e.message : String(e), { cause: e })
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn()
-  } catch {
-    // A callback's bug must not stop the uploads.
-  }
-}
-
-async function* itemsOf<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
-  yield* items as AsyncIterable<T>
-}
 
 /**
  * Uploads every item; resolves with one outcome per file reached, in item order. After
@@ -272,6 +213,8 @@ export async function uploadMany<TSource, B>(
     batcher.poke()
   }
 
+  // An array says how many files there are at once; other iterables when they end.
+  if (Array.isArray(items)) tracker.total(items.length)
   const running: Promise<void>[] = []
   let count = 0
   let failure: unknown

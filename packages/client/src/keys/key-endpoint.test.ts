@@ -124,3 +124,27 @@ describe('KeyEndpoint', () => {
     })
   })
 })
+
+describe('KeyEndpoint batch calls', () => {
+  const created = (i: number) => ({ uploadId: `u${i}`, key: `k${i}`, partSize: 10, partCount: 1, token: 't'.repeat(16), expiresAt: new Date(Date.now() + 60_000).toISOString() })
+  const body = (name: string) => ({ name, size: 10, type: '' })
+
+  it('answers each create of a batch as its own route would: the answer with its timing, or the typed error', async () => {
+    const serverTime = new Date(Date.now() + 3_600_000).toISOString()
+    const { api, seen } = endpoint(() =>
+      json(200, { uploads: [{ status: 201, body: created(1) }, { status: 415, body: { error: { code: 'type_not_allowed', message: 'no html' } } }], serverTime }),
+    )
+    const [ok, refused] = await api.createBatch([body('a'), body('b')], signal)
+    expect(seen.map((r) => [r.method, r.url])).toEqual([['POST', 'http://127.0.0.1:3000/api/uploads/batch']])
+    expect(JSON.parse(seen[0]!.body as string)).toEqual({ uploads: [body('a'), body('b')] })
+    expect(ok).toMatchObject({ ok: true, value: { created: { uploadId: 'u1' }, timing: { serverTime: Date.parse(serverTime) } } })
+    expect(refused).toMatchObject({ ok: false, status: 415, error: { code: 'type_not_allowed', context: { status: 415, operation: 'create' } } })
+  })
+
+  it('refuses an answer with another number of results, and says a server without the route is one (not_found)', async () => {
+    const short = endpoint(() => json(200, { uploads: [{ status: 201, body: created(1) }], serverTime: new Date().toISOString() }))
+    await expect(short.api.createBatch([body('a'), body('b')], signal)).rejects.toMatchObject({ code: 'server_error', message: expect.stringContaining('uploads') })
+    const old = endpoint(() => json(404, { error: { code: 'not_found', message: 'no route' } }))
+    await expect(old.api.completeBatch([{ uploadId: 'u', token: 't', parts: [{ partNumber: 1, etag: 'e' }] }], signal)).rejects.toMatchObject({ code: 'not_found' })
+  })
+})

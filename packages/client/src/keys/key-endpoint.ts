@@ -8,7 +8,6 @@
  * server restarting is ridden out only once it is known to exist.
  */
 import {
-  MAX_BATCH,
   TOKEN_HEADER,
   ValetError,
   isValetError,
@@ -19,19 +18,18 @@ import {
   parseErrorBody,
   parseListPartsResponse,
   parseSignPartsResponse,
-  type BatchResult,
   type CompleteBatchItem,
   type CompleteUploadResponse,
   type CompletedPart,
   type CreateUploadRequest,
   type CreateUploadResponse,
-  type ErrorBody,
   type PartToSign,
   type SignedPart,
   type StoredPart,
 } from '@valet/protocol'
 import { sleep } from '../engine/abort.js'
 import type { SignTiming } from './key-timing.js'
+import { itemResult, timingOf, tooMany, type BatchItemResult, type CreateResult } from './batch-items.js'
 import { FIRST_CONTACT_WINDOW_MS, firstContactError, notAnEndpointError } from './first-contact.js'
 import type { Clock, HttpRequest, HttpResponse, Transport } from '../ports.js'
 import { classifyEndpointFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from '../engine/retry-policy.js'
@@ -54,17 +52,10 @@ export interface KeyEndpointOptions {
   clock: Clock
 }
 
-/** A create's answer with the timing of its call: single-PUT keys come with it (skew correction). */
-export interface CreateResult {
-  created: CreateUploadResponse
-  timing: SignTiming
-}
+export type { BatchItemResult, CreateResult } from './batch-items.js'
 
 /** The calls one upload makes: a {@link KeyEndpoint}, or `uploadMany`'s batching front of one. */
 export type KeyApi = Pick<KeyEndpoint, 'createUpload' | 'createTimed' | 'signParts' | 'listParts' | 'complete' | 'deleteUpload'>
-
-/** One item of a batch call: its answer, or the error its own route would have thrown. */
-export type BatchItemResult<T> = { ok: true; value: T } | { ok: false; error: ValetError; status: number }
 
 export interface SignResult {
   parts: SignedPart[]
@@ -115,23 +106,6 @@ function errorFromResponse(res: HttpResponse, operation: string, url: string): V
       context: { status: res.status, operation, url, body: snippet(res.body) },
     })
   )
-}
-
-function tooMany(n: number): void {
-  if (n < 1 || n > MAX_BATCH) throw new ValetError('internal_error', `a batch carries 1–${MAX_BATCH} items, got ${n}`)
-}
-
-function timingOf(r: { sentAt: number; receivedAt: number }, serverTime: string | undefined): SignTiming {
-  // No serverTime (a multipart create): the local clock stands in, skew 0, and nothing uses it.
-  const at = serverTime === undefined ? Number.NaN : Date.parse(serverTime)
-  return { sentAt: r.sentAt, receivedAt: r.receivedAt, serverTime: Number.isNaN(at) ? (r.sentAt + r.receivedAt) / 2 : at }
-}
-
-/** A batch item as its own route's outcome: the same `ValetError` (code, status) a single call would throw. */
-function itemResult<T, R>(item: BatchResult<T>, operation: string, map: (value: T) => R): BatchItemResult<R> {
-  if (item.status < 300) return { ok: true, value: map(item.body as T) }
-  const { code, message } = (item.body as ErrorBody).error
-  return { ok: false, status: item.status, error: new ValetError(code, message, { context: { status: item.status, operation } }) }
 }
 
 /** @example `await api.createUpload({ name: 'a.bin', size: 10, type: '' }, signal)` */

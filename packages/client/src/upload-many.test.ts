@@ -66,6 +66,16 @@ describe('uploadMany', () => {
     console.log(`uploadMany: 200 files, ${calls} key calls (${(calls / 200).toFixed(3)} per file): ${JSON.stringify(Object.fromEntries(fake.stats.calls))}, complete batches ${JSON.stringify(fake.stats.completeBatches)}`)
   })
 
+  it('short single-PUT keys: files created ahead whose key would be stale at their turn are signed again, no PUT on an expired key', async () => {
+    const fake = setup({ keyTtlMs: 1500, putDelayMs: 40 })
+    const outcomes = await createUploader({ endpoint: ENDPOINT, resume: false, concurrency: 2 }).uploadMany(small(60)).done
+    expect(codes(outcomes)).toEqual(Array(60).fill('ok'))
+    expect(fake.stats.expiredPuts).toBe(0)
+    // Some files used the key their create carried; those that waited past its margin got a new one.
+    expect(fake.stats.signCalls).toBeLessThan(60)
+    expect(fake.stats.signCalls).toBeGreaterThan(0)
+  })
+
   it('an older server without batch routes (404 not_found): every file goes through its own routes', async () => {
     const fake = setup()
     fake.options.onEndpoint = (op) => (op === 'create-batch' || op === 'complete-batch' ? valetError(404, 'not_found') : undefined)

@@ -8,6 +8,7 @@
  */
 import {
   MAX_BATCH,
+  MAX_BODY_BYTES,
   ValetError,
   isValetError,
   type CompleteBatchItem,
@@ -36,6 +37,8 @@ export interface KeyBatcherOptions {
   createsIdle(): boolean
 }
 
+/** Body bytes one batch call may carry: half the endpoint's limit, for JSON escaping and headroom. */
+const MAX_BATCH_BYTES = MAX_BODY_BYTES / 2
 /** Batch calls in flight at once per route: more would only split what one call can carry. */
 const CALLS_IN_FLIGHT = 2
 /** Single calls in flight at once per route when the server has no batch routes. */
@@ -110,12 +113,28 @@ class Queue<I, R> {
     else this.timer ??= setTimeout(() => this.flush(), this.route.delay)
   }
 
+  /**
+   * How many waiting items one call carries: at most {@link MAX_BATCH}, and a body well under
+   * the endpoint's 1 MiB (a complete of a 10,000-part upload alone is ~0.6 MiB). At least one.
+   */
+  private fits(): number {
+    let bytes = 0
+    let n = 0
+    for (const p of this.waiting) {
+      if (n >= MAX_BATCH) break
+      bytes += JSON.stringify(p.item).length + 1
+      if (n > 0 && bytes > MAX_BATCH_BYTES) break
+      n++
+    }
+    return n
+  }
+
   private flush(): void {
     clearTimeout(this.timer)
     this.timer = undefined
     // What arrives while the calls are out waits for one to end and goes in the next call.
     while (this.waiting.length > 0 && this.inFlight < CALLS_IN_FLIGHT) {
-      const chunk = this.waiting.splice(0, MAX_BATCH)
+      const chunk = this.waiting.splice(0, this.fits())
       this.inFlight++
       void this.send(chunk).finally(() => {
         this.inFlight--

@@ -5,7 +5,7 @@
  */
 import { ValetError, bareEtag, s3Limits, type StoredPart } from '@valet/protocol'
 import type { StorageLimits, StorageProvider } from '../storage.js'
-import { presignObject, presignPart } from './presign-part.js'
+import { presignObject, presignPart, presignRead } from './presign-part.js'
 import { S3Client, storageError } from './s3-client.js'
 import { findCommitted, malformed, statObject, uploadNotFound, uploadState } from './s3-objects.js'
 import { normalizeS3Options, type S3Options } from './s3-options.js'
@@ -114,6 +114,10 @@ export function s3(options: S3Options): StorageProvider {
 
     signPart(input) {
       return presignPart(resolved, input)
+    },
+
+    signRead(input) {
+      return presignRead(resolved, input)
     },
 
     async listParts({ uploadId, key, signal }) {

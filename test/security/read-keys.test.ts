@@ -116,6 +116,17 @@ describe.each(storageCases)('read keys on %o', (makeCase) => {
     }
   })
 
+  it('a read key after its expiry: 403', async () => {
+    const { mine } = await fixture
+    const short = keyEndpoint(storage.provider(), { canRead: ownPrefix, keyTtl: 1 })
+    const token = (await short.call('POST', '/downloads', { key: mine.key }, { 'x-user': alice })).body.token
+    const [key] = (await short.call('POST', '/downloads/ranges', { token, ranges: [{ start: 0, end: 10 }] }, { 'x-user': alice })).body.ranges
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(key.expiresAt) - Date.now() + 1500))
+    const res = await send(key.url, { headers: key.headers })
+    expect(res.status).toBe(403)
+    log.record({ group: 'D', attack: 'a read key used after its expiry', store: storage.name, outcome: `${res.status}`, refused: true })
+  })
+
   it('the key endpoint: canRead, private records, token kinds, revocation', async () => {
     const { mine, theirs, token } = await fixture
     const as = (who: string) => ({ 'x-user': who })

@@ -26,6 +26,10 @@ describe('POST /downloads', () => {
     expect(res.body.error).toMatchObject({ code: 'not_found', message: expect.stringContaining('canRead') })
   })
 
+  it('canRead must be a function: the option kit names it', () => {
+    expect(() => testValet({ canRead: true as never })).toThrow(expect.objectContaining({ code: 'invalid_option', context: { option: 'canRead', owner: 'createValet' } }))
+  })
+
   it('is off on a provider without signRead', async () => {
     const res = await testValet({ canRead: () => true }, { signRead: false }).call('POST', '/downloads', { key: 'alice/x/clip.mp4' })
     expect(res.status).toBe(404)

@@ -17,6 +17,8 @@ export type {
   CreateInput,
   SignPartInput,
   SignReadInput,
+  ReadPartsInput,
+  StoredPartMd5,
   CompleteInput,
   StoredObject,
   StatInput,

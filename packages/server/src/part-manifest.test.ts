@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { integrityOf, md5OfPartEtag, partManifest, type PartManifest } from './part-manifest.js'
+import { integrityOf, manifestParts, md5OfPartEtag, partManifest, type PartManifest } from './part-manifest.js'
 import type { StoredObject } from './storage.js'
 
 const object = (more: Partial<StoredObject> = {}): StoredObject => ({ etag: '"abc-2"', size: 15, location: 'x', type: undefined, disposition: undefined, metadata: {}, ...more })
@@ -21,7 +21,7 @@ describe('part manifests', () => {
 
   it('integrity: parts for the same etag and a plan that fits the size, else md5, else none', () => {
     const manifest: PartManifest = { v: 1, key: 'k', etag: 'abc-2', partSize: 10, parts: ['XUFAKrxLKna5cZ2REBfFkg==', '1B2M2Y8AsgTpgAmY7PhCfg=='] }
-    expect(integrityOf(manifest, object())).toEqual({
+    expect(integrityOf(manifestParts(manifest, object()), object())).toEqual({
       kind: 'parts',
       partSize: 10,
       parts: [
@@ -29,8 +29,14 @@ describe('part manifests', () => {
         { partNumber: 2, size: 5, md5: '1B2M2Y8AsgTpgAmY7PhCfg==' },
       ],
     })
-    expect(integrityOf(manifest, object({ etag: '"other"' }))).toEqual({ kind: 'none' })
-    expect(integrityOf(manifest, object({ size: 25 }))).toEqual({ kind: 'none' })
+    expect(integrityOf(manifestParts(manifest, object({ etag: '"other"' })), object({ etag: '"other"' }))).toEqual({ kind: 'none' })
+    expect(integrityOf(manifestParts(manifest, object({ size: 25 })), object({ size: 25 }))).toEqual({ kind: 'none' })
+    // Parts read from storage must form a plan of exactly the object's size.
+    const part = (partNumber: number, size: number) => ({ partNumber, size, md5: 'XUFAKrxLKna5cZ2REBfFkg==' })
+    expect(integrityOf([part(1, 10), part(2, 5)], object()).kind).toBe('parts')
+    expect(integrityOf([part(1, 5), part(2, 10)], object()).kind).toBe('none')
+    expect(integrityOf([part(1, 10), part(3, 5)], object()).kind).toBe('none')
+    expect(integrityOf([part(1, 10), part(2, 4)], object()).kind).toBe('none')
     expect(integrityOf(undefined, object({ md5: 'XUFAKrxLKna5cZ2REBfFkg==' }))).toEqual({ kind: 'md5', md5: 'XUFAKrxLKna5cZ2REBfFkg==' })
   })
 })

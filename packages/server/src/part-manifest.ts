@@ -8,7 +8,7 @@
  */
 import { bareEtag, fromBase64, fromHex, partSizeOf, sameEtag, toBase64, type DownloadIntegrity } from '@valet/protocol'
 import { sha256Hex } from './sha256-hex.js'
-import type { RecordStore, StoredObject } from './storage.js'
+import type { RecordStore, StoredObject, StoredPartMd5 } from './storage.js'
 
 export interface PartManifest {
   v: 1
@@ -71,18 +71,25 @@ export async function readManifest(records: RecordStore, key: string, signal?: A
   }
 }
 
+/** The manifest's parts, if it was written for exactly this object version and fits its size. */
+export function manifestParts(manifest: PartManifest | undefined, object: StoredObject): StoredPartMd5[] | undefined {
+  if (!manifest || !sameEtag(manifest.etag, object.etag)) return undefined
+  const plan = { size: object.size, partSize: manifest.partSize, partCount: manifest.parts.length }
+  if (plan.partCount === 0 || Math.ceil(object.size / plan.partSize) !== plan.partCount) return undefined
+  return manifest.parts.map((md5, i) => ({ partNumber: i + 1, size: partSizeOf(plan, i + 1), md5 }))
+}
+
 /**
- * What a client can check the object's bytes against: the manifest's part MD5s when it was
- * written for exactly this ETag (and its parts add up to the object's size), else the MD5
- * storage recorded for the whole object, else nothing.
+ * What a client can check the object's bytes against: part MD5s (from a manifest, or from
+ * storage's own record of the parts) when they form a multipart plan of exactly the object's
+ * size — every part `partSize` bytes but a shorter last one — else the MD5 storage recorded for
+ * the whole object, else nothing.
  */
-export function integrityOf(manifest: PartManifest | undefined, object: StoredObject): DownloadIntegrity {
-  if (manifest && sameEtag(manifest.etag, object.etag)) {
-    const plan = { size: object.size, partSize: manifest.partSize, partCount: manifest.parts.length }
-    if (plan.partCount > 0 && Math.ceil(object.size / plan.partSize) === plan.partCount) {
-      const parts = manifest.parts.map((md5, i) => ({ partNumber: i + 1, size: partSizeOf(plan, i + 1), md5 }))
-      return { kind: 'parts', partSize: manifest.partSize, parts }
-    }
+export function integrityOf(parts: StoredPartMd5[] | undefined, object: StoredObject): DownloadIntegrity {
+  const partSize = parts?.[0]?.size ?? 0
+  const plan = parts !== undefined && partSize > 0 && Math.ceil(object.size / partSize) === parts.length
+  if (plan && parts.every((p, i) => p.partNumber === i + 1 && p.size === partSizeOf({ size: object.size, partSize, partCount: parts.length }, i + 1))) {
+    return { kind: 'parts', partSize, parts: parts.map(({ partNumber, size, md5 }) => ({ partNumber, size, md5 })) }
   }
   return object.md5 ? { kind: 'md5', md5: object.md5 } : { kind: 'none' }
 }

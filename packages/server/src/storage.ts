@@ -93,6 +93,27 @@ export interface StorageProvider {
    * without it cannot serve downloads: the download routes answer `not_found`.
    */
   signRead?(input: SignReadInput): Promise<SignedRange>
+
+  /**
+   * Optional: the parts the object at `key` was committed from, with their MD5s, as storage
+   * itself records them (Azure: the MD5 every committed block id of a Valet upload carries), or
+   * `undefined` when storage does not know them or the object no longer has `etag`. Downloads
+   * use it when no part manifest exists for the object.
+   */
+  readParts?(input: ReadPartsInput): Promise<StoredPartMd5[] | undefined>
+}
+
+export interface ReadPartsInput {
+  key: string
+  etag: string
+  signal?: AbortSignal
+}
+
+/** One part of a committed object: its size and base64 MD5. */
+export interface StoredPartMd5 {
+  partNumber: number
+  size: number
+  md5: string
 }
 
 export interface SignReadInput {

@@ -73,6 +73,7 @@ export function azure(options: AzureOptions): StorageProvider {
     create: async (input) => (await provider()).create(input),
     signPart: async (input) => (await provider()).signPart(input),
     signRead: async (input) => (await provider()).signRead!(input),
+    readParts: async (input) => (await provider()).readParts!(input),
     listParts: async (input) => (await provider()).listParts(input),
     uploadState: async (input) => (await provider()).uploadState(input),
     findCommitted: async (input) => (await provider()).findCommitted(input),

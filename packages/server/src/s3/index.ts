@@ -57,7 +57,8 @@ function integerIn(res: Parameters<typeof malformed>[0], xml: string, tag: strin
  * (receipts), `s3:ListMultipartUploadParts`, `s3:AbortMultipartUpload`; on the bucket:
  * `s3:ListBucketMultipartUploads` (idempotent create and `maxOpenUploads`). docs/production.md
  * has the policy. Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5`
- * header from the app's origin and exposing `ETag`.
+ * header from the app's origin and exposing `ETag`; browser downloads (`canRead`), `GET` with
+ * `Range` and `If-Match`, exposing `ETag` and `Content-Range`.
  *
  * @throws `ValetError('invalid_option')` naming the first invalid option.
  */

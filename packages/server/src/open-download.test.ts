@@ -114,6 +114,15 @@ describe('POST /downloads', () => {
     expect(res.body).toMatchObject({ size: 5, integrity: { kind: 'md5', md5 } })
   })
 
+  it('routes: POST only, under any base path', async () => {
+    const t = testValet({ canRead: () => true })
+    const get = await t.call('GET', '/downloads')
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST'])
+    expect((await t.call('PUT', '/downloads/ranges', {})).status).toBe(405)
+    const res = await t.valet.fetch(new Request('http://app.test/v2/files/downloads/', { method: 'POST', headers: { 'x-user': 'alice', 'content-type': 'application/json' }, body: '{"key":"alice/x/y"}' }))
+    expect((await res.json()).error.code).toBe('object_not_found')
+  })
+
   it('is rate-limited as `download`', async () => {
     const t = testValet({ canRead: () => true, rateLimit: ({ operation }) => (operation === 'download' ? 3 : undefined) })
     const res = await t.call('POST', '/downloads', { key: 'alice/x/y' })

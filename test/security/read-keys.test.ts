@@ -132,10 +132,15 @@ describe.each(storageCases)('read keys on %o', (makeCase) => {
     const as = (who: string) => ({ 'x-user': who })
     const other = await call('POST', '/downloads', { key: theirs.key }, as(alice))
     expect(other.status).toBe(403)
-    const { call: anyone } = keyEndpoint(storage.provider(), { canRead: () => true })
-    const record = await anyone('POST', '/downloads', { key: '.valet/probes/conditional-put.json' })
-    const climbing = await anyone('POST', '/downloads', { key: `${alice}/../.valet/probes/conditional-put.json` })
-    expect([record.status, climbing.status]).toEqual([403, 400])
+    const provider = storage.provider()
+    await provider.records.write('probes/read-keys.json', '{"v":1}')
+    const { call: anyone } = keyEndpoint(provider, { canRead: () => true })
+    const record = await anyone('POST', '/downloads', { key: '.valet/probes/read-keys.json' })
+    const climbing = await anyone('POST', '/downloads', { key: `${alice}/../.valet/probes/read-keys.json` })
+    // Azure reads `\` as `/` in blob names: this key names Valet's record there.
+    const backslashed = await anyone('POST', '/downloads', { key: '.valet\\probes\\read-keys.json' })
+    expect([record.status, climbing.status, backslashed.status]).toEqual([403, 400, 403])
+    const reachable = (await provider.stat({ key: '.valet\\probes\\read-keys.json' })) !== undefined
     const up = (await call('POST', '/uploads', { name: 'x.bin', size: 10, type: '' }, as(alice))).body
     const uploadAsDownload = await call('POST', '/downloads/ranges', { token: up.token, ranges: [{ start: 0, end: 1 }] }, as(alice))
     const downloadAsUpload = await call('POST', `/uploads/${encodeURIComponent(up.uploadId)}/parts`, { token, parts: [{ partNumber: 1, size: 10, md5: '1B2M2Y8AsgTpgAmY7PhCfg==' }] }, as(alice))
@@ -150,6 +155,7 @@ describe.each(storageCases)('read keys on %o', (makeCase) => {
       ["open another principal's object (canRead: own prefix)", '403 forbidden'],
       ['open a record under .valet/ (canRead always true)', '403 forbidden'],
       ['open a key climbing into .valet/ with ".."', '400 bad_request'],
+      ['open .valet\\… written with backslashes', `403 forbidden (storage ${reachable ? 'serves it as .valet/…: measured' : 'keeps it a distinct name'})`],
       ['an upload token used as a download token', '403 token_invalid'],
       ['a download token used as an upload token', '403 token_invalid'],
       ["another principal's genuine download token", '403 forbidden'],

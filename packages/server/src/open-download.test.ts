@@ -47,11 +47,12 @@ describe('POST /downloads', () => {
 
   it('never reads keys under .valet/, whatever canRead says, nor keys a URL would resolve elsewhere', async () => {
     const t = testValet({ canRead: () => true })
-    for (const key of ['.valet/receipts/x.json', '.valet/manifests/y.json', '.valet']) {
+    // Azure reads `\` as `/`: `.valet\receipts\x.json` is Valet's receipt there.
+    for (const key of ['.valet/receipts/x.json', '.valet/manifests/y.json', '.valet', '.valet\\receipts\\x.json', '.valet\\']) {
       const res = await t.call('POST', '/downloads', { key })
       expect(res.status, key).toBe(403)
     }
-    for (const key of ['a/../.valet/receipts/x.json', './a', '/a']) expect((await t.call('POST', '/downloads', { key })).status, key).toBe(400)
+    for (const key of ['a/../.valet/receipts/x.json', './a', '/a', 'a\\..\\.valet\\x', '\\a']) expect((await t.call('POST', '/downloads', { key })).status, key).toBe(400)
     expect(t.calls).toEqual([])
   })
 

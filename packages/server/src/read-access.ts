@@ -24,11 +24,14 @@ export function readingOn<P extends Principal>(ctx: RouteContext<P>): void {
  * are never readable, whatever `canRead` says; neither are keys a URL would resolve elsewhere.
  */
 export async function allowRead<P extends Principal>(ctx: RouteContext<P>, key: string): Promise<void> {
-  const segments = key.split('/')
-  if (segments.some((s) => s === '.' || s === '..') || key.startsWith('/')) {
+  // Azure reads `\` as `/` in blob names (measured on Azurite: `.valet\x` names `.valet/x`):
+  // every check sees a backslash as the separator it may become.
+  const path = key.replace(/\\/g, '/')
+  const segments = path.split('/')
+  if (segments.some((s) => s === '.' || s === '..') || path.startsWith('/')) {
     throw new ValetError('bad_request', 'key must not start with "/" or contain "." or ".." segments', { context: { key } })
   }
-  if (key.startsWith(PRIVATE_PREFIX) || key === PRIVATE_PREFIX.slice(0, -1)) {
+  if (path.startsWith(PRIVATE_PREFIX) || path === PRIVATE_PREFIX.slice(0, -1)) {
     throw new ValetError('forbidden', `keys under ${PRIVATE_PREFIX} are Valet's own and never readable`, { context: { key } })
   }
   const allowed = await ctx.options.canRead!({ principal: ctx.principal, key, request: ctx.request })

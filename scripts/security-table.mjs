@@ -31,6 +31,7 @@ const GROUPS = {
   10: 'Open uploads and connections without end',
   11: 'Metadata the store refuses',
   S: 'Single-PUT keys (issue 15)',
+  D: 'Read keys (issue 16)',
   R: 'Refused before issue 12 (keys and tokens)',
 }
 const STORES = { swift: 'Swift s3api 2.30', azurite: 'Azurite 3.35', any: 'any store' }

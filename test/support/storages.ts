@@ -23,6 +23,8 @@ export interface StorageCase {
   read(key: string): Promise<StoredObject | undefined>
   /** Multipart uploads still open in storage (S3 ListMultipartUploads; Azure: uncommitted blobs). */
   openUploads(prefix: string): Promise<number>
+  /** Writes `bytes` at `key` with the storage's own credentials, over whatever is there. */
+  write(key: string, bytes: Uint8Array): Promise<void>
 }
 
 export function swiftCase(): StorageCase {
@@ -49,6 +51,10 @@ export function swiftCase(): StorageCase {
       })
       return { bytes: new Uint8Array(await res.arrayBuffer()), type: res.headers.get('content-type'), disposition: res.headers.get('content-disposition'), metadata }
     },
+    async write(key, bytes) {
+      const res = await aws.fetch(objectUrl(key), { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> })
+      if (!res.ok) throw new Error(`PUT ${key}: ${res.status} ${await res.text()}`)
+    },
     async openUploads(prefix) {
       const res = await aws.fetch(`${info.endpoint}/${info.bucket}?uploads&prefix=${encodeURIComponent(prefix)}`)
       const text = await res.text()
@@ -71,6 +77,9 @@ export function azuriteCase(info: { accountName: string; accountKey: string; con
       const bytes = await blob.downloadToBuffer()
       const props = await blob.getProperties()
       return { bytes: new Uint8Array(bytes), type: props.contentType ?? null, disposition: props.contentDisposition ?? null, metadata: props.metadata ?? {} }
+    },
+    async write(key, bytes) {
+      await container.getBlockBlobClient(key).uploadData(bytes)
     },
     async openUploads(prefix) {
       // An open Azure upload is its staging blob, `.valet/staging/<owner>/<uploadId>`, holding the

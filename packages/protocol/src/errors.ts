@@ -14,6 +14,7 @@ export const errorStatus = {
   token_invalid: 403,
   not_found: 404,
   upload_not_found: 404,
+  object_not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
   part_mismatch: 409,

@@ -2,7 +2,7 @@
  * Dependency-free parsers for every wire message. Each takes `unknown` (parsed JSON) and returns
  * a typed message or throws a `ValetError` whose message names the offending field.
  */
-import { ValetError, isWireErrorCode, type ErrorBody, type WireErrorCode } from './errors.js'
+import { ValetError, isWireErrorCode, type ErrorBody } from './errors.js'
 import {
   MAX_BATCH,
   MAX_METADATA_BYTES,
@@ -27,42 +27,7 @@ import {
   type StoredPart,
 } from './messages.js'
 
-type Obj = Record<string, unknown>
-
-function fail(field: string, problem: string, code: WireErrorCode = 'bad_request'): never {
-  throw new ValetError(code, `${field} ${problem}`, { context: { field } })
-}
-
-function object(value: unknown, field: string): Obj {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object')
-  return value as Obj
-}
-
-function string(value: unknown, field: string, max: number, min = 1): string {
-  if (typeof value !== 'string') fail(field, 'must be a string')
-  if (value.length < min) fail(field, 'must not be empty')
-  if (value.length > max) fail(field, `must be at most ${max} characters`)
-  return value
-}
-
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(field, 'must be an integer')
-  if (value < min || value > max) fail(field, `must be between ${min} and ${max}`)
-  return value
-}
-
-function array(value: unknown, field: string, max: number, min = 1): unknown[] {
-  if (!Array.isArray(value)) fail(field, 'must be an array')
-  if (value.length < min) fail(field, `must have at least ${min} item${min === 1 ? '' : 's'}`)
-  if (value.length > max) fail(field, `must have at most ${max} items`)
-  return value
-}
-
-function isoTime(value: unknown, field: string): string {
-  const s = string(value, field, 64)
-  if (Number.isNaN(Date.parse(s))) fail(field, 'must be an ISO 8601 time')
-  return s
-}
+import { array, fail, integer, isoTime, md5, object, string, type Obj } from './parse-fields.js'
 
 // Control characters, including DEL and the C1 range, never belong in names, headers or keys.
 // eslint-disable-next-line no-control-regex
@@ -71,7 +36,6 @@ const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126
 // Valid both as an S3 x-amz-meta-* suffix and as an Azure (C#) identifier.
 const META_KEY = /^[a-z_][a-z0-9_]{0,63}$/
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
-const MD5_BASE64 = /^[A-Za-z0-9+/]{22}==$/
 
 function metadata(value: unknown, field: string): Record<string, string> {
   const obj = object(value, field)
@@ -124,12 +88,6 @@ export function parseCreateUploadRequest(input: unknown): CreateUploadRequest {
   if (o.requestId !== undefined) out.requestId = requestId(o.requestId, 'requestId')
   if (o.md5 !== undefined) out.md5 = md5(o.md5, 'md5')
   return out
-}
-
-function md5(value: unknown, field: string): string {
-  const s = string(value, field, 24)
-  if (!MD5_BASE64.test(s)) fail(field, 'must be a base64 MD5 digest (24 characters)')
-  return s
 }
 
 /** A create's idempotency id: it becomes part of an HMAC, never of a key or header, but stays strict. */

@@ -17,6 +17,7 @@ import { json, readJson } from './http.js'
 import type { CommitRef, StoredObject } from './storage.js'
 import type { UploadClaim } from './token.js'
 import { isSingle, singleObject, singleParts } from './single-put.js'
+import { manifestName, partManifest } from './part-manifest.js'
 
 /** The client's list must name every planned part once, and nothing beyond the plan. */
 function checkCompleteList(claim: UploadClaim, parts: CompletedPart[]): CompletedPart[] {
@@ -84,7 +85,20 @@ async function commit<P extends Principal>(ctx: RouteContext<P>, claim: UploadCl
     object = await storage.complete({ ...ref, parts, type: claim.type, disposition: claim.disposition, metadata: claim.metadata })
   }
   checkCommitted(claim, object)
+  await recordManifest(ctx, claim, ref, object)
   return object
+}
+
+/**
+ * Records the part size and part MD5s beside the committed object, for verified downloads (see
+ * part-manifest.ts). The parts are the ones just checked against storage (or, for an earlier
+ * commit found again, against the object's ETag or block list), so their MD5s are the ones
+ * storage verified at each PUT. Writing it again on a repeated complete writes the same bytes.
+ */
+async function recordManifest<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, ref: CommitRef, object: StoredObject): Promise<void> {
+  const manifest = partManifest(claim.key, object, claim.partSize, ref.parts)
+  if (!manifest) return
+  await ctx.options.storage.records.write(await manifestName(claim.key), JSON.stringify(manifest), ctx.request.signal)
 }
 
 /**

@@ -7,6 +7,8 @@ import { preflight, withCors } from './cors.js'
 import { errorResponse, requireJson } from './http.js'
 import { normalizeOptions, type NormalizedOptions, type ValetOptions } from './options.js'
 import { signParts } from './sign-parts.js'
+import { openDownload } from './open-download.js'
+import { signRanges } from './sign-ranges.js'
 import { TokenSigner } from './token.js'
 import { UniqueIds } from './unique-ids.js'
 import type { RouteContext } from './context.js'
@@ -31,6 +33,8 @@ const COMPLETE = /\/uploads\/([^/]+)\/complete\/?$/
 // Before the upload routes: `batch` is never an upload id.
 const BATCH = /\/uploads\/batch\/?$/
 const BATCH_COMPLETE = /\/uploads\/batch\/complete\/?$/
+const DOWNLOADS = /\/downloads\/?$/
+const RANGES = /\/downloads\/ranges\/?$/
 
 const routes: [RegExp, Route[]][] = [
   [BATCH_COMPLETE, [{ method: 'POST', operation: undefined, handler: completeBatch }]],
@@ -39,6 +43,8 @@ const routes: [RegExp, Route[]][] = [
   [COMPLETE, [{ method: 'POST', operation: 'complete', handler: completeUpload }]],
   [UPLOAD, [{ method: 'DELETE', operation: 'abort', handler: abortUpload }]],
   [UPLOADS, [{ method: 'POST', operation: 'create', handler: createUpload }]],
+  [RANGES, [{ method: 'POST', operation: 'read', handler: signRanges }]],
+  [DOWNLOADS, [{ method: 'POST', operation: 'download', handler: openDownload }]],
 ]
 
 function match(pathname: string, method: string): { route: Route; uploadId: string } {

@@ -63,7 +63,15 @@ describe('checkObjectKey', () => {
     ['a/b.', /end with/],
     ['a/\uDC00', /well-formed/],
     ['a/../b', /segments/],
+    // Azure reads a backslash as a slash: these would land under .valet/ or climb out.
+    ['.valet\\receipts\\x', /\.valet/],
+    ['a\\..\\b', /segments/],
+    ['\\a', /start with/],
   ])('refuses %s', (key, message) => {
     expect(checkObjectKey(key)).toMatch(message)
+  })
+
+  it('keeps a backslash inside a name', () => {
+    expect(checkObjectKey('a/b\\c.txt')).toBeUndefined()
   })
 })

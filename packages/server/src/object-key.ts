@@ -112,9 +112,11 @@ export function checkObjectKey(key: unknown): string | undefined {
   if (!wellFormed(key)) return 'must be well-formed Unicode (no lone surrogates)'
   if (utf8.encode(key).length > 1024) return 'must be at most 1024 bytes'
   if (/[\u0000-\u001f\u007f]/.test(key)) return 'must not contain control characters'
-  if (key.startsWith('/')) return 'must not start with "/"'
-  if (key.startsWith('.valet/')) return 'must not be under ".valet/", the prefix Valet keeps its own records in'
-  if (key.endsWith('.') || key.endsWith('/')) return 'must not end with "." or "/" (Azure refuses such names)'
-  if (key.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments'
+  // Azure reads `\` as `/` in blob names (measured on Azurite): check the key as it may land.
+  const path = key.replace(/\\/g, '/')
+  if (path.startsWith('/')) return 'must not start with "/" (or "\\")'
+  if (path.startsWith('.valet/')) return 'must not be under ".valet/" (or ".valet\\"), the prefix Valet keeps its own records in'
+  if (path.endsWith('.') || path.endsWith('/')) return 'must not end with "." or "/" (Azure refuses such names)'
+  if (path.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments'
   return undefined
 }

@@ -21,6 +21,14 @@ export interface CompleteContext<P extends Principal = Principal> {
   request: Request
 }
 
+/** What `canRead` is asked: may this principal read the object at `key`? */
+export interface CanReadInput<P extends Principal = Principal> {
+  principal: P
+  /** The object key the client asked for (never one under `.valet/`: those are always refused). */
+  key: string
+  request: Request
+}
+
 /** Options of {@link createValet}. */
 export interface ValetOptions<P extends Principal = Principal> {
   /** Where the bytes go: `s3(...)` from `@valet/server/s3` or `azure(...)` from `@valet/server/azure`. */
@@ -96,6 +104,19 @@ export interface ValetOptions<P extends Principal = Principal> {
    */
   onComplete?: (context: CompleteContext<P>) => unknown | Promise<unknown>
   /**
+   * Turns downloads on: whether `principal` may read the object at `key`. Asked when a download
+   * is opened and again on every range call, so revoking access takes effect at once (keys
+   * already handed out live until they expire, `keyTtl`). Without it, download routes answer 404.
+   * With the default object keys, "a principal reads only its own uploads" is one line.
+   * @example
+   * ```ts
+   * import { principalPrefix } from '@valet/server'
+   * canRead: ({ principal, key }) => key.startsWith(`${principalPrefix(principal.id)}/`)
+   * ```
+   * @default reading is off
+   */
+  canRead?: (input: CanReadInput<P>) => boolean | Promise<boolean>
+  /**
    * Throttles callers after `authorize`, before any storage call: return seconds to wait to
    * refuse with 429 and `Retry-After`. `memoryRateLimit(...)` is a ready one for one process.
    * @default no limit
@@ -123,6 +144,7 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   tokenTtl: number
   partSize: number
   onComplete: ValetOptions<P>['onComplete']
+  canRead: ValetOptions<P>['canRead']
   rateLimit: RateLimit<P> | undefined
   onError: (error: unknown, request: Request) => void
   /** The server's clock, ms since the epoch: `Date.now` but in in-process tests (src/testing). */
@@ -190,6 +212,7 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
     tokenTtl,
     partSize: read.integer('partSize', { min: 1, fallback: DEFAULT_PART_SIZE }),
     onComplete: read.func<NonNullable<ValetOptions<P>['onComplete']>>('onComplete'),
+    canRead: read.func<NonNullable<ValetOptions<P>['canRead']>>('canRead', { hint: 'returning whether the principal may read the key' }),
     rateLimit: read.func<RateLimit<P>>('rateLimit', { hint: 'such as memoryRateLimit(...)' }),
     onError: read.func<(error: unknown, request: Request) => void>('onError') ?? ((error) => console.error('[valet] unexpected error', error)),
     now: Date.now,

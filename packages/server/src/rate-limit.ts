@@ -1,7 +1,8 @@
 import type { Principal } from './object-key.js'
 
 /** Which key-endpoint call is being made. */
-export type Operation = 'create' | 'sign' | 'list' | 'complete' | 'abort'
+/** `download`: opening a download; `read`: signing read keys for its ranges. */
+export type Operation = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'download' | 'read'
 
 export interface RateLimitInput<P extends Principal = Principal> {
   principal: P

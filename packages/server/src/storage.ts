@@ -1,4 +1,4 @@
-import type { ProviderLimits, SignedPart, StoredPart } from '@valet/protocol'
+import type { ProviderLimits, SignedPart, SignedRange, StoredPart } from '@valet/protocol'
 
 /**
  * The port every storage provider implements. The core handler owns policy (who, what size,
@@ -85,6 +85,47 @@ export interface StorageProvider {
    * Providers without it carry every file as a multipart upload.
    */
   readonly singlePut?: SinglePutProvider
+
+  /**
+   * Optional: a read key for bytes `[start, end)` of the object at `key`, valid for requests
+   * that *start* before `expiresAt`. Bound to that object (never another, never a write or a
+   * listing) and, where the store can, to that range and that version (`etag`). Providers
+   * without it cannot serve downloads: the download routes answer `not_found`.
+   */
+  signRead?(input: SignReadInput): Promise<SignedRange>
+
+  /**
+   * Optional: the parts the object at `key` was committed from, with their MD5s, as storage
+   * itself records them (Azure: the MD5 every committed block id of a Valet upload carries), or
+   * `undefined` when storage does not know them or the object no longer has `etag`. Downloads
+   * use it when no part manifest exists for the object.
+   */
+  readParts?(input: ReadPartsInput): Promise<StoredPartMd5[] | undefined>
+}
+
+export interface ReadPartsInput {
+  key: string
+  etag: string
+  signal?: AbortSignal
+}
+
+/** One part of a committed object: its size and base64 MD5. */
+export interface StoredPartMd5 {
+  partNumber: number
+  size: number
+  md5: string
+}
+
+export interface SignReadInput {
+  key: string
+  /** The object version the download was opened for, as `stat` reported it. */
+  etag: string
+  start: number
+  /** Exclusive. */
+  end: number
+  /** Absolute expiry of the key. */
+  expiresAt: Date
+  signal?: AbortSignal
 }
 
 /**
@@ -194,6 +235,11 @@ export interface StoredObject {
    * which matches no MD5 (Azure: a copied blob, another blob type; see stored-object.ts).
    */
   md5?: string
+  /**
+   * Storage encrypts with a key it does not share (S3 SSE-KMS, SSE-C): its ETags, the parts'
+   * included, are then not MD5s, so Valet records no part MD5s for the object.
+   */
+  encrypted?: boolean
 }
 
 export interface StatInput {

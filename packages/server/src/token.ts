@@ -28,7 +28,26 @@ export interface UploadClaim {
   exp: number
 }
 
-const VERSION = 'v1'
+/**
+ * What a download token claims: one principal may read one object version. Read keys are signed
+ * only for this key and ETag, inside `[0, size)`.
+ */
+export interface DownloadClaim {
+  kind: 'download'
+  key: string
+  /** The principal's id: `canRead` ran for it, and every range call must come from it. */
+  principal: string
+  /** The object version the token was opened for: read keys carry it (`If-Match`). */
+  etag: string
+  size: number
+  /** Expiry, epoch seconds. */
+  exp: number
+}
+
+// Each kind of token has its own prefix, and the MAC covers it: a token of one kind is never
+// accepted as the other, even though both are signed with the same secret.
+const UPLOAD = 'v1'
+const DOWNLOAD = 'd1'
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -39,7 +58,8 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Signs and verifies upload tokens: `v1.<claims>.<hmac>` with HMAC-SHA-256 over `v1.<claims>`.
+ * Signs and verifies tokens: `<kind>.<claims>.<hmac>` with HMAC-SHA-256 over `<kind>.<claims>`,
+ * `v1` for upload tokens and `d1` for download tokens.
  */
 export class TokenSigner {
   readonly #key: Promise<CryptoKey>
@@ -48,33 +68,67 @@ export class TokenSigner {
     this.#key = importHmacKey(secret, ['sign', 'verify'])
   }
 
-  async sign(claim: UploadClaim): Promise<string> {
-    const payload = `${VERSION}.${toBase64Url(encoder.encode(JSON.stringify(claim)))}`
+  async #sign(kind: string, claim: object): Promise<string> {
+    const payload = `${kind}.${toBase64Url(encoder.encode(JSON.stringify(claim)))}`
     const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, encoder.encode(payload)))
     return `${payload}.${toBase64Url(mac)}`
   }
 
-  /** Returns the claim of a genuine, unexpired token; throws `token_invalid` / `token_expired`. */
-  async verify(token: string, now = Date.now()): Promise<UploadClaim> {
+  /** The claims of a genuine token of `kind`, unchecked beyond the MAC. */
+  async #open(kind: string, token: string, name: string): Promise<unknown> {
     const parts = token.split('.')
-    const invalid = (why: string) => new ValetError('token_invalid', `upload token is invalid: ${why}`)
-    if (parts.length !== 3 || parts[0] !== VERSION) throw invalid('malformed')
-    let mac: Uint8Array<ArrayBuffer>
-    let claim: unknown
+    const invalid = (why: string) => new ValetError('token_invalid', `${name} token is invalid: ${why}`)
+    if (parts.length === 3 && (parts[0] === UPLOAD || parts[0] === DOWNLOAD) && parts[0] !== kind) {
+      throw invalid(parts[0] === UPLOAD ? 'it is an upload token' : 'it is a download token')
+    }
+    if (parts.length !== 3 || parts[0] !== kind) throw invalid('malformed')
     try {
-      mac = fromBase64url(parts[2]!)
+      const mac = fromBase64url(parts[2]!)
       // Constant-time comparison is Web Crypto's job: verify() never leaks where the MAC differs.
       const ok = await crypto.subtle.verify('HMAC', await this.#key, mac, encoder.encode(`${parts[0]}.${parts[1]}`))
       if (!ok) throw invalid('bad signature')
-      claim = JSON.parse(decoder.decode(fromBase64url(parts[1]!)))
+      return JSON.parse(decoder.decode(fromBase64url(parts[1]!)))
     } catch (error) {
       if (error instanceof ValetError) throw error
       throw invalid('malformed')
     }
-    if (!isClaim(claim)) throw invalid('malformed claim')
+  }
+
+  sign(claim: UploadClaim): Promise<string> {
+    return this.#sign(UPLOAD, claim)
+  }
+
+  /** Returns the claim of a genuine, unexpired token; throws `token_invalid` / `token_expired`. */
+  async verify(token: string, now = Date.now()): Promise<UploadClaim> {
+    const claim = await this.#open(UPLOAD, token, 'upload')
+    if (!isClaim(claim)) throw new ValetError('token_invalid', 'upload token is invalid: malformed claim')
     if (claim.exp * 1000 <= now) throw new ValetError('token_expired', 'upload token has expired; start the upload again')
     return claim
   }
+
+  signDownload(claim: DownloadClaim): Promise<string> {
+    return this.#sign(DOWNLOAD, claim)
+  }
+
+  /** Returns the claim of a genuine, unexpired download token; throws `token_invalid` / `token_expired`. */
+  async verifyDownload(token: string, now = Date.now()): Promise<DownloadClaim> {
+    const claim = await this.#open(DOWNLOAD, token, 'download')
+    if (!isDownloadClaim(claim)) throw new ValetError('token_invalid', 'download token is invalid: malformed claim')
+    if (claim.exp * 1000 <= now) throw new ValetError('token_expired', 'download token has expired; open the download again')
+    return claim
+  }
+}
+
+function isDownloadClaim(c: unknown): c is DownloadClaim {
+  if (typeof c !== 'object' || c === null) return false
+  const o = c as Record<string, unknown>
+  return (
+    o.kind === 'download' &&
+    typeof o.key === 'string' &&
+    typeof o.principal === 'string' &&
+    typeof o.etag === 'string' &&
+    [o.size, o.exp].every((n) => typeof n === 'number' && Number.isSafeInteger(n))
+  )
 }
 
 function isClaim(c: unknown): c is UploadClaim {

@@ -12,13 +12,14 @@ export interface BlobSas {
 /**
  * A service SAS (`sr=b`) for exactly one blob, the one shape every valet key on Azure has: the
  * given permissions only, HTTPS-only when the endpoint is HTTPS, the pinned service version, and
- * no start time. Part keys and single-PUT keys differ only in the blob and the permissions.
+ * no start time. Part keys, single-PUT keys and read keys differ only in the blob and the
+ * permissions.
  */
 export function blobSas(
   config: NormalizedAzureOptions,
   credential: StorageSharedKeyCredential,
   blobName: string,
-  permissions: 'w' | 'c',
+  permissions: 'w' | 'c' | 'r',
   expiresAt: Date,
 ): BlobSas {
   if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {

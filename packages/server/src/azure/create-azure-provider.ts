@@ -4,7 +4,7 @@
  */
 import type { BlockBlobClient } from '@azure/storage-blob'
 import { ValetError, type StoredPart } from '@valet/protocol'
-import type { CommitRef, CompleteInput, CountInput, CreateInput, SignPartInput, StorageProvider, UploadRef, UploadState } from '../storage.js'
+import type { CommitRef, CompleteInput, CountInput, CreateInput, SignPartInput, SignReadInput, ReadPartsInput, StorageProvider, UploadRef, UploadState } from '../storage.js'
 import { checkObjectKey, stagingName } from './blob-names.js'
 import { isUploadId } from './block-id.js'
 import { createClients } from './client.js'
@@ -14,6 +14,8 @@ import { countOpenUploads } from './count-open-uploads.js'
 import type { NormalizedAzureOptions } from './options.js'
 import { azureRecordStore } from './record-store.js'
 import { signPart } from './sign-part.js'
+import { signRead } from './sign-read.js'
+import { readParts } from './read-parts.js'
 import { openStaging, readProperties, stagedParts, stagingState, tombstone, type Staging } from './staging-blob.js'
 import { azureStorageLimits } from './storage-limits.js'
 import { storedObject } from './stored-object.js'
@@ -48,6 +50,14 @@ export function createAzureProvider(config: NormalizedAzureOptions): StorageProv
 
     async signPart(input: SignPartInput) {
       return signPart(config, credential, container, input)
+    },
+
+    async signRead(input: SignReadInput) {
+      return signRead(config, credential, container, input)
+    },
+
+    async readParts(input: ReadPartsInput) {
+      return readParts(finalOf(input.key), input)
     },
 
     async listParts(ref: UploadRef): Promise<StoredPart[]> {

@@ -50,8 +50,10 @@ export { azureStorageLimits } from './storage-limits.js'
  * The container must exist, and browsers need CORS on the account's blob service: allow `PUT`
  * with header `content-md5` (and with `singlePut: true`, `if-none-match`, `x-ms-blob-type`,
  * `x-ms-blob-content-*`, `x-ms-meta-*` and `x-ms-version`; or `*`) and expose `content-md5`
- * and `etag`. Add a lifecycle rule
- * deleting `<container>/.valet/staging/` blobs after a few days (docs/security.md).
+ * and `etag`; for downloads (`canRead`), `GET` with `x-ms-range`, `if-match`, `x-ms-version`,
+ * exposing `etag` and `content-range`. Add a lifecycle rule
+ * deleting `<container>/.valet/staging/` blobs after a few days (docs/security.md); never
+ * `.valet/manifests/` (the part MD5s downloads verify against).
  * @throws `ValetError('invalid_option')` naming a bad option, or when `@azure/storage-blob` is
  * not installed.
  */
@@ -72,6 +74,8 @@ export function azure(options: AzureOptions): StorageProvider {
     limits: azureStorageLimits,
     create: async (input) => (await provider()).create(input),
     signPart: async (input) => (await provider()).signPart(input),
+    signRead: async (input) => (await provider()).signRead!(input),
+    readParts: async (input) => (await provider()).readParts!(input),
     listParts: async (input) => (await provider()).listParts(input),
     uploadState: async (input) => (await provider()).uploadState(input),
     findCommitted: async (input) => (await provider()).findCommitted(input),

@@ -5,7 +5,7 @@
  */
 import { ValetError, bareEtag, s3Limits, type StoredPart } from '@valet/protocol'
 import type { StorageLimits, StorageProvider } from '../storage.js'
-import { presignObject, presignPart } from './presign-part.js'
+import { presignObject, presignPart, presignRead } from './presign-part.js'
 import { S3Client, storageError } from './s3-client.js'
 import { findCommitted, malformed, statObject, uploadNotFound, uploadState } from './s3-objects.js'
 import { normalizeS3Options, type S3Options } from './s3-options.js'
@@ -57,7 +57,8 @@ function integerIn(res: Parameters<typeof malformed>[0], xml: string, tag: strin
  * (receipts), `s3:ListMultipartUploadParts`, `s3:AbortMultipartUpload`; on the bucket:
  * `s3:ListBucketMultipartUploads` (idempotent create and `maxOpenUploads`). docs/production.md
  * has the policy. Browser uploads need a bucket CORS rule allowing `PUT` with the `Content-MD5`
- * header from the app's origin and exposing `ETag`.
+ * header from the app's origin and exposing `ETag`; browser downloads (`canRead`), `GET` with
+ * `Range` and `If-Match`, exposing `ETag` and `Content-Range`.
  *
  * @throws `ValetError('invalid_option')` naming the first invalid option.
  */
@@ -114,6 +115,10 @@ export function s3(options: S3Options): StorageProvider {
 
     signPart(input) {
       return presignPart(resolved, input)
+    },
+
+    signRead(input) {
+      return presignRead(resolved, input)
     },
 
     async listParts({ uploadId, key, signal }) {

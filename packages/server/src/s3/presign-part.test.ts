@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { MAX_PRESIGN_SECONDS, presignPart } from './presign-part.js'
+import { MAX_PRESIGN_SECONDS, presignPart, presignRead } from './presign-part.js'
 import { normalizeS3Options, type S3Options } from './s3-options.js'
 
 const md5 = 'XUFAKrxLKna5cZ2REBfFkg=='
@@ -25,7 +25,7 @@ const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 const hmac = (key: string | Buffer, s: string) => createHmac('sha256', key).update(s).digest()
 
-function expectedSignature(url: URL, headers: Record<string, string>, secret: string): string {
+function expectedSignature(url: URL, headers: Record<string, string>, secret: string, method = 'PUT'): string {
   const params = [...url.searchParams].filter(([k]) => k !== 'X-Amz-Signature')
   const query = params
     .map(([k, v]) => [enc(k), enc(v)] as const)
@@ -35,7 +35,7 @@ function expectedSignature(url: URL, headers: Record<string, string>, secret: st
   const path = url.pathname.split('/').map((s) => enc(decodeURIComponent(s))).join('/')
   const all: Record<string, string> = { ...headers, host: url.host }
   const names = url.searchParams.get('X-Amz-SignedHeaders')!.split(';')
-  const canonical = ['PUT', path, query, ...names.map((n) => `${n}:${all[n]}`), '', names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n')
+  const canonical = [method, path, query, ...names.map((n) => `${n}:${all[n]}`), '', names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n')
   const date = url.searchParams.get('X-Amz-Date')!
   const scope = url.searchParams.get('X-Amz-Credential')!.split('/').slice(1).join('/')
   const [day, region, service] = scope.split('/') as [string, string, string]
@@ -129,5 +129,19 @@ describe('presignPart', () => {
         expectedSignature(url, { 'content-length': '5242880', 'content-md5': md5 }, credentials.secretAccessKey),
       )
     })
+  })
+})
+
+describe('presignRead', () => {
+  it('signs a GET of one range of one object version: host, if-match and range', async () => {
+    const read = await presignRead(options(), { key: 'u1/x/a b.bin', etag: '"9b2cf535f27731c974343645a3985328-3"', start: 5, end: 105, expiresAt: new Date(NOW + 60_000) }, NOW)
+    expect(read).toMatchObject({ start: 5, end: 105, method: 'GET', headers: { Range: 'bytes=5-104', 'If-Match': '"9b2cf535f27731c974343645a3985328-3"' } })
+    const url = new URL(read.url)
+    expect(url.pathname).toBe('/u1/x/a%20b.bin')
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host;if-match;range')
+    // Counted from the signing second: NOW is 400 ms into it.
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('61')
+    const headers = { 'if-match': read.headers['If-Match']!, range: read.headers.Range! }
+    expect(url.searchParams.get('X-Amz-Signature')).toBe(expectedSignature(url, headers, credentials.secretAccessKey, 'GET'))
   })
 })

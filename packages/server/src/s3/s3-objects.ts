@@ -36,6 +36,7 @@ function describe(options: ResolvedS3Options, key: string, head: S3Response): St
   return {
     etag,
     ...(hex ? { md5: toBase64(hex) } : {}),
+    ...(plain ? {} : { encrypted: true }),
     size,
     location: objectUrl(options, key).toString(),
     type: head.headers.get('content-type') ?? undefined,

@@ -8,6 +8,7 @@ import { ValetError, s3Limits, sameEtag, type SignedPart, type StoredPart } from
 import { multipartEtag } from '../multipart-etag.js'
 import type { CommitRef, RecordStore, SinglePutProvider, StorageLimits, StorageProvider, StoredObject, UploadRef } from '../storage.js'
 import { memoryPartUrl } from './memory-part-url.js'
+import { memoryReadUrl } from './memory-read-url.js'
 
 export interface MemoryUpload {
   key: string
@@ -27,7 +28,7 @@ export interface MemoryStorage {
   /** Committed objects by key, with the upload that committed them. */
   objects: Map<string, StoredObject & { uploadId: string }>
   records: Map<string, string>
-  /** `create`, `sign:N`, `list`, `state`, `complete`, `abort`, `find`, `count`, `stat`, `record:<op>`, in order. */
+  /** `create`, `sign:N`, `list`, `state`, `complete`, `abort`, `find`, `count`, `stat`, `record:<op>`, `read:<start>-<end>`, in order. */
   calls: string[]
   /** Stores a part as if a client had PUT it with a key. */
   put(uploadId: string, part: StoredPart): void
@@ -44,6 +45,8 @@ export interface MemoryStorageOptions {
   limits?: Partial<StorageLimits>
   /** Whether record creation is atomic (false: look, then write, like Swift s3api 2.30). */
   conditionalRecords?: boolean
+  /** Sign read keys (downloads); `false` leaves `signRead` out, like a provider without it. */
+  signRead?: boolean
   /** Answer `findUploads` (S3-like); `false` leaves it out (Azure-like). */
   findUploads?: boolean
   /**
@@ -149,6 +152,11 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
       const url = memoryPartUrl(baseUrl, { ...input, expiresAt: input.expiresAt.getTime() })
       return { partNumber: input.partNumber, url, method: 'PUT', headers: { 'Content-MD5': input.md5 }, expiresAt: input.expiresAt.toISOString() }
     },
+    async signRead({ key, etag, start, end, expiresAt }) {
+      calls.push(`read:${start}-${end}`)
+      const url = memoryReadUrl(baseUrl, { key, etag, start, end, expiresAt: expiresAt.getTime() })
+      return { start, end, url, method: 'GET', headers: { Range: `bytes=${start}-${end - 1}`, 'If-Match': etag }, expiresAt: expiresAt.toISOString() }
+    },
     async listParts(ref) {
       calls.push('list')
       const u = upload(ref)
@@ -199,6 +207,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     },
   }
   if (options.findUploads === false) delete storage.findUploads
+  if (options.signRead === false) delete storage.signRead
 
   return {
     storage,

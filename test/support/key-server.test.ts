@@ -20,13 +20,15 @@ const create = (requestId?: string) =>
   fetch(`${keys.endpoint}/uploads`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'a.bin', size: 6 * 1024 * 1024, ...(requestId ? { requestId } : {}) }) })
 
 describe('key-server kit', () => {
-  it('classifies the five routes below any base path', () => {
+  it('classifies the five routes and the two batch routes below any base path', () => {
     expect(classify('POST', '/api/valet/uploads')).toBe('create')
     expect(classify('POST', '/x/uploads/u%2F1/parts')).toBe('sign')
     expect(classify('GET', '/x/uploads/u1/parts')).toBe('list')
     expect(classify('POST', '/x/uploads/u1/complete')).toBe('complete')
     expect(classify('DELETE', '/x/uploads/u1')).toBe('abort')
     expect(classify('GET', '/x/uploads')).toBe('other')
+    expect(classify('POST', '/api/valet/uploads/batch')).toBe('create-batch')
+    expect(classify('POST', '/api/valet/uploads/batch/complete')).toBe('complete-batch')
   })
 
   it('logs a call with its bodies, upload id, principal and delivery', async () => {

@@ -72,10 +72,10 @@ describe('swift: uploadMany', () => {
     const byOp = new Map<string, number>()
     for (const c of calls) byOp.set(c.op, (byOp.get(c.op) ?? 0) + 1)
     console.log(`uploadMany on Swift: ${files.length} files in ${ms} ms, ${calls.length} key calls: ${JSON.stringify(Object.fromEntries(byOp))}`)
-    // Tens of calls for ~100 files: creates and completes in batches; signs only for the multipart
+    // ~0.1 call per file (13 measured for 102): creates and completes in batches; signs only for the multipart
     // file (and a re-sign after the flipped PUT, if storage refused it).
     // (A batch of one goes to the item's own route.)
-    expect(calls.length).toBeLessThan(30)
+    expect(calls.length).toBeLessThan(20)
     expect((byOp.get('create') ?? 0) + (byOp.get('create-batch') ?? 0)).toBeLessThanOrEqual(4)
     expect(stack.proxy.stats.faults['flip-bytes']).toBe(1)
     // One storage PUT per small file, the flipped one refused (BadDigest) and sent again; the big

@@ -29,8 +29,12 @@ export interface ManyEnv<TSource, B> {
   prepareSource(source: TSource, options: UploadSettings): (signal: AbortSignal) => Promise<FileSource<B>>
 }
 
-/** How long a finished file's complete waits for others to join its batch, ms. */
-export const COMPLETE_DELAY_MS = 20
+/**
+ * How long a finished file's complete waits for others to join its batch, ms (unless 100 wait
+ * or nothing else is sending). Longer than a round trip on purpose: files finishing a few per
+ * second would otherwise each get a call, and a complete waiting holds no bytes and no slot.
+ */
+export const COMPLETE_DELAY_MS = 100
 /**
  * The longest a create waits for files still being opened and hashed to join its batch, ms:
  * creates go as soon as every file admitted has sent its own, this is the backstop.

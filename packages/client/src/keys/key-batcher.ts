@@ -39,8 +39,12 @@ export interface KeyBatcherOptions {
 
 /** Body bytes one batch call may carry: half the endpoint's limit, for JSON escaping and headroom. */
 const MAX_BATCH_BYTES = MAX_BODY_BYTES / 2
-/** Batch calls in flight at once per route: more would only split what one call can carry. */
-const CALLS_IN_FLIGHT = 2
+/**
+ * Batch calls in flight at once: more would only split what one call can carry. Completes go one
+ * call at a time: those arriving while it is out (a batch of completes takes the server a few
+ * storage reads each) gather into the next one.
+ */
+const CALLS_IN_FLIGHT = { create: 2, complete: 1 } as const
 /** Single calls in flight at once per route when the server has no batch routes. */
 const SINGLE_CALLS = 4
 
@@ -133,7 +137,7 @@ class Queue<I, R> {
     clearTimeout(this.timer)
     this.timer = undefined
     // What arrives while the calls are out waits for one to end and goes in the next call.
-    while (this.waiting.length > 0 && this.inFlight < CALLS_IN_FLIGHT) {
+    while (this.waiting.length > 0 && this.inFlight < CALLS_IN_FLIGHT[this.route.operation]) {
       const chunk = this.waiting.splice(0, this.fits())
       this.inFlight++
       void this.send(chunk).finally(() => {

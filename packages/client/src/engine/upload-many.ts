@@ -5,8 +5,9 @@
  *
  * Three stages bound the work: files *ahead* (opened, hashed, created, not yet sending) are at
  * most {@link MAX_BATCH} and fewer when single-PUT keys would expire before their turn; files
- * *sending* share the PUT budget (`concurrency`); files *completing* hold no bytes and wait at
- * most the batch delay. A file's bytes are only read while it is hashed or sending.
+ * *sending* share the PUT budget (`concurrency`); files *completing* hold no bytes and no slot
+ * while they wait for the next batch call. A file's bytes are only read while it is hashed or
+ * sending.
  */
 import { MAX_BATCH, ValetError } from '@valet/protocol'
 import { KeyBatcher } from '../keys/key-batcher.js'
@@ -75,7 +76,7 @@ export async function uploadMany<TSource, B>(
   let preparing = 0
   /** The loop is taking items (not waiting for room, nor done). */
   let admitting = true
-  const pause = (): void => {
+  const stopAdmitting = (): void => {
     admitting = false
     batcher.poke()
   }
@@ -230,7 +231,7 @@ export async function uploadMany<TSource, B>(
       let low = aheadLimit()
       while ((group.status === 'paused' || ahead >= low) && group.status !== 'aborted') {
         low = Math.max(1, Math.floor(aheadLimit() / 2))
-        pause()
+        stopAdmitting()
         await new Promise<void>((resolve) => {
           wakeAdmission = resolve
           if (group.status === 'paused') void group.untilRunning().then(resolve)
@@ -250,7 +251,7 @@ export async function uploadMany<TSource, B>(
   } catch (e) {
     failure = e
   }
-  pause()
+  stopAdmitting()
   if (group.status === 'aborted') void iterator.return(undefined).catch(() => {})
   // Abort wakes the admission loop through the group; also any file waiting on `changed`.
   await Promise.all(running)

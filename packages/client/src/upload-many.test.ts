@@ -136,6 +136,42 @@ describe('uploadMany', () => {
     expect([...fake.stats.puts.values()].reduce((a, b) => a + b, 0)).toBe(puts)
   })
 
+  it('resume: a batch create whose answer was lost is sent again as the same creates (pending creates saved first)', async () => {
+    const fake = setup()
+    const store = createMemoryResumeStore()
+    const lost: string[] = []
+    fake.options.onEndpoint = async (op, request) => {
+      if (op !== 'create-batch') return undefined
+      lost.push(...((await request.clone().json()) as { uploads: { requestId: string }[] }).uploads.map((u) => u.requestId))
+      return HttpResponse.error() as unknown as Response
+    }
+    const files = small(5)
+    const first = await createUploader({ endpoint: ENDPOINT, resume: store, retries: 0, retryWindow: 0 }).uploadMany(files).done
+    expect(first.every((o) => !o.ok)).toBe(true)
+    expect(lost).toHaveLength(5)
+    fake.options.onEndpoint = undefined
+    const second = await createUploader({ endpoint: ENDPOINT, resume: store }).uploadMany(files).done
+    expect(codes(second)).toEqual(Array(5).fill('ok'))
+    expect(fake.stats.createBodies.map((b) => b.requestId).sort()).toEqual([...lost].sort())
+  })
+
+  it('takes an AsyncIterable lazily: the total is unknown until it ends, then every file is done', async () => {
+    setup()
+    const totals: (number | undefined)[] = []
+    async function* produce() {
+      for (const item of small(7)) {
+        await new Promise((r) => setTimeout(r, 5))
+        yield item
+      }
+    }
+    const outcomes = await createUploader({ endpoint: ENDPOINT, resume: false, progressInterval: 0 }).uploadMany(produce(), {
+      onProgress: (p) => totals.push(p.filesTotal),
+    }).done
+    expect(codes(outcomes)).toEqual(Array(7).fill('ok'))
+    expect(totals[0]).toBeUndefined()
+    expect(totals.at(-1)).toBe(7)
+  })
+
   it('abort: files in progress end aborted and are deleted, no more start; pause holds, resume finishes', async () => {
     const fake = setup({ putDelayMs: 60 })
     const uploader = createUploader({ endpoint: ENDPOINT, resume: false, concurrency: 2 })

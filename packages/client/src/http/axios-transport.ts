@@ -19,6 +19,11 @@ export interface AxiosTransportOptions<B> {
    * Absent in browsers, which refuse the header (they set it themselves).
    */
   contentLength?: (body: B) => number
+  /**
+   * Node's connection pools (`http.Agent`, `https.Agent`), shared by every request of this
+   * transport: storage PUTs and key-endpoint calls alike, redirects included.
+   */
+  agents?: { http: unknown; https: unknown }
 }
 
 function lowerCaseHeaders(headers: unknown): Record<string, string> {
@@ -49,6 +54,7 @@ export function createAxiosTransport<B>(options: AxiosTransportOptions<B>): Tran
     transformResponse: [(data: unknown) => data],
     responseType: 'text',
     validateStatus: () => true,
+    ...(options.agents ? { httpAgent: options.agents.http, httpsAgent: options.agents.https } : {}),
   })
   return {
     async request(req: HttpRequest<B>): Promise<HttpResponse> {

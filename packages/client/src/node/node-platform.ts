@@ -1,4 +1,6 @@
 /** Node's ports for the engine: node:http through axios, node:crypto, files, a JSON resume store. */
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
 import type { Platform } from '../create-uploader.js'
 import * as engine from '../engine/engine.js'
 import { createAxiosTransport } from '../http/axios-transport.js'
@@ -17,9 +19,21 @@ function contentLength(body: NodeBody): number {
   return body instanceof FileRange ? body.size : body.byteLength
 }
 
+/**
+ * Keep-alive pools of our own, not `globalAgent`: its keep-alive is a default since Node 19 that
+ * an application may change, and an idle socket must be dropped before the server drops it (Node
+ * servers: 5 s), or a reused socket can meet a reset. Unlimited sockets: each upload's
+ * `concurrency` already bounds its PUTs.
+ */
+export function keepAliveAgents(): { http: HttpAgent; https: HttpsAgent } {
+  const options = { keepAlive: true, timeout: 4000, scheduling: 'lifo' as const }
+  return { http: new HttpAgent(options), https: new HttpsAgent(options) }
+}
+
+/** One per entry module: every uploader (and so every upload and the CLI's files) shares its pools. */
 export function nodePlatform(): Platform<NodeSource, NodeBody> {
   return {
-    transport: createAxiosTransport({ adapter: 'http', toBody, contentLength }),
+    transport: createAxiosTransport({ adapter: 'http', toBody, contentLength, agents: keepAliveAgents() }),
     hasher: nodeHasher,
     defaults: {
       absoluteEndpoint: true,

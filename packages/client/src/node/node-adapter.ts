@@ -4,6 +4,9 @@
  * https-proxy-agent, none of which an upload uses: ~8 MiB of RSS before the first byte. Valet
  * loads axios's self-contained build and hands it this adapter instead (see node-platform.ts).
  *
+ * Proxies: with a proxy variable set (`http_proxy`, `HTTPS_PROXY`, `all_proxy`, npm's), requests
+ * go through axios's own Node adapter, loaded then, which applies them (and `no_proxy`) as before.
+ *
  * File parts are written from a few reused buffers, each taken back only when the socket's write
  * callback says it no longer holds it: a fresh buffer per chunk left 25–45 MiB of dead buffers
  * waiting for V8 to collect them during a 512 MiB upload.
@@ -11,6 +14,7 @@
 // Default imports, read at call time: interceptors (msw in tests, tracing) patch `http.request`.
 import http, { type Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https, { type Agent as HttpsAgent } from 'node:https'
+import { Readable } from 'node:stream'
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios'
 import { FileRange } from './file-range.js'
 
@@ -33,8 +37,25 @@ interface Answer {
   request: ClientRequest
 }
 
+// What proxy-from-env (axios's Node adapter) reads, lower and upper case.
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy', 'npm_config_proxy', 'npm_config_http_proxy', 'npm_config_https_proxy']
+
+function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return PROXY_VARIABLES.some((name) => Boolean(env[name] || env[name.toUpperCase()]))
+}
+
+let axiosNodeAdapter: Promise<AxiosAdapter> | undefined
+
+/** The request through axios's Node adapter, on the same agents; a file range as a stream. */
+async function viaAxios(config: InternalAxiosRequestConfig, agents: { http: HttpAgent; https: HttpsAgent }): Promise<AxiosResponse> {
+  axiosNodeAdapter ??= import('axios').then((m) => m.default.getAdapter('http'))
+  const data = config.data instanceof FileRange ? Readable.from(config.data.chunks(), { objectMode: false }) : config.data
+  return (await axiosNodeAdapter)({ ...config, data, httpAgent: agents.http, httpsAgent: agents.https })
+}
+
 export function nodeAdapter(agents: { http: HttpAgent; https: HttpsAgent }): AxiosAdapter {
   return async (config) => {
+    if (proxyConfigured()) return viaAxios(config, agents)
     let url = new URL(config.url ?? '', config.baseURL)
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(config.headers.toJSON())) {

@@ -81,6 +81,7 @@ describe('the Node adapter', () => {
       for (const [i, [start, end]] of ranges.entries()) {
         const got = a.seen.find((s) => s.url === `/part/${i}`)!
         expect([got.bytes, got.md5, got.headers['content-length']]).toEqual([end - start, md5(big.subarray(start, end)), String(end - start)])
+        expect(got.headers['user-agent']).toMatch(/^valet-client \(node v\d+/)
         expect(progress[i]!.at(-1)).toBe(end - start)
         expect(progress[i]!.every((n, k) => k === 0 || n > progress[i]![k - 1]!)).toBe(true)
         expect(progress[i]!.length).toBeGreaterThanOrEqual(Math.floor((end - start) / SEND_CHUNK))

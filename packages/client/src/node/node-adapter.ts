@@ -26,6 +26,9 @@ const DEPTH = 4
 const MAX_SPARE = 16
 const spare: Buffer[] = []
 
+// Named in storage and key-server logs, as axios's adapter named itself (`axios/1.x`).
+const USER_AGENT = `valet-client (node ${process.version})`
+
 // Key calls only (a part goes to the URL it was signed for): 307/308 keep the method and body.
 const MAX_REDIRECTS = 5
 
@@ -61,6 +64,7 @@ export function nodeAdapter(agents: { http: HttpAgent; https: HttpsAgent }): Axi
     for (const [name, value] of Object.entries(config.headers.toJSON())) {
       if (value !== undefined && value !== null) headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
     }
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent')) headers['User-Agent'] = USER_AGENT
     const data: unknown = config.data
     const binary = data instanceof FileRange || data instanceof Uint8Array
     for (let hops = 0; ; hops++) {

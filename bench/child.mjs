@@ -29,19 +29,23 @@ const variants = {
 
   async valet() {
     const { createUploader } = await import('../packages/client/dist/index.node.js')
+    // Absent options stay absent: the defaults are a variant of their own.
     const uploader = createUploader({
       endpoint: job.endpoint,
-      concurrency: job.concurrency,
-      partSize: job.partSize,
+      ...(job.concurrency === undefined ? {} : { concurrency: job.concurrency }),
+      ...(job.partSize === undefined ? {} : { partSize: job.partSize }),
       checksum: 'md5',
       headers: { authorization: 'Bearer bench' },
       // The default (resume on), with its state kept out of the user's home directory.
       stateDir: job.stateDir,
     })
     return async () => {
-      const result = await uploader.upload(job.file, { type: 'application/octet-stream' }).done
+      // The plan the server chose, for the memory bound (concurrency × part size).
+      let partSize = 0
+      const onProgress = (p) => (partSize = p.partSize || partSize)
+      const result = await uploader.upload(job.file, { type: 'application/octet-stream', onProgress }).done
       if (result.size !== job.size) throw new Error(`valet reported ${result.size} bytes, expected ${job.size}`)
-      return { key: result.key, etag: result.etag }
+      return { key: result.key, etag: result.etag, partSize, concurrency: job.concurrency ?? 4 }
     }
   },
 
@@ -61,8 +65,8 @@ const variants = {
       const upload = new Upload({
         client,
         params: { Bucket: job.swift.bucket, Key: job.key, Body: fs.createReadStream(job.file) },
-        partSize: job.partSize,
-        queueSize: job.concurrency,
+        ...(job.partSize === undefined ? {} : { partSize: job.partSize }),
+        ...(job.concurrency === undefined ? {} : { queueSize: job.concurrency }),
       })
       const out = await upload.done()
       client.destroy()

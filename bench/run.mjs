@@ -161,7 +161,7 @@ async function main() {
             Object.assign(record, result, { mibps: s.size / MiB / (result.ms / 1000) })
             if (spec.kind === 'valet') {
               record.keyCalls = keys.take()
-              record.partCount = Math.ceil(s.size / spec.partSize)
+              record.partCount = Math.ceil(s.size / result.partSize)
             }
             // A fast upload only counts if the object is all there and byte-identical.
             const head = await headObject(swift, key)

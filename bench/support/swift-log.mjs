@@ -8,8 +8,8 @@ import { request, signV4 } from '../../scripts/swift/start.mjs'
 // client_ip remote_addr date method path protocol status referer user_agent
 const LINE = /^proxy-server: (\S+) \S+ \d\d\/\w+\/\d{4}\/\S+ ([A-Z]+) (\S+) \S+ (\d{3}) \S+ (\S+)/
 
-/** Who sent it: the measured client (the AWS SDK, valet's axios) or the key server (fetch). */
-const origin = (agent) => (/^(aws-sdk-js|axios)/.test(decodeURIComponent(agent)) ? 'client' : 'server')
+/** Who sent it: the measured client (the AWS SDK, valet's client or axios) or the key server (fetch). */
+const origin = (agent) => (/^(aws-sdk-js|axios|valet-client)/.test(decodeURIComponent(agent)) ? 'client' : 'server')
 
 export function swiftLog(swift) {
   const file = swift.logs.proxy

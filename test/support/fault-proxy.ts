@@ -131,6 +131,10 @@ export interface PartPutRecord {
 
 export interface FaultProxyStats {
   requests: number
+  /** TCP connections clients opened to the proxy: with keep-alive, far fewer than requests. */
+  connections: number
+  /** Of those, the ones that carried at least one part PUT (an upload client's, not a key server's). */
+  partPutConnections: number
   partPuts: number
   /** Faults injected, by kind. */
   faults: Record<FaultKind, number>
@@ -166,6 +170,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 function emptyStats(): FaultProxyStats {
   return {
     requests: 0,
+    connections: 0,
+    partPutConnections: 0,
     partPuts: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
     bytesIn: new Map(),
@@ -245,6 +251,7 @@ export class FaultProxy {
   private readonly server: Server
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 })
   private readonly sockets = new Set<Socket>()
+  private putSockets = new WeakSet<Socket>()
   private readonly attempts = new Map<string, number>()
   private readonly fired = new Map<FaultRule, { seen: number; injected: number }>()
   private readonly cors: FaultProxyOptions['cors']
@@ -269,6 +276,7 @@ export class FaultProxy {
       })
     })
     this.server.on('connection', (socket) => {
+      this.stats.connections++
       this.sockets.add(socket)
       socket.on('close', () => this.sockets.delete(socket))
     })
@@ -295,6 +303,7 @@ export class FaultProxy {
   /** Forgets counters and rule state (the rules themselves stay). */
   resetStats(): void {
     this.stats = emptyStats()
+    this.putSockets = new WeakSet()
     this.attempts.clear()
     this.fired.clear()
   }
@@ -418,6 +427,10 @@ export class FaultProxy {
     let record: PartPutRecord | undefined
     if (request.isPartPut) {
       this.stats.partPuts++
+      if (!this.putSockets.has(req.socket)) {
+        this.putSockets.add(req.socket)
+        this.stats.partPutConnections++
+      }
       record = {
         partNumber: request.partNumber!,
         attempt: request.attempt,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { azureLimits, GiB, MiB, partRange, partSizeOf, planParts, s3Limits, TiB } from './limits.js'
+import { autoPartSize, azureLimits, DEFAULT_PART_SIZE, GiB, MAX_AUTO_PART_SIZE, MiB, partRange, partSizeOf, planParts, s3Limits, TiB } from './limits.js'
 import { isValetError } from './errors.js'
 
 describe('planParts', () => {
@@ -23,13 +23,50 @@ describe('planParts', () => {
     expect(plan.partSize).toBe(Math.ceil((5 * TiB) / 10_000))
   })
 
+  it("plans S3's largest object (48.8 TiB = 10,000 × 5 GiB) in 5 GiB parts, whatever was asked", () => {
+    expect(s3Limits.maxObjectSize).toBe(10_000 * 5 * GiB)
+    expect((s3Limits.maxObjectSize / TiB).toFixed(1)).toBe('48.8')
+    for (const asked of [undefined, 8 * MiB, 6 * GiB]) {
+      expect(planParts(s3Limits.maxObjectSize, asked)).toEqual({ size: s3Limits.maxObjectSize, partSize: 5 * GiB, partCount: 10_000 })
+    }
+  })
+
+  it('sizes parts to the file when none is asked for: 8 MiB doubling to 64 MiB, then what 10,000 parts need', () => {
+    const auto = (size: number) => planParts(size).partSize
+    expect(auto(1)).toBe(DEFAULT_PART_SIZE)
+    expect(auto(128 * MiB)).toBe(8 * MiB)
+    expect(auto(128 * MiB + 1)).toBe(16 * MiB)
+    expect(auto(512 * MiB)).toBe(32 * MiB)
+    expect(auto(GiB)).toBe(64 * MiB)
+    expect(auto(2 * GiB)).toBe(64 * MiB)
+    expect(auto(10_000 * 64 * MiB)).toBe(64 * MiB)
+    expect(auto(10_000 * 64 * MiB + 1)).toBe(Math.ceil((10_000 * 64 * MiB + 1) / 10_000))
+    expect(auto(5 * TiB)).toBe(Math.ceil((5 * TiB) / 10_000))
+    // Never above the memory cap where the part count doesn't need it, never more than 16 parts below it.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 * MAX_AUTO_PART_SIZE }), (size) => {
+        const partSize = autoPartSize(size)
+        expect(partSize).toBeGreaterThanOrEqual(DEFAULT_PART_SIZE)
+        expect(partSize).toBeLessThanOrEqual(MAX_AUTO_PART_SIZE)
+        if (partSize < MAX_AUTO_PART_SIZE) expect(Math.ceil(size / partSize)).toBeLessThanOrEqual(16)
+        if (partSize > DEFAULT_PART_SIZE) expect(Math.ceil(size / (partSize / 2))).toBeGreaterThan(16)
+      }),
+    )
+  })
+
+  it('lets an asked part size win within the limits, even below the auto size', () => {
+    expect(planParts(2 * GiB, 8 * MiB).partSize).toBe(8 * MiB)
+    expect(planParts(2 * GiB, 128 * MiB).partSize).toBe(128 * MiB)
+    expect(planParts(20 * MiB, 6 * GiB).partSize).toBe(5 * GiB)
+  })
+
   it('refuses sizes storage cannot hold', () => {
-    expect(() => planParts(5 * TiB + 1)).toThrow(/exceeds/)
+    expect(() => planParts(s3Limits.maxObjectSize + 1)).toThrow(/exceeds/)
     expect(() => planParts(0)).toThrow(/positive integer/)
   })
 
   it('gives every input a typed error or a valid plan (property)', () => {
-    const anySize = fc.oneof(fc.integer({ min: -10, max: 100 * MiB }), fc.double(), fc.bigInt().map(Number), fc.constantFrom(NaN, Infinity, 5 * TiB, 5 * TiB + 1, Number.MAX_SAFE_INTEGER))
+    const anySize = fc.oneof(fc.integer({ min: -10, max: 100 * MiB }), fc.double(), fc.bigInt().map(Number), fc.constantFrom(NaN, Infinity, 5 * TiB, 5 * TiB + 1, s3Limits.maxObjectSize, s3Limits.maxObjectSize + 1, Number.MAX_SAFE_INTEGER))
     const anyPart = fc.oneof(fc.integer({ min: -10, max: 6 * GiB }), fc.double(), fc.constant(undefined))
     fc.assert(
       fc.property(anySize, anyPart, fc.constantFrom(s3Limits, azureLimits), (size, partSize, limits) => {

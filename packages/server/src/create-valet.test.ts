@@ -51,6 +51,21 @@ describe('create', () => {
     expect(res.body.key).toMatch(/^alice\/[0-9a-f-]{36}\/clip\.mp4$/)
   })
 
+  it('sizes parts to the file unless the partSize option or the client says otherwise', async () => {
+    const plan = async (extra: Record<string, unknown>, size: number, partSize?: number) => {
+      const res = await setup(extra).create(size, partSize === undefined ? {} : { partSize })
+      expect(res.status).toBe(201)
+      return [res.body.partSize, res.body.partCount]
+    }
+    expect(await plan({}, 100 * MiB)).toEqual([8 * MiB, 13])
+    expect(await plan({}, 512 * MiB)).toEqual([32 * MiB, 16])
+    expect(await plan({}, 3 * 1024 * MiB)).toEqual([64 * MiB, 48])
+    // An explicit server option wins, and a client's hint wins over both.
+    expect(await plan({ partSize: 8 * MiB }, 512 * MiB)).toEqual([8 * MiB, 64])
+    expect(await plan({}, 512 * MiB, 16 * MiB)).toEqual([16 * MiB, 32])
+    expect(await plan({ partSize: 8 * MiB }, 512 * MiB, 5 * MiB)).toEqual([5 * MiB, 103])
+  })
+
   it.each([
     ['no credentials', { headers: { 'x-user': '' } }, 401, 'unauthorized'],
     ['malformed JSON', { raw: '{"name":' }, 400, 'bad_request'],

@@ -1,4 +1,4 @@
-import { DEFAULT_PART_SIZE, OptionReader } from '@valet/protocol'
+import { OptionReader } from '@valet/protocol'
 import { typeMatcher } from './content-types.js'
 import { defaultObjectKey, type ObjectKeyInput, type Principal } from './object-key.js'
 import type { StorageProvider } from './storage.js'
@@ -94,8 +94,12 @@ export interface ValetOptions<P extends Principal = Principal> {
   tokenTtl?: number
   /**
    * Part size, in bytes; raised to the provider's minimum and to fit its part count limit.
-   * A client may ask for another size, which is clamped the same way.
-   * @default 8 MiB
+   * A client may ask for another size, which is clamped the same way. Unset, the part size grows
+   * with the file (`autoPartSize`): 8 MiB up to 128 MiB, doubling to 64 MiB from 1 GiB, larger
+   * only where the part count limit needs it. Fewer parts are faster on stores with a per-part
+   * cost; a client that must buffer parts (streams, browser Blobs) holds up to
+   * `concurrency × part size`, so set it lower where memory is tight.
+   * @default grows with the file, 8 to 64 MiB
    */
   partSize?: number
   /**
@@ -142,7 +146,8 @@ export interface NormalizedOptions<P extends Principal = Principal> {
   /** `keyTtl` in ms: in-process tests (src/testing) set keys shorter than a second. */
   keyTtlMs: number
   tokenTtl: number
-  partSize: number
+  /** `undefined`: sized to each file (`autoPartSize`). */
+  partSize: number | undefined
   onComplete: ValetOptions<P>['onComplete']
   canRead: ValetOptions<P>['canRead']
   rateLimit: RateLimit<P> | undefined
@@ -210,7 +215,7 @@ export function normalizeOptions<P extends Principal>(options: ValetOptions<P>):
     maxOpenUploads: read.integer('maxOpenUploads', { min: 1, max: Infinity, fallback: DEFAULT_MAX_OPEN_UPLOADS }),
     keyTtlMs: keyTtl * 1000,
     tokenTtl,
-    partSize: read.integer('partSize', { min: 1, fallback: DEFAULT_PART_SIZE }),
+    partSize: read.integer('partSize', { min: 1 }),
     onComplete: read.func<NonNullable<ValetOptions<P>['onComplete']>>('onComplete'),
     canRead: read.func<NonNullable<ValetOptions<P>['canRead']>>('canRead', { hint: 'returning whether the principal may read the key' }),
     rateLimit: read.func<RateLimit<P>>('rateLimit', { hint: 'such as memoryRateLimit(...)' }),

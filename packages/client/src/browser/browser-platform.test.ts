@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
+import axios from 'axios'
 import { createAxiosTransport } from '../http/axios-transport.js'
 import { bindUploader } from '../create-uploader.js'
 import { ENDPOINT, testBytes } from '../testing/fake-valet.js'
@@ -36,7 +37,7 @@ class FetchingSender implements WorkerLike {
   terminate(): void {}
 }
 
-const mainThread = () => createAxiosTransport({ adapter: 'fetch', toBody: materialize })
+const mainThread = () => createAxiosTransport({ axios, adapter: 'fetch', toBody: materialize })
 
 function uploader(viaWorker: boolean) {
   const hasher = withHashAhead(createMd5Pool({ size: 2, createWorker: undefined }), { ahead: 2 })

@@ -1,4 +1,5 @@
 /** The browser's ports for the engine; the worker-backed ones come from `workers.ts`. */
+import axios from 'axios'
 import { createAxiosTransport } from '../http/axios-transport.js'
 import type { Platform } from '../create-uploader.js'
 import type { Hasher, Transport } from '../ports.js'
@@ -14,7 +15,7 @@ import { prepareBrowserSource, type BrowserSource } from './prepare-browser-sour
  */
 export function mainThreadTransport(): Transport<BrowserBody> {
   // No Content-Length: browsers set it themselves and refuse it from scripts.
-  return createAxiosTransport({ adapter: 'xhr', toBody: materialize })
+  return createAxiosTransport({ axios, adapter: 'xhr', toBody: materialize })
 }
 
 export function browserPlatform(ports: { hasher: Hasher<BrowserBody>; transport: Transport<BrowserBody> }): Platform<BrowserSource, BrowserBody> {

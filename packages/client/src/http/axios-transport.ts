@@ -1,18 +1,21 @@
 /**
- * The {@link Transport} port over axios: its Node http adapter (node:http: streams the body
- * and reports upload progress; Node's fetch buffered whole bodies and ran 6× slower on loopback)
- * or, in browsers, its XHR adapter (the only browser API with upload progress).
+ * The {@link Transport} port over axios: in Node with Valet's node:http adapter (node-adapter.ts:
+ * streams the body and reports upload progress; Node's fetch buffered whole bodies and ran 6×
+ * slower on loopback), in browsers with axios's XHR adapter (the only browser API with upload
+ * progress).
  */
-import axios, { type AxiosAdapter, type RawAxiosRequestHeaders } from 'axios'
+import type { AxiosAdapter, AxiosStatic, RawAxiosRequestHeaders } from 'axios'
 import { ValetError, isValetError } from '@valet/protocol'
 import type { HttpRequest, HttpResponse, Transport } from '../ports.js'
 import { safeUrl } from './safe-url.js'
 
 /** @typeParam B - the platform's part body. */
 export interface AxiosTransportOptions<B> {
-  /** axios's adapter: 'http' in Node, 'xhr' in browsers. */
-  adapter: 'http' | 'xhr' | 'fetch' | AxiosAdapter
-  /** Turns a part into what the adapter sends (Node: a stream or a Buffer view, no copy). */
+  /** The axios the platform loads: its entry decides which of axios's builds (and dependencies) load. */
+  axios: Pick<AxiosStatic, 'create'>
+  /** axios's adapter: Valet's node:http one in Node, 'xhr' in browsers. */
+  adapter: 'xhr' | 'fetch' | AxiosAdapter
+  /** Turns a part into what the adapter sends (Node: the file range or a Buffer view, no copy). */
   toBody: (body: B) => unknown
   /**
    * A part's byte length, sent as `Content-Length`: Node's http adapter can't know a stream's.
@@ -40,7 +43,7 @@ function bodyError(e: unknown): ValetError | undefined {
 }
 
 export function createAxiosTransport<B>(options: AxiosTransportOptions<B>): Transport<B> {
-  const client = axios.create({
+  const client = options.axios.create({
     adapter: options.adapter,
     maxBodyLength: Number.POSITIVE_INFINITY,
     maxContentLength: Number.POSITIVE_INFINITY,
@@ -67,8 +70,7 @@ export function createAxiosTransport<B>(options: AxiosTransportOptions<B>): Tran
           headers,
           data: part !== undefined ? options.toBody(part.body) : req.body,
           signal: req.signal,
-          // A part must go to the URL it was signed for; redirects also make Node's
-          // follow-redirects keep a copy of the body in memory.
+          // A part must go to the URL it was signed for.
           ...(binary ? { maxRedirects: 0 } : {}),
           ...(onUploadProgress ? { onUploadProgress: (e: { loaded: number }) => onUploadProgress(e.loaded) } : {}),
         })

@@ -4,10 +4,9 @@
  * task blocks the event loop for a whole part.
  */
 import type { FileHandle } from 'node:fs/promises'
-import { Readable } from 'node:stream'
 import { ValetError } from '@valet/protocol'
 
-/** Read size: big enough for few syscalls, small enough to keep each hash step short. */
+/** Read size for hashing: big enough for few syscalls, small enough to keep each hash step short. */
 export const CHUNK = 1024 * 1024
 
 export function fileChanged(path: string, detail: string): ValetError {
@@ -28,33 +27,31 @@ export class FileRange {
   }
 
   /**
-   * The range's bytes in chunks of at most {@link CHUNK}. With `scratch`, every chunk is read
+   * The range's bytes in chunks of at most `chunk` bytes. With `scratch`, every chunk is read
    * into that one buffer (the caller must be done with a chunk before asking for the next);
    * without, each chunk is its own buffer, as a socket may still hold the previous one.
    */
-  async *chunks(signal?: AbortSignal, scratch?: Buffer): AsyncGenerator<Buffer> {
-    let at = this.start
-    while (at < this.end) {
+  async *chunks(signal?: AbortSignal, scratch?: Buffer, chunk = CHUNK): AsyncGenerator<Buffer> {
+    for (let at = this.start; at < this.end; ) {
       if (signal?.aborted) throw signal.reason
-      const want = Math.min(CHUNK, this.end - at)
+      const want = Math.min(chunk, this.end - at)
       const buffer = scratch !== undefined && scratch.length >= want ? scratch : Buffer.allocUnsafe(want)
-      let filled = 0
-      while (filled < want) {
-        const { bytesRead } = await this.handle.read(buffer, filled, want - filled, at + filled)
-        // A shorter file must fail the part with a typed error: a body that ends early would
-        // leave storage waiting for the promised Content-Length.
-        if (bytesRead === 0) throw fileChanged(this.path, `it ended before byte ${at + filled} of ${this.fileSize}`)
-        filled += bytesRead
-      }
+      yield await this.readInto(buffer, at, want)
       at += want
-      yield buffer.subarray(0, want)
     }
   }
 
-  /** A fresh stream of the range: each attempt of a PUT reads the file again. */
-  stream(): Readable {
-    // Byte mode with a one-chunk buffer: the file is read only as fast as the socket drains.
-    return Readable.from(this.chunks(), { objectMode: false, highWaterMark: CHUNK })
+  /** Bytes [at, at + want) of the file into the start of `buffer`; the filled view. */
+  async readInto(buffer: Buffer, at: number, want: number): Promise<Buffer> {
+    let filled = 0
+    while (filled < want) {
+      const { bytesRead } = await this.handle.read(buffer, filled, want - filled, at + filled)
+      // A shorter file must fail the part with a typed error: a body that ends early would
+      // leave storage waiting for the promised Content-Length.
+      if (bytesRead === 0) throw fileChanged(this.path, `it ended before byte ${at + filled} of ${this.fileSize}`)
+      filled += bytesRead
+    }
+    return buffer.subarray(0, want)
   }
 }
 

@@ -24,10 +24,10 @@
  * Runs `packages/cli/dist/bin.js`: build first (`pnpm run build`).
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { AwsClient } from 'aws4fetch'
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest'
 import { createUploader, isValetError } from '@valet/client'
@@ -61,7 +61,17 @@ const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo 
 // ---------------------------------------------------------------------------------------------
 // The CLI as a subprocess
 
+/**
+ * Each run here is the same file uploaded anew once the last one completed, so the run journal
+ * (what an interrupted run finished: it would report the file done and send nothing) goes
+ * before every run; test/cli/batch-crash.test.ts shows the journal itself.
+ */
 function valet(args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
+  const at = args.indexOf('--state-dir')
+  if (at >= 0) {
+    const dir = resolve(cwd, args[at + 1]!)
+    if (existsSync(dir)) for (const name of readdirSync(dir)) if (/^run-[0-9a-f]+\.jsonl$/.test(name)) rmSync(join(dir, name))
+  }
   return runValet(args, { cwd, env })
 }
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe('expandPaths', () => {
   it('keeps a file argument as given, named by its base name', async () => {
     const { files, warnings } = await expandPaths(['single.txt'], root)
-    expect(files).toEqual([{ path: join(root, 'single.txt'), display: 'single.txt', name: 'single.txt', size: 6 }])
+    expect(files).toEqual([{ path: join(root, 'single.txt'), display: 'single.txt', name: 'single.txt', size: 6, mtimeMs: expect.any(Number) }])
     expect(warnings).toEqual([])
   })
 

@@ -12,6 +12,8 @@ export interface FileEntry {
   /** Name sent to the server: the base name, or `dir/sub/file` for files found in a directory. */
   name: string
   size: number
+  /** Modification time (ms), with the size what tells a file from an edited one across runs. */
+  mtimeMs: number
 }
 
 export interface ExpandResult {
@@ -36,7 +38,7 @@ function posix(path: string): string {
  * @example
  * ```ts
  * const { files, warnings } = await expandPaths(['photos', 'notes.txt'], process.cwd())
- * // files[0] → { path: '/home/me/photos/2024/a.jpg', display: 'photos/2024/a.jpg', name: 'photos/2024/a.jpg', size: 1234 }
+ * // files[0] → { path: '/home/me/photos/2024/a.jpg', display: 'photos/2024/a.jpg', name: 'photos/2024/a.jpg', size: 1234, mtimeMs: 1733500000000 }
  * ```
  * @throws PathError when an argument does not exist or is neither a file nor a directory.
  */
@@ -51,7 +53,7 @@ export async function expandPaths(paths: string[], cwd: string): Promise<ExpandR
     const real = await realpath(absolute)
     if (seenFiles.has(real)) return
     seenFiles.add(real)
-    files.push({ path: absolute, display, name, size: stats.size })
+    files.push({ path: absolute, display, name, size: stats.size, mtimeMs: stats.mtimeMs })
   }
 
   const walk = async (dir: string, display: string, name: string, stats: Stats): Promise<void> => {

@@ -6,7 +6,7 @@ import { fileLine, totalLine } from './progress-lines.js'
 import { ProgressRenderer, modeFor } from './progress-renderer.js'
 
 const MiB = 1024 * 1024
-const file = (display: string, size: number): FileEntry => ({ path: `/abs/${display}`, display, name: display, size })
+const file = (display: string, size: number): FileEntry => ({ path: `/abs/${display}`, display, name: display, size, mtimeMs: 0 })
 
 function harness(mode: 'plain' | 'silent' | 'tty', files: FileEntry[]) {
   let text = ''

@@ -48,6 +48,8 @@ export interface FileOutcome {
   size: number
   /** Parts storage already held when this run started (`UploadResult.partsResumed`). */
   partsResumed: number
+  /** Bytes not sent in this run, when known here (a file an interrupted run already finished). */
+  bytesResumed?: number
 }
 
 interface Active {
@@ -148,7 +150,7 @@ export class ProgressRenderer {
     this.bytesDone += file.size
     // Parts storage already had (a resumed upload) were not sent now: they count for neither
     // the bytes sent in this run nor the rate.
-    const resumed = entry?.progress?.bytesResumed ?? 0
+    const resumed = outcome.bytesResumed ?? entry?.progress?.bytesResumed ?? 0
     const sent = Math.max(0, file.size - resumed)
     this.bytesSentDone += sent
     if (outcome.partsResumed > 0) this.filesResumed++

@@ -3,6 +3,7 @@ import { createUploader, isValetError, type ManyFile, type ManyOutcome, type Nod
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
 import { PathError, expandPaths, type FileEntry } from './expand-paths.js'
+import { RunJournal } from './run-journal.js'
 import { formatBytes } from './format.js'
 import { ProgressRenderer, modeFor } from './progress-renderer.js'
 import { UPLOAD_HELP, parseUploadArgs, type UploadArgs } from './upload-args.js'
@@ -93,6 +94,20 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   const json = (line: UploadedLine | FailedLine): void => {
     if (args.json) io.stdout.write(`${JSON.stringify(line)}\n`)
   }
+  // Files an interrupted run of this command already finished are reported, not sent again.
+  const journal = await RunJournal.open<UploadedLine>(args.stateDir, args.endpoint, files)
+  const toSend: number[] = []
+  /** The file of uploadMany's item `i`. */
+  const fileOf = (i: number): FileEntry => files[toSend[i]!]!
+  files.forEach((file, index) => {
+    const earlier = journal.finished(file)
+    if (earlier === undefined) return void toSend.push(index)
+    // Every part was in storage when this run started.
+    const partsResumed = earlier.partSize > 0 ? Math.ceil(earlier.size / earlier.partSize) : 1
+    renderer.start(file)
+    renderer.done(file, { key: earlier.key, size: earlier.size, partsResumed, bytesResumed: earlier.size })
+    json({ ...earlier, partsResumed, bytesResumed: earlier.size })
+  })
 
   /** Files started and not yet ended, by index: what an interrupt reports as paused. */
   const active = new Set<number>()
@@ -115,7 +130,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   const onFileStart = (f: ManyFile): void => {
     if (interrupted !== undefined) return
     active.add(f.index)
-    renderer.start(files[f.index] as FileEntry)
+    renderer.start(fileOf(f.index))
   }
   const onFileProgress = (f: ManyFile, p: UploadProgress): void => {
     if (interrupted !== undefined) return
@@ -123,13 +138,13 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       planned.set(f.index, p)
       notePartSize(p.partSize, p.partsTotal)
     }
-    renderer.progress(files[f.index] as FileEntry, p)
+    renderer.progress(fileOf(f.index), p)
   }
   const onFileDone = (outcome: ManyOutcome): void => {
     active.delete(outcome.index)
     // Once interrupted, files ending now were paused or cut off: the interrupt said so already.
     if (interrupted !== undefined) return
-    const file = files[outcome.index] as FileEntry
+    const file = fileOf(outcome.index)
     if (!outcome.ok) {
       failed++
       const described = describeError(outcome.error)
@@ -153,11 +168,12 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       partSize: plan?.partSize ?? 0,
     }
     if (result.result !== undefined) line.result = result.result
+    journal.record(file, line)
     json(line)
   }
 
   const batch = uploader.uploadMany(
-    files.map((f) => ({ source: f.path, name: f.name })),
+    toSend.map((i) => ({ source: files[i]!.path, name: files[i]!.name })),
     { concurrency: args.concurrency, onFileStart, onFileProgress, onFileDone },
   )
 
@@ -172,7 +188,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
       // Paused, not aborted: the storage uploads and their resume state stay for the next run.
       batch.pause()
       for (const index of [...active].sort((a, b) => a - b)) {
-        const file = files[index] as FileEntry
+        const file = fileOf(index)
         json({ path: file.display, name: file.name, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
       }
       renderer.note(`interrupted: ${active.size} upload(s) paused; run the same command again (state in ${args.stateDir}) to resume`)
@@ -182,7 +198,8 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     process.on('SIGTERM', onSignal)
   })
 
-  const finished = batch.done.then(() => (failed > 0 ? EXIT.failed : EXIT.ok))
+  // Every file complete: a later run of the same command uploads again, as it always did.
+  const finished = batch.done.then(async () => (failed > 0 ? EXIT.failed : (await journal.remove(), EXIT.ok)))
   try {
     const code = await Promise.race([finished, stoppedBySignal])
     renderer.close(interrupted !== undefined)

@@ -370,6 +370,11 @@ export class FaultProxy {
       const block = decodeBlockId(q.get('blockid')!)
       partNumber = block?.partNumber
       upload = `${url.pathname}:${block?.uploadHex ?? ''}`
+    } else if (method === 'PUT' && (q.has('X-Amz-Signature') || q.has('sig')) && !url.pathname.includes('/.valet/')) {
+      // A single-PUT upload's one PUT of the object with a valet key (S3 presigned, or an Azure
+      // SAS): the client's part 1. The server's own writes are header-signed, never presigned.
+      partNumber = 1
+      upload = url.pathname
     }
     const isPartPut = partNumber !== undefined && Number.isInteger(partNumber) && partNumber > 0
     let attempt = 0

@@ -82,6 +82,28 @@ async function expectStoredThenDelete(key: string | undefined, size: number, sha
 const mibps = (bytes: number, ms: number): string => ((bytes / MiB) / (ms / 1000)).toFixed(1)
 
 describe('Chromium → Swift s3api', () => {
+  it('sends a small file as one PUT of the object (single-PUT upload): no sign call, its signed headers pass CORS', async () => {
+    const spec: FileSpec = { name: 'small.txt', size: 300 * 1024, seed: 41, lastModified: 1_700_000_500_000 }
+    const page = await openExample(browser.context, server.url({ concurrency: 2 }))
+    const calls: string[] = []
+    const puts: { url: string; status: number; headers: Record<string, string> }[] = []
+    page.on('request', (r) => {
+      if (/\/api\/valet\//.test(r.url()) && r.method() !== 'OPTIONS') calls.push(`${r.method()} ${new URL(r.url()).pathname.replace(/^.*\/api\/valet/, '')}`)
+    })
+    page.on('response', (res) => {
+      const r = res.request()
+      if (r.method() === 'PUT' && !r.url().includes('/api/')) puts.push({ url: r.url(), status: res.status(), headers: r.headers() })
+    })
+    await makeFileInPage(page, spec)
+    const row = await waitForStatus(page, await addMadeFile(page, spec.name), ['done'])
+    expect(puts, JSON.stringify(puts)).toHaveLength(1)
+    expect(new URL(puts[0]!.url).searchParams.has('partNumber')).toBe(false)
+    expect(puts[0]!.headers['content-md5']).toMatch(/==$/)
+    expect(calls.filter((c) => c.startsWith('POST') && c.includes('/parts'))).toEqual([])
+    await expectStoredThenDelete(row.key, spec.size, sha256Of(makeChunks(spec.size, spec.seed)))
+    await page.close()
+  })
+
   it('uploads 256 MiB made in the page, sha256-verified, measured against a raw PUT, keeping the main thread free', async () => {
     const spec: FileSpec = { name: 'big.bin', size: 256 * MiB, seed: 7, lastModified: 1_700_000_000_000 }
     const expected = sha256Of(makeChunks(spec.size, spec.seed))

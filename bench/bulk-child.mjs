@@ -27,28 +27,43 @@ async function pool(items, n, fn) {
   return failures
 }
 
+/** The PutObject loop a Node script would write; `verify` adds the HeadObject a checker needs. */
+async function sdkLoop(verify) {
+  const { S3Client, PutObjectCommand, HeadObjectCommand } = await import('@aws-sdk/client-s3')
+  const { swift } = job
+  // One client for the run: the SDK's default Node handler keeps connections alive.
+  const client = new S3Client({
+    endpoint: swift.endpoint,
+    region: swift.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+    // The SDK's default CRC32 checksums aren't what this store accepts (as in bench/child.mjs).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  })
+  return async (objects) =>
+    pool(names, job.concurrency, async (name) => {
+      const body = await fs.promises.readFile(path.join(job.dir, name))
+      const key = `${job.principal}/${name}`
+      await client.send(new PutObjectCommand({ Bucket: swift.bucket, Key: key, Body: body }))
+      if (verify) {
+        const head = await client.send(new HeadObjectCommand({ Bucket: swift.bucket, Key: key }))
+        if (head.ContentLength !== body.length) throw new Error(`${key}: ${head.ContentLength} bytes stored, not ${body.length}`)
+      }
+      objects.push([key, body.length])
+    })
+}
+
 // Both load their modules before the clock starts, as bench/child.mjs does.
 const variants = {
   async sdk() {
-    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3')
-    const { swift } = job
-    // One client for the run: the SDK's default Node handler keeps connections alive.
-    const client = new S3Client({
-      endpoint: swift.endpoint,
-      region: swift.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-      // The SDK's default CRC32 checksums aren't what this store accepts (as in bench/child.mjs).
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    })
-    return async (objects) =>
-      pool(names, job.concurrency, async (name) => {
-        const body = await fs.promises.readFile(path.join(job.dir, name))
-        const key = `${job.principal}/${name}`
-        await client.send(new PutObjectCommand({ Bucket: swift.bucket, Key: key, Body: body }))
-        objects.push([key, body.length])
-      })
+    return sdkLoop(false)
+  },
+
+  // The lean reference for a *verified* upload: what one PutObject plus the HeadObject that
+  // checks it costs this store, the floor of anything that verifies each object on the server.
+  async 'sdk-verified'() {
+    return sdkLoop(true)
   },
 
   async 'valet-many'() {

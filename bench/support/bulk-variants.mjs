@@ -2,6 +2,7 @@
 // plain PutObject loop a Node script would otherwise write, at the same concurrency.
 export const BULK_VARIANTS = {
   sdk: { label: 'SDK PutObject loop', how: 'child', reference: true },
+  'sdk-verified': { label: 'SDK Put+HeadObject loop', how: 'child' },
   'valet-cli': { label: 'valet upload (CLI)', how: 'cli' },
   'valet-api': { label: 'valet upload() loop', how: 'child' },
   'valet-many': { label: 'valet uploadMany', how: 'child' },

@@ -115,6 +115,7 @@ describe('the packed packages', () => {
       "import { createIndexedDbResumeStore, createMd5Hasher, type Md5Engine } from '@valet/client'",
       'declare const token: string',
       'declare const file: File',
+      'declare const files: File[]',
       snippet,
       "const engine: Md5Engine = 'auto'",
       'createMd5Hasher({ engine }).close()',

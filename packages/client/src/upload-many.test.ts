@@ -45,6 +45,22 @@ describe('uploadMany', () => {
     expect(fake.stats.completes).toHaveLength(3) // batched, or alone on its own route when it came alone
   })
 
+  it('multipart files created ahead past maxOpenUploads wait for their own uploads to end instead of failing', async () => {
+    // No single PUT (as on Azure by default): every create opens an upload the cap counts.
+    const fake = setup({ singlePut: false, server: { maxOpenUploads: 3 } })
+    const outcomes = await createUploader({ endpoint: ENDPOINT, resume: false, concurrency: 2 }).uploadMany(small(12)).done
+    expect(codes(outcomes)).toEqual(Array(12).fill('ok'))
+    expect(fake.memory.uploads.size).toBe(12)
+  })
+
+  it('too_many_uploads with none of its own open still fails the file (the cap is someone else’s)', async () => {
+    setup({ singlePut: false, server: { maxOpenUploads: 1 } })
+    const uploader = createUploader({ endpoint: ENDPOINT, resume: false })
+    const blocker = await fetch(`${ENDPOINT}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user': 'alice' }, body: JSON.stringify({ name: 'x', size: 10, type: '' }) })
+    expect(blocker.status).toBe(201)
+    expect(codes(await uploader.uploadMany(small(2)).done)).toEqual(['too_many_uploads', 'too_many_uploads'])
+  })
+
   it('200 small files: a few key calls per hundred files, one PUT each, no sign calls', async () => {
     const fake = setup()
     let last: ManyProgress | undefined

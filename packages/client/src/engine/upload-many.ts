@@ -9,7 +9,7 @@
  * while they wait for the next batch call. A file's bytes are only read while it is hashed or
  * sending.
  */
-import { MAX_BATCH, ValetError } from '@valet/protocol'
+import { MAX_BATCH, ValetError, isValetError } from '@valet/protocol'
 import { KeyBatcher } from '../keys/key-batcher.js'
 import type { KeyApi, KeyEndpoint } from '../keys/key-endpoint.js'
 import { normalizeUploadOptions, type UploadSettings } from '../normalize-options.js'
@@ -19,6 +19,7 @@ import { asValetError, isItem, itemsOf, nameOf, safely, type ManyFile, type Many
 import { ManyTracker } from './many-progress.js'
 import type { UploadProgress } from './progress-tracker.js'
 import { runUpload, type EngineDeps } from './run-upload.js'
+import { HeldUploads } from './held-uploads.js'
 import { Slots } from './slots.js'
 import type { GroupControl } from './upload-control.js'
 
@@ -84,6 +85,8 @@ export async function uploadMany<TSource, B>(
   const outcomes: ManyOutcome[] = []
   const starts: number[] = []
   let ahead = 0
+  /** Our own open multipart uploads: a create refused for `maxOpenUploads` waits for one to end. */
+  const held = new HeldUploads()
   let wakeAdmission: (() => void) | undefined
   const changed = (): void => {
     const wake = wakeAdmission
@@ -122,9 +125,22 @@ export async function uploadMany<TSource, B>(
       markReady()
       return sent
     }
+    let endHold: (() => void) | undefined
+    const create = async <T>(send: () => Promise<T>, modeOf: (created: T) => string | undefined, signal: AbortSignal): Promise<T> => {
+      for (;;) {
+        try {
+          const created = await queued(send())
+          if (modeOf(created) !== 'single') endHold ??= held.hold()
+          return created
+        } catch (e) {
+          if (!(isValetError(e) && e.code === 'too_many_uploads') || held.count === 0) throw e
+          await held.untilOneEnds(signal)
+        }
+      }
+    }
     const api: KeyApi = {
-      createTimed: (body, signal) => queued(batcher.createTimed(body, signal)),
-      createUpload: (body, signal) => queued(batcher.createUpload(body, signal)),
+      createTimed: (body, signal) => create(() => batcher.createTimed(body, signal), (r) => r.created.mode, signal),
+      createUpload: (body, signal) => create(() => batcher.createUpload(body, signal), (r) => r.mode, signal),
       signParts: (...args) => batcher.signParts(...args),
       listParts: (...args) => batcher.listParts(...args),
       complete: (...args) => batcher.complete(...args),
@@ -210,6 +226,7 @@ export async function uploadMany<TSource, B>(
     } finally {
       markStarted()
       group.leave(control)
+      endHold?.()
     }
     announce()
     outcomes[index] = outcome

@@ -34,7 +34,7 @@ export interface FakeValetOptions extends FakeStorageOptions {
   /** Server (and storage) clock minus real clock. */
   clockOffsetMs: number
   /** More server options (policy: `allowedTypes`, `maxFileSize`...). */
-  server?: { allowedTypes?: string[]; maxFileSize?: number }
+  server?: { allowedTypes?: string[]; maxFileSize?: number; maxOpenUploads?: number }
   /** The in-memory store's single-PUT support (see `memoryStorage`). @default true */
   singlePut?: boolean | 'unconditional'
   /** Return a response to answer a key-endpoint call with it; the server never sees that call. */

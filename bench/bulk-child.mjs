@@ -54,6 +54,17 @@ async function sdkLoop(verify) {
     })
 }
 
+/** One uploader for the run, as a script would make it (defaults otherwise: MD5, resume on). */
+async function valetUploader() {
+  const { createUploader } = await import('../packages/client/dist/index.node.js')
+  return createUploader({
+    endpoint: job.endpoint,
+    concurrency: job.concurrency,
+    headers: { authorization: `Bearer ${job.principal}` },
+    stateDir: job.stateDir,
+  })
+}
+
 // Both load their modules before the clock starts, as bench/child.mjs does.
 const variants = {
   async sdk() {
@@ -67,14 +78,8 @@ const variants = {
   },
 
   async 'valet-many'() {
-    const { createUploader } = await import('../packages/client/dist/index.node.js')
     // The bulk API: creates and completes go in batches, small files in one PUT each.
-    const uploader = createUploader({
-      endpoint: job.endpoint,
-      concurrency: job.concurrency,
-      headers: { authorization: `Bearer ${job.principal}` },
-      stateDir: job.stateDir,
-    })
+    const uploader = await valetUploader()
     return async (objects) => {
       const items = names.map((name) => ({ source: path.join(job.dir, name), name }))
       const outcomes = await uploader.uploadMany(items, { concurrency: job.concurrency }).done
@@ -88,14 +93,8 @@ const variants = {
   },
 
   async 'valet-api'() {
-    const { createUploader } = await import('../packages/client/dist/index.node.js')
-    // What `valet upload` does, minus the CLI: one uploader, one part in flight per small file.
-    const uploader = createUploader({
-      endpoint: job.endpoint,
-      concurrency: job.concurrency,
-      headers: { authorization: `Bearer ${job.principal}` },
-      stateDir: job.stateDir,
-    })
+    // What `valet upload` did before uploadMany: one uploader, a pool of files, one upload() each.
+    const uploader = await valetUploader()
     return async (objects) =>
       pool(names, job.concurrency, async (name) => {
         const result = await uploader.upload(path.join(job.dir, name), { name, concurrency: 1 }).done

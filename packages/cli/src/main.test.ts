@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { CliIo } from './cli-io.js'
 import { invocationDir } from './cli-io.js'
 import { main, withoutRunnerDashes } from './main.js'
+import { memoryIo } from './testing/memory-io.js'
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    cwd: '/',
-    env: {},
-    out: () => out,
-    err: () => err,
-  }
-}
+const io = () => memoryIo('/')
 
 describe('what package scripts hand the CLI', () => {
   it.each([

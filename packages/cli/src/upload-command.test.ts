@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ENDPOINT, testBytes } from '../../client/src/testing/fake-valet.js'
 import { useFakeValet } from '../../client/src/testing/msw-server.js'
-import type { CliIo } from './cli-io.js'
 import { uploadCommand, type FailedLine, type UploadedLine } from './upload-command.js'
+import { memoryIo } from './testing/memory-io.js'
 
 const { setup } = useFakeValet({ partSize: 1000 })
 let dir: string
@@ -14,18 +14,7 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    cwd: dir,
-    env: { CI: '1' },
-    out: () => out,
-    err: () => err,
-  }
-}
+const io = () => memoryIo(dir, { CI: '1' })
 const lines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as UploadedLine | FailedLine)
 
 describe('valet upload (in-process, msw fake)', () => {

@@ -11,7 +11,7 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 /** Decodes standard or URL-safe base64 (padding optional); throws on anything else. */
-export function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new TypeError('not base64')
   const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
   return Uint8Array.from(bin, (c) => c.charCodeAt(0))

@@ -53,3 +53,11 @@ export async function requireOpen<P extends Principal>(ctx: RouteContext<P>, cla
   }
   return ref
 }
+
+/**
+ * When a key signed at `now` stops working: `keyTtl` later, and never after the token that
+ * allowed it (`exp`, epoch seconds).
+ */
+export function keyExpiry(options: Pick<NormalizedOptions, 'keyTtlMs'>, exp: number, now: number): Date {
+  return new Date(Math.min(now + options.keyTtlMs, exp * 1000))
+}

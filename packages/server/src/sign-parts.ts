@@ -1,5 +1,5 @@
 import { parseSignPartsRequest, partSizeOf, ValetError, type PartToSign, type SignPartsResponse } from '@valet/protocol'
-import { requireOpen, uploadRef, verifyClaim, type RouteContext } from './context.js'
+import { keyExpiry, requireOpen, uploadRef, verifyClaim, type RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
 import { json, readJson } from './http.js'
 import { isSingle, signSingle, singleObject } from './single-put.js'
@@ -46,8 +46,7 @@ export async function signParts<P extends Principal>(ctx: RouteContext<P>): Prom
   if (isSingle(claim)) return json(await signSingleAgain(ctx, claim, body.parts))
   const ref = await requireOpen(ctx, claim)
   const now = ctx.options.now()
-  // A key never outlives the token that allowed it.
-  const expiresAt = new Date(Math.min(now + ctx.options.keyTtlMs, claim.exp * 1000))
+  const expiresAt = keyExpiry(ctx.options, claim.exp, now)
   const parts = await Promise.all(
     body.parts.map((part) => ctx.options.storage.signPart({ ...ref, partNumber: part.partNumber, size: part.size, md5: part.md5, expiresAt })),
   )

@@ -1,5 +1,5 @@
 import { ValetError, parseSignRangesRequest, type SignRangesResponse } from '@valet/protocol'
-import type { RouteContext } from './context.js'
+import { keyExpiry, type RouteContext } from './context.js'
 import { json, readJson } from './http.js'
 import type { Principal } from './object-key.js'
 import { allowRead, readingOn } from './read-access.js'
@@ -22,7 +22,7 @@ export async function signRanges<P extends Principal>(ctx: RouteContext<P>): Pro
   }
   await allowRead(ctx, claim.key)
   const now = options.now()
-  const expiresAt = new Date(Math.min(now + options.keyTtlMs, claim.exp * 1000))
+  const expiresAt = keyExpiry(options, claim.exp, now)
   const signRead = options.storage.signRead!.bind(options.storage)
   const ranges = await Promise.all(
     body.ranges.map(({ start, end }) => signRead({ key: claim.key, etag: claim.etag, start, end, expiresAt, signal: ctx.request.signal })),

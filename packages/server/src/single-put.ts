@@ -3,9 +3,9 @@
  * at create (docs/protocol.md, "Single-PUT uploads"). The object exists once that PUT lands, so
  * these helpers read storage where a multipart upload would ask about its upload id.
  */
-import { ValetError, fromBase64, toHex, type CompletedPart, type CreateUploadResponse, type SignedPart } from '@valet/protocol'
+import { ValetError, base64ToHex, type CompletedPart, type CreateUploadResponse, type SignedPart } from '@valet/protocol'
 import { CompletionReceipt } from './completion-receipt.js'
-import type { RouteContext } from './context.js'
+import { keyExpiry, type RouteContext } from './context.js'
 import type { Principal } from './object-key.js'
 import type { StoredObject, UploadRef } from './storage.js'
 import type { UploadClaim } from './token.js'
@@ -19,12 +19,7 @@ export function isSingle(claim: UploadClaim): claim is UploadClaim & { md5: stri
 
 /** The one part of a single-PUT upload as complete and the receipts name it: its MD5, not a client's etag. */
 export function singleParts(claim: UploadClaim & { md5: string }): CompletedPart[] {
-  return [{ partNumber: 1, etag: toHex(fromBase64(claim.md5)) }]
-}
-
-/** When the key of a claim signed at `now` stops working: never after the token. */
-export function keyExpiry<P extends Principal>(ctx: RouteContext<P>, claim: UploadClaim, now: number): Date {
-  return new Date(Math.min(now + ctx.options.keyTtlMs, claim.exp * 1000))
+  return [{ partNumber: 1, etag: base64ToHex(claim.md5) }]
 }
 
 /** Signs the PUT of a single-PUT claim, or `undefined` where the provider can't make it safe. */
@@ -40,7 +35,7 @@ export async function signSingle<P extends Principal>(ctx: RouteContext<P>, clai
     type: claim.type,
     disposition: claim.disposition,
     metadata: claim.metadata,
-    expiresAt: keyExpiry(ctx, claim, now),
+    expiresAt: keyExpiry(ctx.options, claim.exp, now),
     unique: claim.unique === true,
     signal: ref.signal,
   })

@@ -1,4 +1,4 @@
-import { ValetError, toBase64Url } from '@valet/protocol'
+import { ValetError, fromBase64, toBase64Url } from '@valet/protocol'
 import { importHmacKey } from './hmac-key.js'
 
 /**
@@ -52,9 +52,9 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
+  // Strictly the URL-safe alphabet without padding: one text per token.
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url')
-  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0))
+  return fromBase64(text)
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { base64ToHex, partEtagFromResponse, storedPartMatches } from './part-etag.js'
+import { base64ToHex } from '@valet/protocol'
+import { partEtagFromResponse, storedPartMatches } from './part-etag.js'
 
 const body = Buffer.from('hello valet')
 const md5 = createHash('md5').update(body).digest('base64')

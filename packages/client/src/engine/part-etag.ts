@@ -3,15 +3,7 @@
  * knows provider answers: S3 puts the part's hex MD5 in `ETag`; Azure's Put Block has no ETag
  * but echoes `Content-MD5`.
  */
-import { ValetError, bareEtag } from '@valet/protocol'
-
-/** Hex of a base64 MD5, lower case. */
-export function base64ToHex(base64: string): string {
-  const bytes = atob(base64)
-  let hex = ''
-  for (let i = 0; i < bytes.length; i++) hex += bytes.charCodeAt(i).toString(16).padStart(2, '0')
-  return hex
-}
+import { ValetError, bareEtag, base64ToHex } from '@valet/protocol'
 
 const HEX_MD5 = /^[0-9a-f]{32}$/i
 

@@ -2,12 +2,12 @@
  * One part, from key to verified etag: PUT with the part's valet key, check the answer, and on
  * failure classify, re-sign and retry, or fail the upload with a typed error.
  */
-import { ValetError, isValetError, partSizeOf, type PartPlan } from '@valet/protocol'
+import { ValetError, base64ToHex, isValetError, partSizeOf, type PartPlan } from '@valet/protocol'
 import { linkSignals, sleep } from './abort.js'
 import type { KeyCache } from '../keys/key-cache.js'
 import { snippet } from '../keys/key-endpoint.js'
 import type { ValetKey } from '../keys/key-timing.js'
-import { base64ToHex, partEtagFromResponse } from './part-etag.js'
+import { partEtagFromResponse } from './part-etag.js'
 import type { PartReader } from './part-reader.js'
 import type { Clock, Transport } from '../ports.js'
 import type { ProgressTracker } from './progress-tracker.js'

@@ -1,4 +1,4 @@
-import { base64ToHex } from '../engine/part-etag.js'
+import { base64ToHex } from '@valet/protocol'
 import type { FileSource, Hasher } from '../ports.js'
 
 /**

@@ -120,6 +120,31 @@ function engineLoadFailed(cause: unknown): ValetError {
 
 const systemClock: Clock = { now: () => Date.now() }
 
+interface Controllable<S> {
+  readonly status: S
+  pause(): void
+  resume(): void
+  abort(cause?: unknown): void
+}
+
+/** Ties a control to the caller's signal (abort, not pause), starts the work, and hands out the handle. */
+function controlled<S, T>(control: Controllable<S>, signal: AbortSignal | undefined, start: () => Promise<T>) {
+  const onAbort = (): void => control.abort(signal?.reason)
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener('abort', onAbort, { once: true })
+  const done = start()
+  done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
+  return {
+    done,
+    get status(): S {
+      return control.status
+    },
+    pause: () => control.pause(),
+    resume: () => control.resume(),
+    abort: () => control.abort(),
+  }
+}
+
 export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (options: UploaderOptions) => Uploader<TSource> {
   return (uploaderOptions) => {
     const options = normalizeOptions(uploaderOptions, platform.defaults)
@@ -141,57 +166,33 @@ export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (optio
         const opts = normalizeUploadOptions(uploadOptions, options)
         const open = platform.prepareSource(source, opts)
         const control = new UploadControl()
-        const { signal } = opts
-        const onAbort = (): void => control.abort(signal?.reason)
-        if (signal?.aborted) onAbort()
-        else signal?.addEventListener('abort', onAbort, { once: true })
         const openChecked = (s: AbortSignal): Promise<FileSource<B>> => {
           throwIfAborted(s)
           return open(s)
         }
-        const done = engine()
-          .then(({ runUpload, deps }) => runUpload(deps, control, openChecked, opts))
-          .then(
-            (result) => {
-              control.settle('complete')
-              return result
-            },
-            (error: unknown) => {
-              control.settle('failed')
-              throw error
-            },
-          )
-        done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
-        return {
-          done,
-          get status() {
-            return control.status
-          },
-          pause: () => control.pause(),
-          resume: () => control.resume(),
-          abort: () => control.abort(),
-        }
+        return controlled(control, opts.signal, () =>
+          engine()
+            .then(({ runUpload, deps }) => runUpload(deps, control, openChecked, opts))
+            .then(
+              (result) => {
+                control.settle('complete')
+                return result
+              },
+              (error: unknown) => {
+                control.settle('failed')
+                throw error
+              },
+            ),
+        )
       },
       uploadMany(items, manyOptions) {
         const settings = normalizeManyOptions(manyOptions, options)
         const group = new GroupControl()
-        const { signal } = settings
-        const onAbort = (): void => group.abort(signal?.reason)
-        if (signal?.aborted) onAbort()
-        else signal?.addEventListener('abort', onAbort, { once: true })
-        const done = engine().then(({ uploadMany, api, deps }) =>
-          uploadMany({ deps, endpoint: api, prepareSource: (s, o) => platform.prepareSource(s, o) }, group, items, settings),
+        return controlled(group, settings.signal, () =>
+          engine().then(({ uploadMany, api, deps }) =>
+            uploadMany({ deps, endpoint: api, prepareSource: (s, o) => platform.prepareSource(s, o) }, group, items, settings),
+          ),
         )
-        done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
-        return {
-          done,
-          get status() {
-            return group.status
-          },
-          pause: () => group.pause(),
-          resume: () => group.resume(),
-          abort: () => group.abort(),
-        }
       },
     }
   }

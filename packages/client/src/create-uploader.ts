@@ -16,6 +16,7 @@ import type { Clock, FileSource, Hasher, Transport } from './ports.js'
 import type { EngineDeps, UploadResult } from './engine/run-upload.js'
 import type * as EngineModule from './engine/engine.js'
 import { GroupControl, UploadControl, type UploadStatus } from './engine/upload-control.js'
+import { controlled } from './engine/controlled.js'
 import type { ManyItem, ManyOutcome } from './engine/upload-many.js'
 import type { KeyEndpoint } from './keys/key-endpoint.js'
 import { normalizeManyOptions, type UploadManyOptions } from './many-options.js'
@@ -119,31 +120,6 @@ function engineLoadFailed(cause: unknown): ValetError {
 }
 
 const systemClock: Clock = { now: () => Date.now() }
-
-interface Controllable<S> {
-  readonly status: S
-  pause(): void
-  resume(): void
-  abort(cause?: unknown): void
-}
-
-/** Ties a control to the caller's signal (abort, not pause), starts the work, and hands out the handle. */
-function controlled<S, T>(control: Controllable<S>, signal: AbortSignal | undefined, start: () => Promise<T>) {
-  const onAbort = (): void => control.abort(signal?.reason)
-  if (signal?.aborted) onAbort()
-  else signal?.addEventListener('abort', onAbort, { once: true })
-  const done = start()
-  done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
-  return {
-    done,
-    get status(): S {
-      return control.status
-    },
-    pause: () => control.pause(),
-    resume: () => control.resume(),
-    abort: () => control.abort(),
-  }
-}
 
 export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (options: UploaderOptions) => Uploader<TSource> {
   return (uploaderOptions) => {

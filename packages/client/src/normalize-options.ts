@@ -122,9 +122,10 @@ export function invalidUploadOption(option: string, problem: string): ValetError
   return invalidOption(UPLOAD, option, problem)
 }
 
-const CONCURRENCY = { min: 1, max: 64 } as const
+export const CONCURRENCY = { min: 1, max: 64 } as const
 
-function normalizeHeaders(read: OptionReader): () => Promise<Record<string, string>> {
+/** `headers` as a function called before every key-endpoint call; shared with `createDownloader`. */
+export function normalizeHeaders(read: OptionReader): () => Promise<Record<string, string>> {
   const value = read.raw('headers')
   if (typeof value === 'function') {
     const fn = value as () => unknown
@@ -140,7 +141,8 @@ function isResumeStore(value: unknown): value is ResumeStore {
   return typeof v === 'object' && v !== null && [v.get, v.set, v.remove].every((f) => typeof f === 'function')
 }
 
-function normalizeEndpoint(read: OptionReader, absolute: boolean): string {
+/** `endpoint` without a trailing slash, absolute where the platform needs it; shared with `createDownloader`. */
+export function normalizeEndpoint(read: OptionReader, absolute: boolean): string {
   const endpoint = read.string('endpoint', { required: true, hint: 'the URL of the key endpoint' }).trim().replace(/\/+$/, '')
   if (!absolute) return endpoint
   let url: URL | undefined

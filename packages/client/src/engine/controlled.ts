@@ -1,0 +1,26 @@
+/** The handle of one upload, batch or download: its control, tied to the caller's signal. */
+
+export interface Controllable<S> {
+  readonly status: S
+  pause(): void
+  resume(): void
+  abort(cause?: unknown): void
+}
+
+/** Ties a control to the caller's signal (abort, not pause), starts the work, and hands out the handle. */
+export function controlled<S, T>(control: Controllable<S>, signal: AbortSignal | undefined, start: () => Promise<T>) {
+  const onAbort = (): void => control.abort(signal?.reason)
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener('abort', onAbort, { once: true })
+  const done = start()
+  done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => {})
+  return {
+    done,
+    get status(): S {
+      return control.status
+    },
+    pause: () => control.pause(),
+    resume: () => control.resume(),
+    abort: () => control.abort(),
+  }
+}

@@ -16,6 +16,7 @@ import { generateFile } from './support/data.mjs'
 import { browserBench, renderBrowser } from './support/browser.mjs'
 import { bulkBench } from './support/bulk.mjs'
 import { bulkTargets, renderBulk } from './support/bulk-report.mjs'
+import { downloadBench, downloadTargets, renderDownloads } from './support/download.mjs'
 import { hashingBench } from './support/hashing.mjs'
 import { options, USAGE, VARIANTS } from './support/options.mjs'
 import { startKeyServer } from './support/key-server.mjs'
@@ -99,8 +100,8 @@ async function main() {
     const bigNeeds = 3 * opts.bigSize + 2 * 1024 * MiB
     const free = freeBytes(work)
     let big = opts.big
-    const onlyOther = opts.browserOnly || opts.bulkOnly
-    if (big === 'auto' && !onlyOther) {
+    const onlyOther = opts.browserOnly || opts.bulkOnly || opts.downloadOnly
+    if (big === 'auto' && (!onlyOther || opts.downloadOnly)) {
       big = free >= bigNeeds
       if (!big) console.log(`skipping the ${label(opts.bigSize)} run: ${label(free)} free in ${work}, want ${label(bigNeeds)} (--big forces it)`)
     }
@@ -196,6 +197,16 @@ async function main() {
       fs.rmSync(s.file, { force: true })
     }
 
+    let downloads
+    if (opts.download) {
+      const load = os.loadavg().map((x) => x.toFixed(2)).join(', ')
+      console.log(`\n## Downloads (issue 16): load average ${load}\n`)
+      downloads = await downloadBench({ swift, swiftKeys: keys, work, opts, big: big === true, children })
+      downloads.loadBefore = load
+      downloads.loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(', ')
+      errors += downloads.records.filter((r) => r.error).length
+    }
+
     let bulk
     if (opts.bulk) {
       console.log(`\n## Bulk: many small files, ${opts.bulkConcurrency} in flight (issue 15)\n`)
@@ -228,12 +239,15 @@ async function main() {
     console.log(`\n${hashLine}\n`)
     if (browser) console.log(`${renderBrowser(browser)}\n`)
     if (bulk?.length) console.log(`${renderBulk(bulk, opts)}\n`)
-    console.log(renderTargets([...verdicts, ...(bulk ? bulkTargets(bulk) : [])]))
+    if (downloads?.records.length) {
+      console.log(`## Downloads (issue 16)\n\n${renderDownloads(downloads, `Load average before ${downloads.loadBefore}, after ${downloads.loadAfter} (1, 5, 15 min).`)}\n`)
+    }
+    console.log(renderTargets([...verdicts, ...(bulk ? bulkTargets(bulk) : []), ...(downloads ? downloadTargets(downloads) : [])]))
     const browserUploads = browser?.uploads.length ?? 0
-    console.log(`\n${records.length + browserUploads} uploads${bulk ? ` and ${bulk.length} bulk runs` : ''} in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
+    console.log(`\n${records.length + browserUploads} uploads${bulk ? ` and ${bulk.length} bulk runs` : ''}${downloads ? ` and ${downloads.records.length} downloads` : ''} in ${minutes} min; ${errors ? `${errors} ERROR(S)` : 'no errors'}.`)
     if (profileDir) console.log(`CPU profiles: ${profileDir}`)
     if (opts.json) {
-      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser, bulk }, null, 2))
+      fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: os.cpus().length, hashing, records, rows, targets: verdicts, browser, bulk, downloads }, null, 2))
     }
   } finally {
     await cleanup()

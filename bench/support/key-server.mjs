@@ -6,7 +6,19 @@ import { createValet } from '../../packages/server/dist/index.js'
 import { s3 } from '../../packages/server/dist/s3.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
 
-const zero = () => ({ creates: 0, signCalls: 0, keysSigned: 0, completes: 0, other: 0, storageCalls: {}, ms: { creates: [], signCalls: [], completes: [] } })
+const zero = () => ({
+  creates: 0,
+  signCalls: 0,
+  keysSigned: 0,
+  completes: 0,
+  // Downloads (issue 16): POST /downloads, POST /downloads/ranges and the read keys they signed.
+  opens: 0,
+  rangeCalls: 0,
+  rangesSigned: 0,
+  other: 0,
+  storageCalls: {},
+  ms: { creates: [], signCalls: [], completes: [], opens: [], rangeCalls: [] },
+})
 
 /** The s3 provider for the bench's Swift. */
 export function swiftProvider(swift) {
@@ -29,6 +41,7 @@ function counted(storage, counts) {
     wrapped[name] = (...args) => {
       const c = counts()
       if (name === 'signPart') c.keysSigned++
+      else if (name === 'signRead') c.rangesSigned++
       else c.storageCalls[name] = (c.storageCalls[name] ?? 0) + 1
       return value.apply(storage, args)
     }
@@ -37,13 +50,15 @@ function counted(storage, counts) {
 }
 
 /**
+ * `storage` replaces the Swift provider (the download section's Azurite endpoint); reading is on
+ * (`canRead` lets the bench principal read everything), for the download section.
  * `{ principalFromToken: true }` (the bulk scenario) makes the bearer token the principal and keeps
  * the server's default object keys (`<principal>/<uniqueId>/<name>`): each run then lands under a
  * prefix of its own to list and delete, and creates are idempotent as they are in production.
  */
-export async function startKeyServer(swift, { principalFromToken = false } = {}) {
+export async function startKeyServer(swift, { principalFromToken = false, storage: provider } = {}) {
   let counts = zero()
-  const storage = swiftProvider(swift)
+  const storage = provider ?? swiftProvider(swift)
   const perToken = {
     authorize: (request) => ({ id: (request.headers.get('authorization') ?? '').replace(/^Bearer\s+/i, '') || 'bench' }),
   }
@@ -54,6 +69,7 @@ export async function startKeyServer(swift, { principalFromToken = false } = {})
     // by method; signPart signs locally, without a request.
     storage: counted(storage, () => counts),
     secret: randomBytes(32).toString('hex'),
+    canRead: () => true,
     ...(principalFromToken
       ? perToken
       : {
@@ -68,6 +84,8 @@ export async function startKeyServer(swift, { principalFromToken = false } = {})
     if (req.method === 'POST' && /\/parts\/?$/.test(path)) route = 'signCalls'
     else if (req.method === 'POST' && /\/complete\/?$/.test(path)) route = 'completes'
     else if (req.method === 'POST' && /\/uploads(\/batch)?\/?$/.test(path)) route = 'creates'
+    else if (req.method === 'POST' && /\/downloads\/ranges\/?$/.test(path)) route = 'rangeCalls'
+    else if (req.method === 'POST' && /\/downloads\/?$/.test(path)) route = 'opens'
     const c = counts
     c[route]++
     // How long each key call took in the server (its storage calls included): where a small

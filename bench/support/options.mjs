@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { CHROMIUM } from './browser.mjs'
 import { BULK_VARIANTS, DEFAULT_BULK_SETS, parseBulkSets } from './bulk-variants.mjs'
+import { DEFAULT_BIG_DOWNLOAD_VARIANTS, DEFAULT_DOWNLOAD_VARIANTS, DOWNLOAD_VARIANTS } from './download.mjs'
 
 const MiB = 1024 * 1024
 
@@ -56,6 +57,13 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [
   --bulk-concurrency N  files in flight, the same for every variant (default 8)
   --bulk-rounds N   rounds over every bulk variant per set (default 3)
   --bulk-variants L comma-separated, from: ${Object.keys(BULK_VARIANTS).join(', ')} (default all)
+  --no-download     skip the download section (issue 16): the file (--size, and the big one
+                    when it runs) downloaded by valet vs a raw GET, on Swift and Azurite
+  --download-only   only the download section (no uploads, no browser part, no bulk)
+  --download-rounds N  rounds of the download section on the main file (default: --rounds)
+  --download-variants L  comma-separated, from: ${Object.keys(DOWNLOAD_VARIANTS).join(', ')}
+                    (default ${DEFAULT_DOWNLOAD_VARIANTS.join(',')})
+  --big-download-variants L  on the big file (default ${DEFAULT_BIG_DOWNLOAD_VARIANTS.join(',')})
   --json FILE       also write every record as JSON
   --help`
 
@@ -89,6 +97,11 @@ export function options() {
       'bulk-concurrency': { type: 'string' },
       'bulk-rounds': { type: 'string' },
       'bulk-variants': { type: 'string' },
+      'no-download': { type: 'boolean' },
+      'download-only': { type: 'boolean' },
+      'download-rounds': { type: 'string' },
+      'download-variants': { type: 'string' },
+      'big-download-variants': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -111,6 +124,12 @@ export function options() {
   const envBig = process.env.BENCH_BIG
   const rounds = int(values.rounds ?? process.env.BENCH_ROUNDS, 'rounds', 3)
   const bulkOnly = values['bulk-only'] ?? false
+  const downloadOnly = values['download-only'] ?? false
+  const downloadList = (value, fallback) => {
+    const names = value ? value.split(',').map((v) => v.trim()).filter(Boolean) : fallback
+    for (const v of names) if (!DOWNLOAD_VARIANTS[v]) throw new Error(`unknown download variant ${v}; known: ${Object.keys(DOWNLOAD_VARIANTS).join(', ')}`)
+    return names
+  }
   const bulkVariants = values['bulk-variants'] ? values['bulk-variants'].split(',').map((v) => v.trim()).filter(Boolean) : Object.keys(BULK_VARIANTS)
   for (const v of bulkVariants) if (!BULK_VARIANTS[v]) throw new Error(`unknown bulk variant ${v}; known: ${Object.keys(BULK_VARIANTS).join(', ')}`)
   const bulkSets =
@@ -119,13 +138,18 @@ export function options() {
       : parseBulkSets(values['bulk-sets'] ?? DEFAULT_BULK_SETS)
   return {
     rounds,
-    bulk: bulkOnly || (values.bulk ?? false),
+    bulk: !downloadOnly && (bulkOnly || (values.bulk ?? false)),
+    download: downloadOnly || (!bulkOnly && !values['browser-only'] && !values['no-download']),
+    downloadOnly,
+    downloadRounds: int(values['download-rounds'], 'download-rounds', rounds),
+    downloadVariants: downloadList(values['download-variants'], DEFAULT_DOWNLOAD_VARIANTS),
+    bigDownloadVariants: downloadList(values['big-download-variants'], DEFAULT_BIG_DOWNLOAD_VARIANTS),
     bulkOnly,
     bulkSets,
     bulkConcurrency: int(values['bulk-concurrency'], 'bulk-concurrency', 8),
     bulkRounds: int(values['bulk-rounds'], 'bulk-rounds', 3),
     bulkVariants,
-    browser: bulkOnly ? false : values['no-browser'] ? false : values.browser || values['browser-only'] ? true : fs.existsSync(CHROMIUM),
+    browser: bulkOnly || downloadOnly ? false : values['no-browser'] ? false : values.browser || values['browser-only'] ? true : fs.existsSync(CHROMIUM),
     browserOnly: values['browser-only'] ?? false,
     browserSize: int(values['browser-size'], 'browser-size', 256),
     browserRounds: int(values['browser-rounds'], 'browser-rounds', rounds),

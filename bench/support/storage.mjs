@@ -8,13 +8,22 @@ import { request, signV4 } from '../../scripts/swift/start.mjs'
 const objectUrl = (swift, key) => `${swift.endpoint}/${swift.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
 
 /** A presigned PutObject URL for `key`, valid for `expires` seconds. */
-export async function presignPut(swift, key, expires = 3600) {
+export function presignPut(swift, key, expires = 3600) {
+  return presign(swift, 'PUT', key, expires)
+}
+
+/** A presigned GetObject URL for `key` (the download section's raw GET), valid for `expires` seconds. */
+export function presignGet(swift, key, expires = 3600) {
+  return presign(swift, 'GET', key, expires)
+}
+
+async function presign(swift, method, key, expires) {
   const url = new URL(objectUrl(swift, key))
   // aws4fetch builds the canonical query in its constructor and would otherwise sign its own
   // default of 86400 s: the expiry has to be on the URL first.
   url.searchParams.set('X-Amz-Expires', String(expires))
   const signer = new AwsV4Signer({
-    method: 'PUT',
+    method,
     url: url.toString(),
     accessKeyId: swift.accessKeyId,
     secretAccessKey: swift.secretAccessKey,

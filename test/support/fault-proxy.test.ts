@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FaultProxy, keyExpiry, startFaultProxy } from './fault-proxy.js'
+import { FaultProxy, isRangeGet, keyExpiry, startFaultProxy } from './fault-proxy.js'
 import { classify } from './key-calls.js'
 
 interface Seen {
@@ -266,5 +266,95 @@ describe('fault proxy', () => {
     await outage
     expect((await send('GET', `http://127.0.0.1:${port}/x`, undefined)).error).toBe('ECONNREFUSED')
     proxy = undefined
+  })
+})
+
+describe('fault proxy: range GETs (downloads)', () => {
+  const object = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 31) & 0xff))
+  let ranged: Server
+  let rangedUrl: string
+  beforeAll(async () => {
+    // Answers a ranged GET like storage: 206 with exactly the bytes asked, Content-Length set.
+    ranged = createServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? req.headers['x-ms-range'] ?? ''))
+      const slice = m ? object.subarray(Number(m[1]), Number(m[2]) + 1) : object
+      res.writeHead(m ? 206 : 200, { 'content-length': slice.length, etag: '"v1"' })
+      res.end(slice)
+    })
+    await new Promise<void>((resolve) => ranged.listen(0, '127.0.0.1', resolve))
+    rangedUrl = `http://127.0.0.1:${(ranged.address() as AddressInfo).port}`
+  })
+  afterAll(() => new Promise<void>((resolve) => {
+    ranged.close(() => resolve())
+    ranged.closeAllConnections()
+  }))
+
+  /** One ranged GET; the bytes received before any error. */
+  function getRange(url: string, start: number, end: number, timeoutMs = 5000, header = 'range'): Promise<{ status?: number; bytes: Buffer; error?: string }> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = []
+      let status: number | undefined
+      const req = httpRequest(url, { headers: { [header]: `bytes=${start}-${end - 1}`, 'if-match': '"v1"' }, agent: false }, (res) => {
+        status = res.statusCode
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status, bytes: Buffer.concat(chunks) }))
+        res.on('error', (e) => resolve({ status, bytes: Buffer.concat(chunks), error: e.message }))
+        res.on('aborted', () => resolve({ status, bytes: Buffer.concat(chunks), error: 'aborted' }))
+      })
+      req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')))
+      req.on('error', (e) => resolve({ status, bytes: Buffer.concat(chunks), error: (e as NodeJS.ErrnoException).code ?? e.message }))
+      req.end()
+    })
+  }
+
+  it('records each range GET (range, attempt, If-Match, bytes sent); part-PUT rules leave it alone', async () => {
+    proxy = await startFaultProxy({ target: rangedUrl, rules: [{ kind: 'status-500' }] })
+    const url = `${proxy.origin}/bucket/obj?X-Amz-Date=20300101T000000Z&X-Amz-Expires=60`
+    const a = await getRange(url, 1000, 201_000)
+    expect(a.status).toBe(206)
+    expect(a.bytes.equals(object.subarray(1000, 201_000))).toBe(true)
+    expect((await getRange(url, 1000, 201_000, 5000, 'x-ms-range')).status).toBe(206)
+    expect(proxy.stats.gets).toMatchObject([
+      { path: '/bucket/obj', start: 1000, end: 201_000, attempt: 1, ifMatch: '"v1"', storageStatus: 206, clientStatus: 206, bytesOut: 200_000, delivered: true, keyExpiresAt: Date.UTC(2030, 0, 1, 0, 1) },
+      { start: 1000, end: 201_000, attempt: 2 },
+    ])
+    expect(proxy.stats.faults['status-500']).toBe(0)
+  })
+
+  it('truncate-response: storage\'s status and Content-Length, half the body, then a reset', async () => {
+    proxy = await startFaultProxy({ target: rangedUrl, rules: [{ kind: 'truncate-response', match: isRangeGet, times: 1 }] })
+    const res = await getRange(`${proxy.origin}/b/o`, 0, 400_000)
+    expect(res.status).toBe(206)
+    expect(res.error).toBeDefined()
+    expect(res.bytes.length).toBe(200_000)
+    expect(proxy.stats.gets[0]).toMatchObject({ fault: 'truncate-response', bytesOut: 200_000, delivered: false })
+    expect((await getRange(`${proxy.origin}/b/o`, 0, 400_000)).bytes.length).toBe(400_000)
+  })
+
+  it('flip-response-byte: the whole body arrives with exactly one byte flipped, in the middle', async () => {
+    proxy = await startFaultProxy({ target: rangedUrl, rules: [{ kind: 'flip-response-byte', match: isRangeGet, times: 1 }] })
+    const res = await getRange(`${proxy.origin}/b/o`, 100, 300_100)
+    expect(res.status).toBe(206)
+    const expected = object.subarray(100, 300_100)
+    const diff = [...res.bytes.keys()].filter((i) => res.bytes[i] !== expected[i])
+    expect(diff).toEqual([150_000])
+    expect(res.bytes[150_000]).toBe(expected[150_000]! ^ 0xff)
+  })
+
+  it('stall-mid-response: half the body, then nothing until the client gives up', async () => {
+    proxy = await startFaultProxy({ target: rangedUrl, rules: [{ kind: 'stall-mid-response', match: isRangeGet, times: 1 }] })
+    const t0 = Date.now()
+    const res = await getRange(`${proxy.origin}/b/o`, 0, 200_000, 600)
+    expect(res.status).toBe(206)
+    expect(res.error).toBeDefined()
+    expect(res.bytes.length).toBe(100_000)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550)
+  })
+
+  it('responseBandwidth throttles answer bodies', async () => {
+    proxy = await startFaultProxy({ target: rangedUrl, responseBandwidth: 1024 * 1024 })
+    const t0 = Date.now()
+    expect((await getRange(`${proxy.origin}/b/o`, 0, 512 * 1024)).bytes.length).toBe(512 * 1024)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(400)
   })
 })

@@ -27,6 +27,13 @@
  * What happened is counted in {@link FaultProxy.stats} (requests, faults injected, body bytes
  * received and forwarded per part number, one record per part PUT with its key's expiry and
  * arrival time), so tests assert on what crossed the wire, not on what the client says it did.
+ *
+ * Downloads (issue 16): a ranged GET (`Range` or `x-ms-range: bytes=a-b`) is a {@link
+ * ProxiedRequest.isRangeGet}, recorded in `stats.gets` with its range, attempt and the bytes it
+ * was sent; match it with {@link isRangeGet}. The request faults apply to it (`reset-mid-body`
+ * resets it before storage sees it, status faults answer it, `stall` never answers), and three
+ * faults act on the answer's body on its way back: `truncate-response`, `flip-response-byte`,
+ * `stall-mid-response`. `responseBandwidth` throttles answer bodies as `bandwidth` does requests.
  */
 import { once } from 'node:events'
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -58,6 +65,12 @@ export type FaultKind =
    * port refuses connections for the rule's `outageMs` (default 5 s); then it listens again.
    */
   | 'outage'
+  /** Forward, send storage's status and headers (its Content-Length too) and half the answer's body, then reset the connection. */
+  | 'truncate-response'
+  /** Forward, flipping one byte in the middle of the answer's body on its way to the client. */
+  | 'flip-response-byte'
+  /** Forward the status, headers and half the answer's body, then send nothing more until the client gives up (or the proxy closes). */
+  | 'stall-mid-response'
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'reset-mid-body',
@@ -69,6 +82,9 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'wrong-etag',
   'drop-response',
   'outage',
+  'truncate-response',
+  'flip-response-byte',
+  'stall-mid-response',
 ]
 
 /** What the proxy knows about a request when it arrives (what rules match on). */
@@ -82,8 +98,15 @@ export interface ProxiedRequest {
   /** S3 `PUT ?partNumber=N&uploadId=` or Azure `PUT ?comp=block&blockid=` (part number decoded from the block id). */
   isPartPut: boolean
   partNumber: number | undefined
-  /** Part PUTs: 1 for the first PUT of this part of this upload, 2 for the next... 0 otherwise. */
+  /**
+   * Part PUTs: 1 for the first PUT of this part of this upload, 2 for the next... Range GETs: the
+   * same per object path and range. 0 otherwise.
+   */
   attempt: number
+  /** A GET with `Range` / `x-ms-range: bytes=a-b` (a download's range). */
+  isRangeGet: boolean
+  /** A range GET's range, `end` exclusive. */
+  range: { start: number; end: number } | undefined
   /** `Date.now()` when the request's headers arrived. */
   arrivedAt: number
   /** When the request's valet key stops being accepted (`X-Amz-Date` + `X-Amz-Expires`, or SAS `se`), ms. */
@@ -129,6 +152,29 @@ export interface PartPutRecord {
   endedAt: number | undefined
 }
 
+/** One range GET as the proxy saw it. */
+export interface RangeGetRecord {
+  /** Object path as requested (no query). */
+  path: string
+  start: number
+  /** Exclusive. */
+  end: number
+  attempt: number
+  arrivedAt: number
+  keyExpiresAt: number | undefined
+  /** The `If-Match` the client sent. */
+  ifMatch: string | undefined
+  fault: FaultKind | undefined
+  storageStatus: number | undefined
+  /** Status the client got (undefined: no answer, reset or stalled before headers). */
+  clientStatus: number | undefined
+  /** Body bytes sent to the client. */
+  bytesOut: number
+  /** The whole answer reached the client. */
+  delivered: boolean
+  endedAt: number | undefined
+}
+
 export interface FaultProxyStats {
   requests: number
   /** TCP connections clients opened to the proxy: with keep-alive, far fewer than requests. */
@@ -143,6 +189,8 @@ export interface FaultProxyStats {
   /** Part number → request body bytes forwarded to storage, over all attempts. */
   bytesForwarded: Map<number, number>
   parts: PartPutRecord[]
+  /** Range GETs (downloads), in arrival order. */
+  gets: RangeGetRecord[]
   outages: Outage[]
 }
 
@@ -155,6 +203,8 @@ export interface FaultProxyOptions {
    * no limit. Headers are forwarded at once, so storage sees a request when the proxy does.
    */
   bandwidth?: number
+  /** Bytes per second for all answer bodies together (a shared slow downlink), or undefined for no limit. */
+  responseBandwidth?: number
   /**
    * CORS headers on the proxy's own answers (status faults, 502), for requests with an `Origin`:
    * `Access-Control-Allow-Origin` echoing it and `Access-Control-Expose-Headers` as given, as a
@@ -177,6 +227,7 @@ function emptyStats(): FaultProxyStats {
     bytesIn: new Map(),
     bytesForwarded: new Map(),
     parts: [],
+    gets: [],
     outages: [],
   }
 }
@@ -203,6 +254,15 @@ export function keyExpiry(query: URLSearchParams): number | undefined {
   }
   return undefined
 }
+
+/** `bytes=a-b` → `{ start: a, end: b + 1 }`. */
+function parseRange(value: string | string[] | undefined): { start: number; end: number } | undefined {
+  const m = typeof value === 'string' ? /^bytes=(\d+)-(\d+)$/.exec(value.trim()) : null
+  return m ? { start: Number(m[1]), end: Number(m[2]) + 1 } : undefined
+}
+
+/** Matches a download's range GETs (the rules' default is part PUTs). */
+export const isRangeGet = (r: ProxiedRequest): boolean => r.isRangeGet
 
 /** Shared bandwidth: each chunk reserves its transmission time on one timeline. */
 class Throttle {
@@ -248,6 +308,7 @@ export class FaultProxy {
   stats: FaultProxyStats = emptyStats()
   private readonly target: URL
   private readonly throttle: Throttle | undefined
+  private readonly responseThrottle: Throttle | undefined
   private readonly server: Server
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 })
   private readonly sockets = new Set<Socket>()
@@ -268,6 +329,7 @@ export class FaultProxy {
     this.rules = options.rules ?? []
     this.cors = options.cors
     this.throttle = options.bandwidth === undefined ? undefined : new Throttle(options.bandwidth)
+    this.responseThrottle = options.responseBandwidth === undefined ? undefined : new Throttle(options.responseBandwidth)
     this.server = createServer({ keepAlive: true }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         // The proxy must never take the test process down; a broken exchange is just reset.
@@ -377,9 +439,10 @@ export class FaultProxy {
       upload = url.pathname
     }
     const isPartPut = partNumber !== undefined && Number.isInteger(partNumber) && partNumber > 0
+    const range = method === 'GET' ? parseRange(req.headers.range ?? req.headers['x-ms-range']) : undefined
     let attempt = 0
-    if (isPartPut) {
-      const id = `${upload}#${partNumber}`
+    if (isPartPut || range) {
+      const id = isPartPut ? `${upload}#${partNumber}` : `GET ${url.pathname}#${range!.start}-${range!.end}`
       attempt = (this.attempts.get(id) ?? 0) + 1
       this.attempts.set(id, attempt)
     }
@@ -392,6 +455,8 @@ export class FaultProxy {
       isPartPut,
       partNumber: isPartPut ? partNumber : undefined,
       attempt,
+      isRangeGet: range !== undefined,
+      range,
       arrivedAt: Date.now(),
       keyExpiresAt: keyExpiry(q),
       contentLength: length === undefined ? undefined : Number(length),
@@ -452,6 +517,31 @@ export class FaultProxy {
       const r = record
       res.once('close', () => (r.endedAt ??= Date.now()))
     }
+    let get: RangeGetRecord | undefined
+    if (request.isRangeGet) {
+      const ifMatch = req.headers['if-match']
+      get = {
+        path: request.url.split('?')[0]!,
+        ...request.range!,
+        attempt: request.attempt,
+        arrivedAt: request.arrivedAt,
+        keyExpiresAt: request.keyExpiresAt,
+        ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined,
+        fault,
+        storageStatus: undefined,
+        clientStatus: undefined,
+        bytesOut: 0,
+        delivered: false,
+        endedAt: undefined,
+      }
+      this.stats.gets.push(get)
+      const g = get
+      res.once('close', () => (g.endedAt ??= Date.now()))
+      res.once('finish', () => {
+        g.clientStatus ??= res.statusCode
+        g.delivered = true
+      })
+    }
     const countIn = (n: number): void => {
       if (!record) return
       record.bytesIn += n
@@ -497,10 +587,10 @@ export class FaultProxy {
           req.socket.destroy()
           return
         }
-        await this.forward(req, res, request, fault, countIn, countForwarded, record)
+        await this.forward(req, res, request, fault, countIn, countForwarded, record, get)
         return
       default:
-        await this.forward(req, res, request, fault, countIn, countForwarded, record)
+        await this.forward(req, res, request, fault, countIn, countForwarded, record, get)
     }
   }
 
@@ -527,6 +617,7 @@ export class FaultProxy {
     countIn: (n: number) => void,
     countForwarded: (n: number) => void,
     record: PartPutRecord | undefined,
+    get?: RangeGetRecord,
   ): Promise<void> {
     const headers: IncomingHttpHeaders = { ...req.headers }
     for (const h of HOP_BY_HOP) if (h !== 'transfer-encoding') delete headers[h]
@@ -598,6 +689,7 @@ export class FaultProxy {
       return
     }
     if (record) record.storageStatus = upstreamRes.statusCode
+    if (get) get.storageStatus = upstreamRes.statusCode
     if (fault === 'drop-response') {
       // Storage has the part; the client never learns it.
       upstreamRes.resume()
@@ -615,9 +707,44 @@ export class FaultProxy {
       else out['content-md5'] = 'ASNFZ4mrze8BI0VniavN7w=='
     }
     res.writeHead(upstreamRes.statusCode ?? 502, out)
+    if (get) get.clientStatus = res.statusCode
+    const length = Number(upstreamRes.headers['content-length'])
+    const halfOut = Number.isFinite(length) ? Math.floor(length / 2) : 0
+    const responseFault = fault === 'truncate-response' || fault === 'stall-mid-response' || fault === 'flip-response-byte' ? fault : undefined
+    let sent = 0
+    let flippedOut = false
+    const send = async (piece: Buffer): Promise<void> => {
+      sent += piece.length
+      if (get) get.bytesOut += piece.length
+      if (!res.write(piece)) await drained(res)
+    }
     try {
       for await (const chunk of upstreamRes as AsyncIterable<Buffer>) {
-        if (!res.write(chunk)) await drained(res)
+        for (let piece of this.responseThrottle || responseFault ? pieces(chunk, 64 * 1024) : [chunk]) {
+          await this.responseThrottle?.take(piece.length)
+          if (res.destroyed) break
+          if ((responseFault === 'truncate-response' || responseFault === 'stall-mid-response') && sent + piece.length >= halfOut) {
+            const head = piece.subarray(0, Math.max(0, halfOut - sent))
+            if (head.length > 0) await send(head)
+            upstreamRes.destroy()
+            if (responseFault === 'truncate-response') {
+              // Let the client have the bytes, then cut: it sees a body that ends early.
+              await new Promise((r) => setTimeout(r, 20))
+              req.socket.destroy()
+            } else if (!res.destroyed) {
+              // Nothing more until the client gives up (or the proxy closes).
+              await once(res, 'close').catch(() => {})
+            }
+            return
+          }
+          if (responseFault === 'flip-response-byte' && !flippedOut && sent + piece.length > halfOut) {
+            piece = Buffer.from(piece) // a copy: never touch storage's buffer
+            const at = halfOut - sent
+            piece[at] = piece[at]! ^ 0xff
+            flippedOut = true
+          }
+          await send(piece)
+        }
         if (res.destroyed) break
       }
       res.end()

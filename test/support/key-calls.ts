@@ -3,11 +3,12 @@
  * of a call, and what it must show of a well-behaved client.
  */
 
-export type Op = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'create-batch' | 'complete-batch' | 'other'
+export type Op = 'create' | 'sign' | 'list' | 'complete' | 'abort' | 'create-batch' | 'complete-batch' | 'open-download' | 'sign-ranges' | 'other'
 
 /**
- * Which protocol route a request is (design.md's five and the two batch routes, below any base
- * path; a query is ignored). Upload ids are never `batch`, so the batch routes come first.
+ * Which protocol route a request is (design.md's five, the two batch routes and the two download
+ * routes, below any base path; a query is ignored). Upload ids are never `batch`, so the batch
+ * routes come first.
  */
 export function classify(method: string, url: string): Op {
   const path = url.split('?')[0] ?? ''
@@ -18,6 +19,8 @@ export function classify(method: string, url: string): Op {
   if (method === 'GET' && /\/uploads\/[^/]+\/parts$/.test(path)) return 'list'
   if (method === 'POST' && /\/uploads\/[^/]+\/complete$/.test(path)) return 'complete'
   if (method === 'DELETE' && /\/uploads\/[^/]+$/.test(path)) return 'abort'
+  if (method === 'POST' && /\/downloads\/?$/.test(path)) return 'open-download'
+  if (method === 'POST' && /\/downloads\/ranges$/.test(path)) return 'sign-ranges'
   return 'other'
 }
 

@@ -26,6 +26,8 @@ describe('key-server kit', () => {
     expect(classify('GET', '/x/uploads/u1/parts')).toBe('list')
     expect(classify('POST', '/x/uploads/u1/complete')).toBe('complete')
     expect(classify('DELETE', '/x/uploads/u1')).toBe('abort')
+    expect(classify('POST', '/x/downloads')).toBe('open-download')
+    expect(classify('POST', '/x/downloads/ranges')).toBe('sign-ranges')
     expect(classify('GET', '/x/uploads')).toBe('other')
     expect(classify('POST', '/api/valet/uploads/batch')).toBe('create-batch')
     expect(classify('POST', '/api/valet/uploads/batch/complete')).toBe('complete-batch')

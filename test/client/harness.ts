@@ -2,9 +2,15 @@
  * What the client tests share: the kit's key server (test/support/key-server.ts) with bearer
  * auth, behind which storage is reached through a fault proxy in front of Swift or Azurite.
  */
+import { createHash, randomUUID } from 'node:crypto'
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ResumeState, ResumeStore } from '@valet/client'
-import type { ValetOptions } from '@valet/server'
-import { bearer } from '../support/key-endpoint.js'
+import { MiB } from '@valet/protocol'
+import { principalPrefix, type ValetOptions } from '@valet/server'
+import { bearer, keyEndpoint, sha256 } from '../support/key-endpoint.js'
+import { uploadThrough } from '../support/upload-through.js'
 import { startKeyServer, type KeyServer, type KeyServerOptions } from '../support/key-server.js'
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from '../support/fault-proxy.js'
 import { providerAt, storageEndpoint, type StorageCase } from '../support/storages.js'
@@ -21,10 +27,11 @@ export async function proxiedStack(
   proxyOptions: Omit<FaultProxyOptions, 'target'> = {},
   valetOptions: Partial<ValetOptions> = {},
   kit: KeyServerOptions = {},
+  provider: { singlePut?: boolean } = {},
 ): Promise<{ proxy: FaultProxy; keys: KeyServer; close(): Promise<void> }> {
   const target = storageEndpoint(storage)
   const proxy = await startFaultProxy({ ...proxyOptions, target: new URL(target).origin })
-  const keys = await startKeyServer(providerAt(storage, proxy.endpointFor(target)), { authorize, ...valetOptions }, kit)
+  const keys = await startKeyServer(providerAt(storage, proxy.endpointFor(target), provider), { authorize, ...valetOptions }, kit)
   return {
     proxy,
     keys,
@@ -72,5 +79,81 @@ export function inspectableStore(): ResumeStore & { states: Map<string, ResumeSt
     async remove(fp) {
       states.delete(fp)
     },
+  }
+}
+
+// ---- Downloads (issue 16) ----
+
+export const OTHER_TOKEN = 'node-client-other-token'
+export const OTHER_AUTH = { authorization: `Bearer ${OTHER_TOKEN}` }
+
+/** `node` for {@link AUTH}, `other` for {@link OTHER_AUTH}. */
+const nodeOrOther: ValetOptions['authorize'] = (request) =>
+  request.headers.get('authorization') === `Bearer ${OTHER_TOKEN}` ? { id: 'other' } : request.headers.get('authorization') === `Bearer ${TOKEN}` ? { id: 'node' } : null
+
+/** The documented `canRead` for the default key layout: a principal reads its own uploads only. */
+export const canReadOwn: NonNullable<ValetOptions['canRead']> = ({ principal, key }) => key.startsWith(`${principalPrefix(principal.id)}/`)
+
+/**
+ * {@link proxiedStack} for downloads: reading on ({@link canReadOwn}), principals `node` and
+ * `other`, Azure single PUTs on (so a small upload is one PUT on both storages).
+ */
+export function downloadStack(storage: StorageCase['name'], proxyOptions: Omit<FaultProxyOptions, 'target'> = {}, valetOptions: Partial<ValetOptions> = {}) {
+  return proxiedStack(storage, proxyOptions, { authorize: nodeOrOther, canRead: canReadOwn, ...valetOptions }, {}, { singlePut: true })
+}
+
+/** An object put where principal `node` may read it, and what it should read back as. */
+export interface Stored {
+  key: string
+  size: number
+  sha256: string
+}
+
+/**
+ * Puts `bytes` in storage as principal `node`, straight to storage (no proxy, in-process key
+ * endpoint): `multipart` and `single` as a Valet upload leaves them (a part manifest; one PUT
+ * whose MD5 storage recorded), `direct` written with the storage's own credentials, as an object
+ * Valet did not upload.
+ */
+export async function putForDownload(storage: StorageCase, bytes: Uint8Array, how: 'multipart' | 'single' | 'direct', partSize = 5 * MiB): Promise<Stored> {
+  if (how === 'direct') {
+    const key = `${principalPrefix('node')}/${randomUUID()}/direct.bin`
+    await storage.write(key, bytes)
+    return { key, size: bytes.byteLength, sha256: sha256(bytes) }
+  }
+  const { call } = keyEndpoint(providerAt(storage.name, undefined, { singlePut: true }))
+  const up = await uploadThrough(call, 'node', bytes, { partSize, md5: how === 'single', name: `${how}.bin` })
+  if (up.mode !== how) throw new Error(`asked for a ${how} upload, got ${up.mode}`)
+  return { key: up.key, size: bytes.byteLength, sha256: sha256(bytes) }
+}
+
+/** sha256 (hex) of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** Fresh temp directories, removed by `cleanup()`. */
+export function tempDirs(prefix = 'valet-dl-test-'): { make(): string; cleanup(): void } {
+  const made: string[] = []
+  return {
+    make() {
+      const dir = mkdtempSync(join(tmpdir(), prefix))
+      made.push(dir)
+      return dir
+    },
+    cleanup() {
+      for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Waits until `check()` holds, polling; fails with `what` after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const t0 = Date.now()
+  while (!check()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
   }
 }

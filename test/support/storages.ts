@@ -99,8 +99,11 @@ export function azuriteCase(info: { accountName: string; accountKey: string; con
 
 export const storageCases = [swiftCase, azuriteCase]
 
-/** A provider for `storage` whose endpoint is `endpoint` (the proxy's) instead of the storage's own. */
-export function providerAt(storage: StorageCase['name'], endpoint?: string): StorageProvider {
+/**
+ * A provider for `storage` whose endpoint is `endpoint` (the proxy's) instead of the storage's own.
+ * `singlePut`: Azure's opt-in single-PUT uploads (S3 offers them always).
+ */
+export function providerAt(storage: StorageCase['name'], endpoint?: string, { singlePut = false }: { singlePut?: boolean } = {}): StorageProvider {
   if (storage === 'swift') {
     const info = inject('swift')
     return s3({
@@ -112,7 +115,7 @@ export function providerAt(storage: StorageCase['name'], endpoint?: string): Sto
     })
   }
   const info = inject('azurite')
-  return azure({ accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: endpoint ?? info.endpoint })
+  return azure({ accountName: info.accountName, accountKey: info.accountKey, container: info.container, endpoint: endpoint ?? info.endpoint, ...(singlePut ? { singlePut } : {}) })
 }
 
 /** The storage's own endpoint (where the proxy forwards). */

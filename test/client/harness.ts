@@ -112,13 +112,15 @@ export interface Stored {
 /**
  * Puts `bytes` in storage as principal `node`, straight to storage (no proxy, in-process key
  * endpoint): `multipart` and `single` as a Valet upload leaves them (a part manifest; one PUT
- * whose MD5 storage recorded), `direct` written with the storage's own credentials, as an object
- * Valet did not upload.
+ * whose MD5 storage recorded), `direct` written with the storage's own credentials in one PUT, as
+ * an object Valet did not upload (S3 still records its MD5 as its ETag), `direct-parts` the same
+ * in parts (S3 multipart, Azure blocks: no MD5 anywhere).
  */
-export async function putForDownload(storage: StorageCase, bytes: Uint8Array, how: 'multipart' | 'single' | 'direct', partSize = 5 * MiB): Promise<Stored> {
-  if (how === 'direct') {
-    const key = `${principalPrefix('node')}/${randomUUID()}/direct.bin`
-    await storage.write(key, bytes)
+export async function putForDownload(storage: StorageCase, bytes: Uint8Array, how: 'multipart' | 'single' | 'direct' | 'direct-parts', partSize = 5 * MiB): Promise<Stored> {
+  if (how === 'direct' || how === 'direct-parts') {
+    const key = `${principalPrefix('node')}/${randomUUID()}/${how}.bin`
+    if (how === 'direct') await storage.write(key, bytes)
+    else await storage.writeInParts(key, bytes, partSize)
     return { key, size: bytes.byteLength, sha256: sha256(bytes) }
   }
   const { call } = keyEndpoint(providerAt(storage.name, undefined, { singlePut: true }))

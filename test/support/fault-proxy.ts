@@ -28,7 +28,8 @@
  * received and forwarded per part number, one record per part PUT with its key's expiry and
  * arrival time), so tests assert on what crossed the wire, not on what the client says it did.
  *
- * Downloads (issue 16): a ranged GET (`Range` or `x-ms-range: bytes=a-b`) is a {@link
+ * Downloads (issue 16): a ranged GET with a read key (`Range` or `x-ms-range: bytes=a-b`, the
+ * signature in the query) is a {@link
  * ProxiedRequest.isRangeGet}, recorded in `stats.gets` with its range, attempt and the bytes it
  * was sent; match it with {@link isRangeGet}. The request faults apply to it (`reset-mid-body`
  * resets it before storage sees it, status faults answer it, `stall` never answers), and three
@@ -103,7 +104,7 @@ export interface ProxiedRequest {
    * same per object path and range. 0 otherwise.
    */
   attempt: number
-  /** A GET with `Range` / `x-ms-range: bytes=a-b` (a download's range). */
+  /** A GET with a read key in its query (S3 presigned, Azure SAS) and `Range` / `x-ms-range: bytes=a-b`: a download's range. */
   isRangeGet: boolean
   /** A range GET's range, `end` exclusive. */
   range: { start: number; end: number } | undefined
@@ -439,7 +440,10 @@ export class FaultProxy {
       upload = url.pathname
     }
     const isPartPut = partNumber !== undefined && Number.isInteger(partNumber) && partNumber > 0
-    const range = method === 'GET' ? parseRange(req.headers.range ?? req.headers['x-ms-range']) : undefined
+    // A read key's GET: the signature in the query (S3 presigned, Azure SAS). The key server's own
+    // reads through the proxy (manifests, properties) sign headers instead and are not counted.
+    const keyed = q.has('X-Amz-Signature') || q.has('sig')
+    const range = method === 'GET' && keyed ? parseRange(req.headers.range ?? req.headers['x-ms-range']) : undefined
     let attempt = 0
     if (isPartPut || range) {
       const id = isPartPut ? `${upload}#${partNumber}` : `GET ${url.pathname}#${range!.start}-${range!.end}`

@@ -25,6 +25,12 @@ export interface StorageCase {
   openUploads(prefix: string): Promise<number>
   /** Writes `bytes` at `key` with the storage's own credentials, over whatever is there. */
   write(key: string, bytes: Uint8Array): Promise<void>
+  /**
+   * Writes `bytes` at `key` in parts of `partSize`, with the storage's own API and none of
+   * Valet's records (S3 multipart upload; Azure blocks with the SDK's own ids): an object with no
+   * whole-object MD5 and no part manifest.
+   */
+  writeInParts(key: string, bytes: Uint8Array, partSize: number): Promise<void>
 }
 
 export function swiftCase(): StorageCase {
@@ -55,6 +61,22 @@ export function swiftCase(): StorageCase {
       const res = await aws.fetch(objectUrl(key), { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> })
       if (!res.ok) throw new Error(`PUT ${key}: ${res.status} ${await res.text()}`)
     },
+    async writeInParts(key, bytes, partSize) {
+      const created = await aws.fetch(`${objectUrl(key)}?uploads`, { method: 'POST' })
+      const text = await created.text()
+      if (!created.ok) throw new Error(`CreateMultipartUpload ${key}: ${created.status} ${text}`)
+      const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(text)![1]!
+      const etags: string[] = []
+      for (let n = 1; (n - 1) * partSize < bytes.byteLength; n++) {
+        const body = bytes.subarray((n - 1) * partSize, Math.min(bytes.byteLength, n * partSize))
+        const res = await aws.fetch(`${objectUrl(key)}?partNumber=${n}&uploadId=${encodeURIComponent(uploadId)}`, { method: 'PUT', body: body as Uint8Array<ArrayBuffer> })
+        if (!res.ok) throw new Error(`UploadPart ${n} of ${key}: ${res.status} ${await res.text()}`)
+        etags.push(res.headers.get('etag')!)
+      }
+      const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`
+      const done = await aws.fetch(`${objectUrl(key)}?uploadId=${encodeURIComponent(uploadId)}`, { method: 'POST', body: xml })
+      if (!done.ok) throw new Error(`CompleteMultipartUpload ${key}: ${done.status} ${await done.text()}`)
+    },
     async openUploads(prefix) {
       const res = await aws.fetch(`${info.endpoint}/${info.bucket}?uploads&prefix=${encodeURIComponent(prefix)}`)
       const text = await res.text()
@@ -80,6 +102,10 @@ export function azuriteCase(info: { accountName: string; accountKey: string; con
     },
     async write(key, bytes) {
       await container.getBlockBlobClient(key).uploadData(bytes)
+    },
+    async writeInParts(key, bytes, partSize) {
+      // Staged blocks and Put Block List: the blob has no Content-MD5.
+      await container.getBlockBlobClient(key).uploadData(bytes, { blockSize: partSize, maxSingleShotSize: 0, concurrency: 1 })
     },
     async openUploads(prefix) {
       // An open Azure upload is its staging blob, `.valet/staging/<owner>/<uploadId>`, holding the

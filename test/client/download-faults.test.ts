@@ -143,22 +143,32 @@ describe.each([swiftCase, azuriteCase].map((make) => [make().name, make] as cons
   it('the object replaced at storage mid-download: never a mix of versions', async () => {
     // An object of its own: it gets overwritten.
     const mine = await putForDownload(storage, DATA, 'multipart', PART)
-    const replacement = generate(2 * MiB + 5, 602)
+    // The same size, in parts, by another writer: only the bytes (and the ETag) tell the versions apart.
+    const replacement = generate(SIZE, 602)
     const stack = await downloadStack(name, { responseBandwidth: 4 * MiB })
     try {
-      const opts = options({ concurrency: 2 })
+      // One GET at a time: the overwrite lands while at least two parts are still to be fetched.
+      const opts = options({ concurrency: 1 })
       const dest = join(dirs.make(), 'replaced.bin')
       let replaced: Promise<void> | undefined
+      let replacedAt = 0
+      let writtenAt = 0
+      const t0 = Date.now()
       const dl = createDownloader({ endpoint: stack.keys.endpoint, ...opts }).download(mine.key, dest, {
         onProgress: (p) => {
-          if (replaced === undefined && p.rangesDone >= 1) replaced = storage.write(mine.key, replacement)
+          if (replaced === undefined && p.rangesDone >= 1) {
+            replacedAt = Date.now()
+            replaced = storage.writeInParts(mine.key, replacement, PART).then(() => void (writtenAt = Date.now()))
+          }
         },
       })
       const outcome = await dl.done.then((result) => ({ result }), (error: unknown) => ({ error }))
       await until(() => replaced !== undefined, 'the overwrite')
       await replaced
       // The replacement really happened mid-way: a GET bound to the old version was refused.
-      expect(stack.proxy.stats.gets.some((g) => g.storageStatus === 412), 'a range GET answered 412').toBe(true)
+      const wire = stack.proxy.stats.gets.map((g) => `${g.start}#${g.attempt}:${g.storageStatus}/${g.clientStatus}${g.delivered ? '' : ' cut'}@${g.arrivedAt - t0}..${(g.endedAt ?? t0) - t0}`)
+      const told = 'result' in outcome ? `complete, ${outcome.result.size} bytes, verified ${outcome.result.verified}` : `failed: ${String(outcome.error)}`
+      expect(stack.proxy.stats.gets.some((g) => g.storageStatus === 412), `a range GET answered 412 (overwrite at ${replacedAt - t0} ms, written at ${writtenAt - t0} ms; ${told}; GETs ${wire.join(', ')})`).toBe(true)
       if ('result' in outcome) {
         console.log(`[download-faults] ${name}: object replaced mid-download → restarted, complete with the new object (verified ${outcome.result.verified})`)
         expect(outcome.result.size).toBe(replacement.byteLength)

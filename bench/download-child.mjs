@@ -22,7 +22,19 @@ const variants = {
             res.on('end', () => reject(new Error(`GET: HTTP ${res.statusCode} ${body.slice(0, 300)}`)))
             return
           }
-          pipeline(res, fs.createWriteStream(job.dest)).then(() => resolve({ etag: res.headers.etag, size: fs.statSync(job.dest).size }), reject)
+          pipeline(res, fs.createWriteStream(job.dest)).then(() => {
+            // `fsync`: the file's bytes on disk before the clock stops, as valet's downloader
+            // syncs its staging file before the rename.
+            let syncMs
+            if (job.fsync) {
+              const t = performance.now()
+              const fd = fs.openSync(job.dest, 'r+')
+              fs.fsyncSync(fd)
+              fs.closeSync(fd)
+              syncMs = performance.now() - t
+            }
+            resolve({ etag: res.headers.etag, size: fs.statSync(job.dest).size, ...(syncMs === undefined ? {} : { syncMs }) })
+          }, reject)
         })
         req.on('error', reject)
         req.end()

@@ -201,7 +201,7 @@ async function main() {
     if (opts.download) {
       const load = os.loadavg().map((x) => x.toFixed(2)).join(', ')
       console.log(`\n## Downloads (issue 16): load average ${load}\n`)
-      downloads = await downloadBench({ swift, swiftKeys: keys, work, opts, big: big === true, children })
+      downloads = await downloadBench({ swift, swiftKeys: keys, work, opts, big: big === true, children, profileDir })
       downloads.loadBefore = load
       downloads.loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(', ')
       errors += downloads.records.filter((r) => r.error).length

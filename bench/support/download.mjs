@@ -42,9 +42,10 @@ export const DEFAULT_BIG_DOWNLOAD_VARIANTS = ['raw-get', 'raw-get-fsync', 'valet
 
 const label = (bytes) => (bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${(bytes / MiB).toFixed(0)} MiB`)
 
-function runChild(script, job, children) {
+function runChild(script, job, children, profileDir) {
+  const args = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `download-${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile`] : []
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, BENCH_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...args, script], { env: { ...process.env, BENCH_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] })
     children.add(child)
     let out = ''
     let err = ''
@@ -96,7 +97,7 @@ async function deleteBlob(azurite, key) {
  * Runs the download section; returns `{ records, uploads }`. `swift` and `swiftKeys` are the
  * bench's; Azurite (and its key endpoint) is started here when a variant needs it.
  */
-export async function downloadBench({ swift, swiftKeys, work, opts, big, children }) {
+export async function downloadBench({ swift, swiftKeys, work, opts, big, children, profileDir }) {
   const sets = [{ set: label(opts.size), size: opts.size, rounds: opts.downloadRounds, variants: opts.downloadVariants }]
   if (big && opts.bigDownloadVariants.length) sets.push({ set: label(opts.bigSize), size: opts.bigSize, rounds: opts.bigRounds, variants: opts.bigDownloadVariants })
   const records = []
@@ -145,7 +146,7 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
           const record = { set: s.set, size: s.size, round, variant, storage: spec.storage, partSize: object.partSize }
           records.push(record)
           const dest = path.join(work, `dl-${variant}.bin`)
-          const job = { kind: spec.kind, variant, key: object.key, size: s.size, dest, concurrency: spec.concurrency, fsync: spec.fsync }
+          const job = { kind: spec.kind, variant, set: s.set, round, key: object.key, size: s.size, dest, concurrency: spec.concurrency, fsync: spec.fsync }
           if (spec.kind === 'raw-get') job.url = spec.storage === 'swift' ? await presignGet(swift, object.key) : await sasUrl(azurite, object.key)
           if (spec.kind === 'valet') {
             job.endpoint = keysFor(spec.storage).endpoint
@@ -155,7 +156,7 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
           if (spec.kind === 'azure-sdk') job.azurite = { endpoint: azurite.endpoint, accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container }
           job.serviceVersion = AZURE_SERVICE_VERSION
           try {
-            const result = await runChild(DOWNLOAD_CHILD, job, children)
+            const result = await runChild(DOWNLOAD_CHILD, job, children, profileDir)
             Object.assign(record, result, { mibps: s.size / MiB / (result.ms / 1000) })
             if (spec.kind === 'valet') record.keyCalls = keysFor(spec.storage).take()
             // A fast download only counts if the file is all there and byte-identical.

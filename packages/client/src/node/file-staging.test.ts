@@ -53,5 +53,8 @@ describe('file staging', () => {
     const e = await prepareNodeDestination('/nonexistent-valet-dir/x.bin').open({ fingerprint: 'ef'.repeat(16), key: 'k', size: 1, etag: '"e"', resume: false }, NEVER).catch((x: unknown) => x)
     expect(isValetError(e) && e.code).toBe('invalid_option')
     expect(String(e)).toMatch(/does not exist; create it first/)
+    dir = await mkdtemp(join(tmpdir(), 'valet-staging-'))
+    const folder = await prepareNodeDestination(dir).open({ fingerprint: 'ef'.repeat(16), key: 'k', size: 1, etag: '"e"', resume: false }, NEVER).catch((x: unknown) => x)
+    expect(String(folder)).toMatch(/is a folder/)
   })
 })

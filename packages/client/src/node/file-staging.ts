@@ -39,6 +39,11 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
       context: { option: 'destination', owner: 'download()' },
     })
   }
+  if ((await stat(path).catch(() => undefined))?.isDirectory() === true) {
+    throw new ValetError('invalid_option', `download(): \`destination\` ${path} is a folder; pass the path of the file to write`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
+  }
   const partial = partialPath(path)
   let handle: FileHandle | undefined
   let resumed = false

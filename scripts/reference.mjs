@@ -62,9 +62,7 @@ function uploadOptionsType(method = 'upload') {
 }
 
 function downloadOptionsType() {
-  const downloader = checker.getReturnTypeOfSignature(checker.getTypeOfSymbol(exported(src('client/src/index.node.ts'), 'createDownloader')).getCallSignatures()[0])
-  const param = checker.getTypeOfSymbol(downloader.getProperty('download')).getCallSignatures()[0].getParameters()[2]
-  return checker.getNonNullableType(checker.getTypeOfSymbol(param))
+  return checker.getDeclaredTypeOfSymbol(exported(src('client/src/index.node.ts'), 'DownloadOptions'))
 }
 
 /** A command's options from its help text: flag lines and their continuation lines. */

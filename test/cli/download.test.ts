@@ -148,7 +148,8 @@ describe('valet download (built CLI) interrupted, on Swift s3api', () => {
     first.child.kill('SIGKILL')
     expect((await first.exit).signal).toBe('SIGKILL')
     const killedGets = stack.proxy.gets.slice(from)
-    expect(killedGets.every((g) => g.status === 206), JSON.stringify(killedGets)).toBe(true)
+    // Cut off mid-way: some GETs had no answer yet (status 0); every answer was a 206.
+    expect(killedGets.every((g) => g.status === 206 || g.status === 0), JSON.stringify(killedGets)).toBe(true)
 
     const left = await leftovers(dir)
     expect(left.partial, 'the killed run keeps its staging file').toEqual(['large.bin.valet-partial'])

@@ -1,7 +1,6 @@
 /** `valet download`: objects by key to files, every byte verified, resumable, one JSON line or one bar each. */
 import { mkdir, stat } from 'node:fs/promises'
-import * as client from '@valet/client'
-import { isValetError } from '@valet/client'
+import { createDownloader, isValetError } from '@valet/client'
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
 import { DOWNLOAD_HELP, parseDownloadArgs, type DownloadArgs, type DownloadTarget } from './download-args.js'
@@ -69,12 +68,6 @@ function describeError(error: unknown): { code: string; message: string } {
   return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) }
 }
 
-function clientDownloader(): DownloaderFactory {
-  const factory = (client as unknown as { createDownloader?: DownloaderFactory }).createDownloader
-  if (typeof factory !== 'function') throw new Error('the installed @valet/client has no createDownloader: update @valet/client')
-  return factory
-}
-
 /**
  * How many files run at once and with how many GETs each, so that at most `concurrency` range
  * GETs are in flight in total: one file gets them all, many share them (a small object is one
@@ -109,7 +102,7 @@ export async function downloadCommand(argv: string[], io: CliIo = processIo(), d
   }
   let downloader: CliDownloader
   try {
-    downloader = (deps.createDownloader ?? clientDownloader())({
+    downloader = (deps.createDownloader ?? createDownloader)({
       endpoint: args.endpoint,
       concurrency: args.concurrency,
       headers: args.headers,

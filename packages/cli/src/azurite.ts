@@ -206,11 +206,8 @@ async function prepare(endpoint: string, container: string, cors: boolean): Prom
     const rule = {
       allowedOrigins: '*',
       allowedMethods: 'PUT,GET,HEAD,OPTIONS',
-      // Uploads send content-md5, content-type, if-none-match and x-ms-*; downloads x-ms-range,
-      // if-match and x-ms-version. Reads need ETag (the version every range came from) and
-      // Content-Range exposed.
       allowedHeaders: '*',
-      exposedHeaders: 'etag,content-md5,content-range,content-length,x-ms-*',
+      exposedHeaders: 'etag,content-md5,content-range,x-ms-*',
       maxAgeInSeconds: 3600,
     }
     await service.setProperties({ cors: [rule] }, { abortSignal: AbortSignal.timeout(10_000) })

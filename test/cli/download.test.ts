@@ -129,6 +129,22 @@ describe.each(['swift', 'azurite'] as const)('valet download (built CLI) on %s',
   })
 })
 
+describe('valet download (built CLI) against an endpoint that does not read', () => {
+  it('exits 1 with the server\'s reason (no canRead) on each file', async () => {
+    const keys = await startKeyServer(providerAt('swift'), { authorize: byUserHeader() })
+    try {
+      const dir = await newDir('no-read')
+      const run = runValet(['download', 'u/1/a.bin', '--endpoint', keys.endpoint, '--out', 'got', '--state-dir', 'dl-state', '--header', 'x-user: u', '--json'], { cwd: dir })
+      expect((await run.exit).code).toBe(1)
+      const [line] = jsonLines(run.stdout())
+      expect(line).toMatchObject({ key: 'u/1/a.bin', error: { code: 'not_found', message: expect.stringMatching(/canRead/) } })
+      expect(await leftovers(dir)).toEqual({ partial: [], state: [] })
+    } finally {
+      await keys.close()
+    }
+  })
+})
+
 describe('valet download (built CLI) interrupted, on Swift s3api', () => {
   const SIZE = 40 * MiB
   const RANGES = SIZE / PART

@@ -17,7 +17,7 @@ const src = (p) => `${ROOT}packages/${p}`
 
 const config = ts.getParsedCommandLineOfConfigFile(`${ROOT}tsconfig.json`, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
 const entries = ['server/src/index.ts', 'server/src/s3/index.ts', 'server/src/azure/index.ts', 'client/src/index.node.ts', 'client/src/index.browser.ts', 'protocol/src/index.ts'].map(src)
-const cliHelp = ['cli/src/dev-args.ts', 'cli/src/upload-args.ts', 'cli/src/doctor-args.ts'].map(src)
+const cliHelp = ['cli/src/dev-args.ts', 'cli/src/upload-args.ts', 'cli/src/download-args.ts', 'cli/src/doctor-args.ts'].map(src)
 const program = ts.createProgram([...entries, ...cliHelp], config.options)
 const checker = program.getTypeChecker()
 
@@ -59,6 +59,10 @@ function uploadOptionsType(method = 'upload') {
   const upload = checker.getTypeOfSymbol(uploader.getProperty(method))
   const param = upload.getCallSignatures()[0].getParameters()[1]
   return checker.getNonNullableType(checker.getTypeOfSymbol(param))
+}
+
+function downloadOptionsType() {
+  return checker.getDeclaredTypeOfSymbol(exported(src('client/src/index.node.ts'), 'DownloadOptions'))
 }
 
 /** A command's options from its help text: flag lines and their continuation lines. */
@@ -121,8 +125,11 @@ const sections = {
   createUploader: table(optionRows(paramType(exported(src('client/src/index.node.ts'), 'createUploader')))),
   upload: table(optionRows(uploadOptionsType())),
   uploadMany: table(optionRows(uploadOptionsType('uploadMany'))),
+  createDownloader: table(optionRows(paramType(exported(src('client/src/index.node.ts'), 'createDownloader')))),
+  download: table(optionRows(downloadOptionsType())),
   'valet-dev': flagRows(src('cli/src/dev-args.ts'), 'DEV_HELP'),
   'valet-upload': flagRows(src('cli/src/upload-args.ts'), 'UPLOAD_HELP'),
+  'valet-download': flagRows(src('cli/src/download-args.ts'), 'DOWNLOAD_HELP'),
   'valet-doctor': flagRows(src('cli/src/doctor-args.ts'), 'DOCTOR_HELP'),
   errors: errors.text,
 }

@@ -37,7 +37,7 @@ export interface AzuriteOptions {
    */
   host?: string
   container: string
-  /** Open CORS on the blob service so pages on any origin can PUT parts and read ETags. @default true */
+  /** Open CORS on the blob service so pages on any origin can PUT parts, GET ranges and read ETags. @default true */
   cors?: boolean
 }
 
@@ -207,7 +207,7 @@ async function prepare(endpoint: string, container: string, cors: boolean): Prom
       allowedOrigins: '*',
       allowedMethods: 'PUT,GET,HEAD,OPTIONS',
       allowedHeaders: '*',
-      exposedHeaders: 'etag,content-md5,x-ms-*',
+      exposedHeaders: 'etag,content-md5,content-range,x-ms-*',
       maxAgeInSeconds: 3600,
     }
     await service.setProperties({ cors: [rule] }, { abortSignal: AbortSignal.timeout(10_000) })

@@ -41,6 +41,42 @@ const variants = {
       })
   },
 
+  /**
+   * A reference, not a product: the leanest parallel ranged download on bare node:http, to tell
+   * what this store's ranged GETs cost apart from what a client adds. `concurrency` workers each
+   * take the next range (the object's parts), GET it with a `Range` header on the one presigned
+   * URL and stream it into the file at its offset. No checksum, no fsync.
+   */
+  async 'raw-ranges'() {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency })
+    const getRange = (start, end) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(job.url, { method: 'GET', agent, headers: { range: `bytes=${start}-${end - 1}` } }, (res) => {
+          if (res.statusCode !== 206) {
+            res.resume()
+            return reject(new Error(`GET bytes=${start}-${end - 1}: HTTP ${res.statusCode}`))
+          }
+          pipeline(res, fs.createWriteStream(job.dest, { flags: 'r+', start })).then(resolve, reject)
+        })
+        req.on('error', reject)
+        req.end()
+      })
+    return async () => {
+      fs.closeSync(fs.openSync(job.dest, 'w'))
+      fs.truncateSync(job.dest, job.size)
+      let next = 0
+      const worker = async () => {
+        for (let start = next; start < job.size; start = next) {
+          next += job.rangeSize
+          await getRange(start, Math.min(job.size, start + job.rangeSize))
+        }
+      }
+      await Promise.all(Array.from({ length: job.concurrency }, worker))
+      agent.destroy()
+      return { size: fs.statSync(job.dest).size }
+    }
+  },
+
   /** Valet's Node downloader from the build, against the bench's key endpoint (canRead on). */
   async valet() {
     const { createDownloader } = await import('../packages/client/dist/index.node.js')

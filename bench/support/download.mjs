@@ -29,13 +29,16 @@ export const DOWNLOAD_VARIANTS = {
   // The raw GET plus an fsync of the file before the clock stops: valet syncs its staging file
   // before renaming it onto the destination, so this is the like-for-like ceiling.
   'raw-get-fsync': { kind: 'raw-get', storage: 'swift', label: 'raw GET + fsync (Swift)', fsync: true, base: 'raw-get' },
+  // A reference, not a product (bench/download-child.mjs): 4 ranged GETs of the parts in flight on
+  // bare node:http, no checksum, no fsync: what this store's ranged path allows at all.
+  'raw-ranges': { kind: 'raw-ranges', storage: 'swift', label: 'lean 4 ranged GETs (Swift, reference)', concurrency: 4, base: 'raw-get' },
   valet: { kind: 'valet', storage: 'swift', label: 'valet defaults (Swift)', base: 'raw-get' },
   'valet-8': { kind: 'valet', storage: 'swift', label: 'valet ×8 (Swift)', concurrency: 8, base: 'raw-get' },
   'raw-get-azurite': { kind: 'raw-get', storage: 'azurite', label: 'raw GET, SAS (Azurite)' },
   'valet-azurite': { kind: 'valet', storage: 'azurite', label: 'valet defaults (Azurite)', base: 'raw-get-azurite' },
   'azure-sdk': { kind: 'azure-sdk', storage: 'azurite', label: 'Azure SDK downloadToFile (Azurite)', base: 'raw-get-azurite' },
 }
-export const DEFAULT_DOWNLOAD_VARIANTS = ['raw-get', 'raw-get-fsync', 'valet', 'valet-8', 'raw-get-azurite', 'valet-azurite', 'azure-sdk']
+export const DEFAULT_DOWNLOAD_VARIANTS = ['raw-get', 'raw-get-fsync', 'raw-ranges', 'valet', 'valet-8', 'raw-get-azurite', 'valet-azurite', 'azure-sdk']
 // 2 GiB: the memory check and the ratio on Swift only (Azurite keeps its blobs in files of its
 // own: another 2 GiB on disk and minutes of upload).
 export const DEFAULT_BIG_DOWNLOAD_VARIANTS = ['raw-get', 'raw-get-fsync', 'valet']
@@ -147,6 +150,10 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
           records.push(record)
           const dest = path.join(work, `dl-${variant}.bin`)
           const job = { kind: spec.kind, variant, set: s.set, round, key: object.key, size: s.size, dest, concurrency: spec.concurrency, fsync: spec.fsync }
+          if (spec.kind === 'raw-ranges') {
+            job.url = await presignGet(swift, object.key)
+            job.rangeSize = object.partSize
+          }
           if (spec.kind === 'raw-get') job.url = spec.storage === 'swift' ? await presignGet(swift, object.key) : await sasUrl(azurite, object.key)
           if (spec.kind === 'valet') {
             job.endpoint = keysFor(spec.storage).endpoint
@@ -282,6 +289,12 @@ export function downloadTargets({ records }) {
   for (const r of summarizeDownloads(records)) {
     const spec = DOWNLOAD_VARIANTS[r.variant]
     if (r.runs === 0) continue
+    if (spec.kind === 'raw-ranges') {
+      verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set})`, value: `${fmt(r.ratio, 2)}×` })
+      const valet = summarizeDownloads(records).find((v) => v.set === r.set && v.variant === 'valet')
+      if (valet) verdicts.push({ name: `valet defaults (Swift) vs ${r.label} (${r.set}, client overhead: MD5, staging, keys, fsync)`, value: `${fmt(median(roundRatios(records, r.set, 'valet', r.variant)), 2)}×` })
+      continue
+    }
     if (spec.kind === 'azure-sdk') {
       verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set}, reference)`, value: `${fmt(r.ratio, 2)}×` })
       const valet = summarizeDownloads(records).find((v) => v.set === r.set && v.variant === 'valet-azurite')

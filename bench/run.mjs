@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm bench`: Valet's Node client against a raw presigned PUT (the ceiling) and
 // @aws-sdk/lib-storage, on real OpenStack Swift (s3api) on 127.0.0.1; then the browser client in
-// Chromium (MD5 engines, and an upload vs a raw fetch PUT of the same Blob). See docs/benchmarks.md.
+// Chromium (MD5 engines, and an upload vs a raw fetch PUT of the same Blob); then downloads (valet's
+// downloader vs a raw GET, on Swift and Azurite, bench/support/download.mjs). See docs/benchmarks.md.
 //
 // Each upload runs in a child process of its own (bench/child.mjs) so its peak RSS is the
 // client's; variants alternate within every round so slow drift on a shared box hits all alike.

@@ -290,13 +290,13 @@ export function downloadTargets({ records }) {
     const spec = DOWNLOAD_VARIANTS[r.variant]
     if (r.runs === 0) continue
     if (spec.kind === 'raw-ranges') {
-      verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set})`, value: `${fmt(r.ratio, 2)}×` })
+      if (r.ratios.length) verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set})`, value: `${fmt(r.ratio, 2)}×` })
       const valet = summarizeDownloads(records).find((v) => v.set === r.set && v.variant === 'valet')
       if (valet) verdicts.push({ name: `valet defaults (Swift) vs ${r.label} (${r.set}, client overhead: MD5, staging, keys, fsync)`, value: `${fmt(median(roundRatios(records, r.set, 'valet', r.variant)), 2)}×` })
       continue
     }
     if (spec.kind === 'azure-sdk') {
-      verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set}, reference)`, value: `${fmt(r.ratio, 2)}×` })
+      if (r.ratios.length) verdicts.push({ name: `${r.label} vs ${DOWNLOAD_VARIANTS[r.base].label} (${r.set}, reference)`, value: `${fmt(r.ratio, 2)}×` })
       const valet = summarizeDownloads(records).find((v) => v.set === r.set && v.variant === 'valet-azurite')
       if (valet) verdicts.push({ name: `valet (Azurite) vs ${r.label} (${r.set})`, value: `${fmt(median(roundRatios(records, r.set, 'valet-azurite', r.variant)), 2)}×` })
       continue

@@ -191,13 +191,22 @@ export class PartPuts {
 
 /** Limits the page's upload bandwidth (all requests together), bytes/s; `undefined` lifts it. */
 export async function throttleUploads(page: Page, bytesPerSecond: number | undefined): Promise<void> {
+  await throttle(page, { upload: bytesPerSecond })
+}
+
+/** Limits the page's download bandwidth (all responses together), bytes/s; `undefined` lifts it. */
+export async function throttleDownloads(page: Page, bytesPerSecond: number | undefined): Promise<void> {
+  await throttle(page, { download: bytesPerSecond })
+}
+
+async function throttle(page: Page, limits: { upload?: number; download?: number }): Promise<void> {
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Network.enable')
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond ?? -1,
+    downloadThroughput: limits.download ?? -1,
+    uploadThroughput: limits.upload ?? -1,
   })
 }
 

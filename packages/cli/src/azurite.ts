@@ -207,7 +207,7 @@ async function prepare(endpoint: string, container: string, cors: boolean): Prom
       allowedOrigins: '*',
       allowedMethods: 'PUT,GET,HEAD,OPTIONS',
       allowedHeaders: '*',
-      exposedHeaders: 'etag,content-md5,x-ms-*',
+      exposedHeaders: 'etag,content-md5,content-range,x-ms-*',
       maxAgeInSeconds: 3600,
     }
     await service.setProperties({ cors: [rule] }, { abortSignal: AbortSignal.timeout(10_000) })

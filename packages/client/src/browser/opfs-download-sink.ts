@@ -121,8 +121,8 @@ export async function openOpfsSink(target: DestinationTarget, options: OpfsSinkO
       const starts = [...ranges.keys()].sort((a, b) => a - b)
       const result = await deliverDownload(target, await files(starts), signal)
       if (target.kind === 'blob') {
-        // The Blob reads from these files: deleting them would break it (Chromium answers
-        // NotReadableError). They stay, marked, while this page holds the directory's lock; a
+        // The Blob reads from these files: deleting them would break it (Chromium's reads then
+        // fail with NotFoundError). They stay, marked, while this page holds the directory's lock; a
         // later download finds the lock free and removes them.
         await dir.getFileHandle(BLOB_MARKER, { create: true })
         release(true)

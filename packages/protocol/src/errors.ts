@@ -42,6 +42,8 @@ export const clientErrorCodes = [
   'aborted',
   'paused',
   'resume_failed',
+  /** A download's object kept being replaced while it was fetched (each time it restarts from nothing). */
+  'object_changed',
 ] as const
 
 export type WireErrorCode = keyof typeof errorStatus

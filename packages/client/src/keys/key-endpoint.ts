@@ -1,5 +1,5 @@
 /**
- * The five calls to the key endpoint. Every response goes through the protocol's parsers;
+ * The calls to the key endpoint (uploads, batches, downloads). Every response goes through the protocol's parsers;
  * error bodies become `ValetError(code)` with `context.status`; network errors, 5xx and 429 are
  * retried with the shared policy.
  *
@@ -18,6 +18,11 @@ import {
   parseErrorBody,
   parseListPartsResponse,
   parseSignPartsResponse,
+  parseOpenDownloadResponse,
+  parseSignRangesResponse,
+  type ByteRange,
+  type OpenDownloadResponse,
+  type SignedRange,
   type CompleteBatchItem,
   type CompleteUploadResponse,
   type CompletedPart,
@@ -169,6 +174,17 @@ export class KeyEndpoint {
   complete(uploadId: string, token: string, parts: CompletedPart[], signal: AbortSignal): Promise<CompleteUploadResponse> {
     const path = `/uploads/${encodeURIComponent(uploadId)}/complete`
     return this.call('complete', { method: 'POST', path, body: { token, parts } }, signal, parseCompleteUploadResponse).then((r) => r.value)
+  }
+
+  /** `POST /downloads`: what the object is, how to verify it, and a download token. */
+  async openDownload(key: string, signal: AbortSignal): Promise<OpenDownloadResponse> {
+    return (await this.call('open-download', { method: 'POST', path: '/downloads', body: { key } }, signal, parseOpenDownloadResponse)).value
+  }
+
+  /** `POST /downloads/ranges`: read keys for at most `MAX_READ_RANGES` ranges, in order. */
+  async signRanges(token: string, ranges: ByteRange[], signal: AbortSignal): Promise<{ ranges: SignedRange[]; timing: SignTiming }> {
+    const r = await this.call('sign-ranges', { method: 'POST', path: '/downloads/ranges', body: { token, ranges } }, signal, parseSignRangesResponse)
+    return { ranges: r.value.ranges, timing: { sentAt: r.sentAt, receivedAt: r.receivedAt, serverTime: Date.parse(r.value.serverTime) } }
   }
 
   async deleteUpload(uploadId: string, token: string, signal: AbortSignal): Promise<void> {

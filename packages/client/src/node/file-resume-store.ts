@@ -12,16 +12,11 @@ export function defaultStateDir(): string {
 }
 
 /**
- * A {@link ResumeStore} with one JSON file per upload in `dir`, written atomically (temp file +
- * rename) so a crash mid-write leaves the old state or the new one, never half of each. The
- * files hold upload tokens: the directory is created private to the user.
- *
- * @example
- * ```ts
- * createUploader({ endpoint, resume: createFileResumeStore('/var/lib/app/valet') })
- * ```
+ * A store of one JSON file per fingerprint in `dir`, written atomically (temp file + rename) so
+ * a crash mid-write leaves the old value or the new one, never half of each. The files hold
+ * tokens: the directory is created private to the user. Shared by upload and download state.
  */
-export function createFileResumeStore(dir: string = defaultStateDir()): ResumeStore {
+export function jsonFileStore<T>(dir: string, isValid: (value: unknown) => value is T): { get(fp: string): Promise<T | undefined>; set(fp: string, value: T): Promise<void>; remove(fp: string): Promise<void> } {
   const file = (fingerprint: string): string => {
     // Fingerprints are ours (hex), but a custom caller must not reach outside `dir`.
     if (!/^[0-9a-f]{8,128}$/.test(fingerprint)) throw new ValetError('resume_failed', `invalid fingerprint "${fingerprint}"`)
@@ -37,18 +32,18 @@ export function createFileResumeStore(dir: string = defaultStateDir()): ResumeSt
         throw e
       }
       try {
-        const state: unknown = JSON.parse(text)
-        return isResumeState(state) ? state : undefined
+        const value: unknown = JSON.parse(text)
+        return isValid(value) ? value : undefined
       } catch {
-        return undefined // a damaged file means "nothing to resume", not a failed upload
+        return undefined // a damaged file means "nothing to resume", not a failed transfer
       }
     },
-    async set(fingerprint, state) {
+    async set(fingerprint, value) {
       const target = file(fingerprint)
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
       try {
-        await writeFile(temp, JSON.stringify(state), { mode: 0o600 })
+        await writeFile(temp, JSON.stringify(value), { mode: 0o600 })
         await rename(temp, target)
       } catch (e) {
         await rm(temp, { force: true }).catch(() => {})
@@ -59,4 +54,16 @@ export function createFileResumeStore(dir: string = defaultStateDir()): ResumeSt
       await rm(file(fingerprint), { force: true })
     },
   }
+}
+
+/**
+ * A {@link ResumeStore} with one JSON file per upload in `dir` (see {@link jsonFileStore}).
+ *
+ * @example
+ * ```ts
+ * createUploader({ endpoint, resume: createFileResumeStore('/var/lib/app/valet') })
+ * ```
+ */
+export function createFileResumeStore(dir: string = defaultStateDir()): ResumeStore {
+  return jsonFileStore(dir, isResumeState)
 }

@@ -1,4 +1,5 @@
-/** Node's ports for the engine: node:http through axios, node:crypto, files, a JSON resume store. */
+/** Node's ports for the engines: node:http through axios, node:crypto, files, JSON state stores. */
+import { createHash } from 'node:crypto'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 // axios's self-contained build: the package's Node build loads its http adapter's dependencies
@@ -6,6 +7,12 @@ import { Agent as HttpsAgent } from 'node:https'
 import axios from 'axios/dist/browser/axios.cjs'
 import type { Platform } from '../create-uploader.js'
 import * as engine from '../engine/engine.js'
+import * as downloadEngine from '../download/download-engine.js'
+import type { DownloadPlatform } from '../download/create-downloader.js'
+import type { Transport } from '../ports.js'
+import { createFileDownloadStore, defaultDownloadStateDir } from './file-download-store.js'
+import { prepareNodeDestination } from './file-staging.js'
+import { nodeRangeFetcher } from './node-range-fetcher.js'
 import { createAxiosTransport } from '../http/axios-transport.js'
 import { FileRange, type NodeBody } from './file-range.js'
 import { nodeAdapter } from './node-adapter.js'
@@ -32,6 +39,24 @@ function contentLength(body: NodeBody): number {
 export function keepAliveAgents(): { http: HttpAgent; https: HttpsAgent } {
   const options = { keepAlive: true, timeout: 4000, scheduling: 'lifo' as const }
   return { http: new HttpAgent(options), https: new HttpsAgent(options) }
+}
+
+/** Node's download ports: the same key-endpoint transport, ranged GETs on their own keep-alive pools, files. */
+export function nodeDownloadPlatform(transport: Transport): DownloadPlatform<string> {
+  return {
+    transport,
+    fetcher: nodeRangeFetcher(keepAliveAgents()),
+    md5: async () => {
+      const hash = createHash('md5')
+      return { update: (bytes) => void hash.update(bytes), digest: () => hash.digest('base64') }
+    },
+    defaults: {
+      absoluteEndpoint: true,
+      stateStore: (stateDir) => createFileDownloadStore(stateDir ?? defaultDownloadStateDir()),
+    },
+    prepareDestination: (destination) => prepareNodeDestination(destination),
+    engine: async () => downloadEngine,
+  }
 }
 
 /** One per entry module: every uploader (and so every upload and the CLI's files) shares its pools. */

@@ -1,0 +1,127 @@
+/**
+ * Node's download destination: a file path. Bytes are written in place into
+ * `<destination>.valet-partial` (sized to the object up front), which is renamed onto the
+ * destination only once every byte is verified, so the destination never holds a partial or
+ * unverified object, and a killed run leaves the partial file for the next one.
+ */
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { ValetError } from '@valet/protocol'
+import type { DownloadSink, PreparedDestination, RangeWriter, SinkPlan } from '../download/download-ports.js'
+
+/** Where a download to `destination` stages its bytes. */
+export function partialPath(destination: string): string {
+  return `${destination}.valet-partial`
+}
+
+/** Reads back staged bytes in steps of this size. */
+const READ_STEP = 1024 * 1024
+
+/**
+ * Checks a destination path at once (throws `invalid_option`) and opens its staging later.
+ *
+ * @example `prepareNodeDestination('./out/report.pdf')`
+ */
+export function prepareNodeDestination(destination: unknown): PreparedDestination {
+  if (typeof destination !== 'string' || destination.trim() === '') {
+    throw new ValetError('invalid_option', `download(): \`destination\` must be a file path, got ${typeof destination === 'string' ? 'an empty string' : typeof destination}`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
+  }
+  const path = resolve(destination)
+  return { id: `file:${path}`, open: (plan) => openFileSink(path, plan) }
+}
+
+async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink> {
+  const folder = await stat(dirname(path)).catch(() => undefined)
+  if (folder === undefined || !folder.isDirectory()) {
+    throw new ValetError('invalid_option', `download(): the folder of \`destination\` ${path} does not exist; create it first`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
+  }
+  const partial = partialPath(path)
+  let handle: FileHandle | undefined
+  let resumed = false
+  if (plan.resume) {
+    handle = await open(partial, 'r+').catch(() => undefined)
+    if (handle !== undefined && (await handle.stat()).size === plan.size) resumed = true
+    else {
+      await handle?.close()
+      handle = undefined
+    }
+  }
+  if (handle === undefined) {
+    handle = await open(partial, 'w', 0o600)
+    await handle.truncate(plan.size)
+  }
+  return new FileSink(path, partial, handle, resumed)
+}
+
+class FileSink implements DownloadSink {
+  private handle: FileHandle | undefined
+
+  constructor(
+    private readonly path: string,
+    private readonly partial: string,
+    handle: FileHandle,
+    readonly resumed: boolean,
+  ) {
+    this.handle = handle
+  }
+
+  private file(): FileHandle {
+    if (this.handle === undefined) throw new ValetError('resume_failed', `the staging file ${this.partial} is closed`)
+    return this.handle
+  }
+
+  async writer(start: number, end: number): Promise<RangeWriter> {
+    const file = this.file()
+    let at = start
+    return {
+      write: async (chunk) => {
+        if (at + chunk.byteLength > end) throw new ValetError('checksum_mismatch', `more than the range's ${end - start} bytes`)
+        let written = 0
+        while (written < chunk.byteLength) {
+          const { bytesWritten } = await file.write(chunk, written, chunk.byteLength - written, at + written)
+          written += bytesWritten
+        }
+        at += written
+      },
+      // The bytes are in the file (the page cache survives a killed process); what a power cut
+      // loses, the next run's MD5 re-check of done ranges finds.
+      commit: async () => {},
+      discard: async () => {},
+    }
+  }
+
+  async *read(start: number, end: number): AsyncIterable<Uint8Array> {
+    const file = this.file()
+    const buffer = Buffer.allocUnsafe(Math.min(READ_STEP, Math.max(1, end - start)))
+    for (let at = start; at < end; ) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.byteLength, end - at), at)
+      if (bytesRead === 0) throw new ValetError('resume_failed', `the staging file ${this.partial} ends before byte ${at}`)
+      yield buffer.subarray(0, bytesRead)
+      at += bytesRead
+    }
+  }
+
+  async finish(): Promise<{ path: string }> {
+    const file = this.file()
+    await file.sync()
+    await file.close()
+    this.handle = undefined
+    await rename(this.partial, this.path)
+    return { path: this.path }
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close()
+    this.handle = undefined
+  }
+
+  async discard(): Promise<void> {
+    await this.close()
+    await rm(this.partial, { force: true })
+  }
+}
+

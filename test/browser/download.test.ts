@@ -197,7 +197,7 @@ describe('Chromium ← Swift s3api downloads', () => {
       flipped++
       const response = await route.fetch()
       const body = await response.body()
-      body[12345] ^= 0x01
+      body[12345] = body[12345]! ^ 0x01
       await route.fulfill({ response, body })
     })
     await startDownload(page, { handle: 'out-d.bin', concurrency: 2 })

@@ -87,10 +87,6 @@ export { createLocalStorageResumeStore, type LocalStorageResumeStoreOptions } fr
 export { createMd5Hasher, type Md5Engine, type Md5Hasher, type Md5HasherOptions } from './browser/workers.js'
 export type { BrowserSource } from './browser/prepare-browser-source.js'
 export type { BrowserDestination } from './browser/prepare-browser-destination.js'
-export type { Download, DownloadResult, DownloadStatus, DownloadVerification, Downloader } from './download/create-downloader.js'
-export type { DownloadOptions, DownloaderOptions } from './download/download-options.js'
-export type { DownloadPhase, DownloadProgress } from './download/download-progress.js'
-export type { DownloadState, DownloadStateStore } from './download/download-ports.js'
 export {
   createIndexedDbDownloadStore,
   type IndexedDbDownloadStore,

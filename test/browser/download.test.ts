@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Page, Request } from 'playwright-core'
 import { MiB } from '@valet/protocol'
-import { swiftCase } from '../support/storages.js'
+import { azuriteCase, swiftCase } from '../support/storages.js'
 import { uploadThrough } from '../support/upload-through.js'
 import { launchChromium, openExample, startPageServer, type Chromium, type PageServer } from './harness.js'
 import { makeChunks, sha256Of, throttleDownloads } from './page-tools.js'
@@ -20,18 +20,22 @@ let browser: Chromium
 /** One object for every case: 24 MiB in 5 parts of 5 MiB (the last 4 MiB), a Valet multipart upload. */
 let object: { key: string; size: number; sha256: string; ranges: number }
 
+/** The key endpoint of `at` as uploadThrough calls it. */
+function callOf(at: PageServer) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${at.endpoint}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    return { status: res.status, body: text ? JSON.parse(text) : undefined }
+  }
+}
+
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([startPageServer(storage, { '/api/valet': { options: { canRead: () => true } } }), launchChromium()])
   const size = 24 * MiB
   const chunks = makeChunks(size, 61)
   const bytes = new Uint8Array(size)
   chunks.reduce((at, c) => (bytes.set(c, at), at + c.byteLength), 0)
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${server.endpoint}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined }
-  }
-  const up = await uploadThrough(call, 'browser-test', bytes, { name: 'download.bin', partSize: PART })
+  const up = await uploadThrough(callOf(server), 'browser-test', bytes, { name: 'download.bin', partSize: PART })
   object = { key: up.key, size, sha256: sha256Of(chunks), ranges: Math.ceil(size / PART) }
 })
 afterAll(async () => {
@@ -69,40 +73,51 @@ async function openPage(page?: Page): Promise<Page> {
   return page
 }
 
+type Destination = { handle: string } | { stream: true } | { blob: true }
+
 /**
- * Starts `download(key, destination)` in the page; `destination` is an OPFS file handle named
- * `handle`, or nothing (a Blob). The outcome lands in `window.__dl` with the output's sha256.
+ * Starts `download(key, destination)` in the page: an OPFS file handle named `handle`, a
+ * WritableStream collecting what it is given, or nothing (a Blob). The outcome lands in
+ * `window.__dl`, with the sha256 of what the destination got.
  */
-async function startDownload(page: Page, options: { handle?: string; concurrency: number }): Promise<void> {
+async function startDownload(page: Page, destination: Destination, options: Record<string, unknown> & { concurrency: number }, key = object.key, endpoint = '/api/valet'): Promise<void> {
   await page.evaluate(
-    async ({ key, handle, concurrency }) => {
-      const w = window as unknown as { __valet: any; __dl: PageOutcome & { control?: unknown } } // eslint-disable-line @typescript-eslint/no-explicit-any
+    async ({ key, destination, options, endpoint }) => {
+      const w = window as unknown as { __valet: any; __dl: PageOutcome } // eslint-disable-line @typescript-eslint/no-explicit-any
       const out: PageOutcome = { progress: [] }
       w.__dl = out
       const hex = async (blob: Blob) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('')
-      const file = handle === undefined ? undefined : await (await navigator.storage.getDirectory()).getFileHandle(handle, { create: true })
-      const dl = w.__valet.createDownloader({ endpoint: '/api/valet', concurrency }).download(key, file, {
+      const streamed: Uint8Array[] = []
+      let streamClosed = false
+      const target =
+        'handle' in destination
+          ? await (await navigator.storage.getDirectory()).getFileHandle(destination.handle, { create: true })
+          : 'stream' in destination
+            ? new WritableStream<Uint8Array>({ write: (c) => void streamed.push(c.slice()), close: () => void (streamClosed = true) })
+            : undefined
+      const dl = w.__valet.createDownloader({ endpoint, ...options }).download(key, target, {
         onProgress: (p: PageOutcome['progress'][number]) => out.progress.push({ rangesDone: p.rangesDone, rangesTotal: p.rangesTotal, bytesResumed: p.bytesResumed, phase: p.phase }),
       })
       dl.done.then(
         async (r: { key: string; size: number; etag: string; type: string; verified: string; blob?: Blob }) => {
-          const bytes = r.blob ?? (await file!.getFile())
+          if ('stream' in destination && !streamClosed) throw new Error('the stream was not closed')
+          const bytes = r.blob ?? ('stream' in destination ? new Blob(streamed as BlobPart[]) : await (target as FileSystemFileHandle).getFile())
           out.result = { key: r.key, size: r.size, etag: r.etag, type: r.type, verified: r.verified, hasBlob: r.blob !== undefined, sha256: await hex(bytes) }
         },
         (e: { code: string; message: string }) => (out.error = { code: e.code, message: e.message }),
-      )
+      ).catch((e: Error) => (out.error = { code: 'test', message: e.message }))
     },
-    { key: object.key, ...options },
+    { key, destination, options, endpoint },
   )
 }
 
-async function outcome(page: Page): Promise<PageOutcome> {
+async function outcome(page: Page, expectError = false): Promise<PageOutcome> {
   await page.waitForFunction(() => {
     const dl = (window as unknown as { __dl?: PageOutcome }).__dl
     return dl?.result !== undefined || dl?.error !== undefined
   }, undefined, { timeout: 150_000, polling: 100 })
   const out = await page.evaluate(() => (window as unknown as { __dl: PageOutcome }).__dl)
-  if (out.error) throw new Error(`download failed: ${out.error.code}: ${out.error.message}`)
+  if (out.error && !expectError) throw new Error(`download failed: ${out.error.code}: ${out.error.message}`)
   return out
 }
 
@@ -142,7 +157,7 @@ describe('Chromium ← Swift s3api downloads', () => {
   it('downloads to an OPFS file handle, one GET per part, verified against the parts, staging removed', async () => {
     const page = await openPage()
     const gets = new RangeGets(page)
-    await startDownload(page, { handle: 'out-a.bin', concurrency: 3 })
+    await startDownload(page, { handle: 'out-a.bin' }, { concurrency: 3 })
     const { result, progress } = await outcome(page)
     expect(result).toMatchObject({ key: object.key, size: object.size, verified: 'parts', type: 'application/octet-stream', hasBlob: false, sha256: object.sha256 })
     expect(gets.sent.sort()).toEqual([0, 1, 2, 3, 4])
@@ -156,7 +171,7 @@ describe('Chromium ← Swift s3api downloads', () => {
     const page = await openPage()
     const gets = new RangeGets(page)
     await throttleDownloads(page, 3 * MiB)
-    await startDownload(page, { handle: 'out-b.bin', concurrency: 2 })
+    await startDownload(page, { handle: 'out-b.bin' }, { concurrency: 2 })
     await expect.poll(() => storedDone(page), { timeout: 60_000, interval: 200 }).toSatisfy((done: number[]) => done.length >= 2)
     const doneBefore = await storedDone(page)
     const sentBefore = gets.sent.length
@@ -164,7 +179,7 @@ describe('Chromium ← Swift s3api downloads', () => {
     await page.waitForSelector('body[data-ready="true"]')
     await throttleDownloads(page, undefined)
     await openPage(page)
-    await startDownload(page, { handle: 'out-b.bin', concurrency: 2 })
+    await startDownload(page, { handle: 'out-b.bin' }, { concurrency: 2 })
     const { result, progress } = await outcome(page)
     const after = gets.sent.slice(sentBefore)
     console.log(`[browser] download across a reload: ranges stored before it [${doneBefore.join(', ')}], fetched after it [${after.join(', ')}]`)
@@ -178,7 +193,7 @@ describe('Chromium ← Swift s3api downloads', () => {
 
   it('with no destination: a Blob of the verified object, read from staging kept while the page holds it', async () => {
     const page = await openPage()
-    await startDownload(page, { concurrency: 4 })
+    await startDownload(page, { blob: true }, { concurrency: 4 })
     const { result } = await outcome(page)
     expect(result).toMatchObject({ verified: 'parts', hasBlob: true, size: object.size, sha256: object.sha256 })
     // The Blob reads from its range files: they stay until this page is gone.
@@ -200,11 +215,89 @@ describe('Chromium ← Swift s3api downloads', () => {
       body[12345] = body[12345]! ^ 0x01
       await route.fulfill({ response, body })
     })
-    await startDownload(page, { handle: 'out-d.bin', concurrency: 2 })
+    await startDownload(page, { handle: 'out-d.bin' }, { concurrency: 2 })
     const { result } = await outcome(page)
     expect(flipped).toBe(1)
     expect(gets.count(1)).toBe(2)
     expect(result).toMatchObject({ verified: 'parts', sha256: object.sha256 })
+    await page.close()
+  })
+
+  it('to a WritableStream: the verified bytes in order, then the stream closed', async () => {
+    const page = await openPage()
+    await startDownload(page, { stream: true }, { concurrency: 3 })
+    const { result } = await outcome(page)
+    expect(result).toMatchObject({ verified: 'parts', hasBlob: false, sha256: object.sha256 })
+    expect(await stagingDirs(page)).toEqual([])
+    await page.close()
+  })
+
+  it('where the origin-private file system is refused: a Blob staged in memory up to maxBlobSize, file_too_large above it', async () => {
+    const page = await browser.context.newPage()
+    await page.addInitScript(() => {
+      StorageManager.prototype.getDirectory = () => Promise.reject(new DOMException('blocked by the test', 'SecurityError'))
+    })
+    await page.goto(server.url())
+    await page.waitForSelector('body[data-ready="true"]')
+    await openPage(page)
+    await startDownload(page, { blob: true }, { concurrency: 3, maxBlobSize: 32 * MiB })
+    expect((await outcome(page)).result).toMatchObject({ verified: 'parts', hasBlob: true, sha256: object.sha256 })
+    await startDownload(page, { blob: true }, { concurrency: 3, maxBlobSize: 16 * MiB })
+    const { error } = await outcome(page, true)
+    expect(error?.code).toBe('file_too_large')
+    expect(error?.message).toMatch(/above maxBlobSize .*pass a FileSystemFileHandle or a WritableStream/)
+    await page.close()
+  })
+
+  it('under a CSP that refuses WebAssembly: MD5 falls back to spark-md5 and every part still verifies', async () => {
+    const page = await openPage(await openExample(browser.context, server.url({ csp: 'no-wasm' })))
+    const wasm = await page.evaluate(() => WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(() => 'compiles', (e: Error) => e.name))
+    expect(wasm).toBe('CompileError')
+    await startDownload(page, { handle: 'out-csp.bin' }, { concurrency: 3 })
+    expect((await outcome(page)).result).toMatchObject({ verified: 'parts', sha256: object.sha256 })
+    await page.close()
+  })
+})
+
+describe('Chromium ← Swift s3api downloads, other integrity', () => {
+  it('a single-PUT object is checked against its whole MD5 (read back from staging); so is one a plain PUT wrote outside Valet (its ETag is its MD5)', async () => {
+    const single = makeChunks(3 * MiB + 17, 71)
+    const bytes = new Uint8Array(await new Blob(single as BlobPart[]).arrayBuffer())
+    const up = await uploadThrough(callOf(server), 'browser-test', bytes, { name: 'single.bin', md5: true })
+    expect(up.mode).toBe('single')
+    const foreignKey = `${up.key}.foreign`
+    await storage.write(foreignKey, bytes)
+    const page = await openPage()
+    // Ranges of 1 MiB, so the whole-object MD5 spans several staged range files.
+    await startDownload(page, { blob: true }, { concurrency: 2, rangeSize: 1 * MiB }, up.key)
+    expect((await outcome(page)).result).toMatchObject({ verified: 'md5', size: bytes.byteLength, sha256: sha256Of(single) })
+    await startDownload(page, { handle: 'foreign.bin' }, { concurrency: 2 }, foreignKey)
+    expect((await outcome(page)).result).toMatchObject({ verified: 'md5', sha256: sha256Of(single) })
+    await page.close()
+    await Promise.all([deleteObject(up.key), deleteObject(foreignKey)])
+  })
+})
+
+describe('Chromium ← Azurite downloads', () => {
+  const azurite = azuriteCase()
+  let azServer: PageServer
+  let azObject: { key: string; sha256: string; size: number }
+  beforeAll(async () => {
+    azServer = await startPageServer(azurite, { '/api/valet': { options: { canRead: () => true } } })
+    const size = 13 * MiB + 4321
+    const chunks = makeChunks(size, 67)
+    const bytes = new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer())
+    const up = await uploadThrough(callOf(azServer), 'browser-test', bytes, { name: 'az-download.bin', partSize: PART })
+    azObject = { key: up.key, sha256: sha256Of(chunks), size }
+  })
+  afterAll(async () => {
+    await azServer?.close()
+  })
+
+  it('downloads a Valet multipart upload (block ids carry the part MD5s) to an OPFS file handle, verified', async () => {
+    const page = await openPage(await openExample(browser.context, azServer.url()))
+    await startDownload(page, { handle: 'out-az.bin' }, { concurrency: 3 }, azObject.key)
+    expect((await outcome(page)).result).toMatchObject({ verified: 'parts', size: azObject.size, sha256: azObject.sha256 })
     await page.close()
   })
 })

@@ -38,9 +38,9 @@ function committed(tx: IDBTransaction): Promise<void> {
   })
 }
 
-function open(factory: IDBFactory, name: string): Promise<IDBDatabase> {
+function openAt(factory: IDBFactory, name: string, version?: number): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const request = factory.open(name, 1)
+    const request = factory.open(name, version)
     request.onupgradeneeded = () => {
       if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE)
     }
@@ -49,6 +49,18 @@ function open(factory: IDBFactory, name: string): Promise<IDBDatabase> {
     // Another tab holds an older version open; waiting would hang the download.
     request.onblocked = () => reject(new Error(`IndexedDB "${name}" is blocked by another tab`))
   })
+}
+
+/**
+ * Opens the database at whatever version it has; one that exists without our object store
+ * (created by other code under this name) is upgraded once to add it.
+ */
+async function open(factory: IDBFactory, name: string): Promise<IDBDatabase> {
+  const db = await openAt(factory, name)
+  if (db.objectStoreNames.contains(STORE)) return db
+  const version = db.version + 1
+  db.close()
+  return openAt(factory, name, version)
 }
 
 /** Whether a stored value is a usable state written within `maxAge`. */

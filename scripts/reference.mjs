@@ -61,6 +61,12 @@ function uploadOptionsType(method = 'upload') {
   return checker.getNonNullableType(checker.getTypeOfSymbol(param))
 }
 
+function downloadOptionsType() {
+  const downloader = checker.getReturnTypeOfSignature(checker.getTypeOfSymbol(exported(src('client/src/index.node.ts'), 'createDownloader')).getCallSignatures()[0])
+  const param = checker.getTypeOfSymbol(downloader.getProperty('download')).getCallSignatures()[0].getParameters()[2]
+  return checker.getNonNullableType(checker.getTypeOfSymbol(param))
+}
+
 /** A command's options from its help text: flag lines and their continuation lines. */
 function flagRows(file, constant) {
   const sf = program.getSourceFile(file)
@@ -121,6 +127,8 @@ const sections = {
   createUploader: table(optionRows(paramType(exported(src('client/src/index.node.ts'), 'createUploader')))),
   upload: table(optionRows(uploadOptionsType())),
   uploadMany: table(optionRows(uploadOptionsType('uploadMany'))),
+  createDownloader: table(optionRows(paramType(exported(src('client/src/index.node.ts'), 'createDownloader')))),
+  download: table(optionRows(downloadOptionsType())),
   'valet-dev': flagRows(src('cli/src/dev-args.ts'), 'DEV_HELP'),
   'valet-upload': flagRows(src('cli/src/upload-args.ts'), 'UPLOAD_HELP'),
   'valet-doctor': flagRows(src('cli/src/doctor-args.ts'), 'DOCTOR_HELP'),

@@ -14,6 +14,7 @@ import { createDownloader, createUploader, isValetError, type DownloadProgress }
 import { generate, sha256 } from '../support/key-endpoint.js'
 import { storageCases } from '../support/storages.js'
 import { AUTH, proxiedStack } from './harness.js'
+import { startThrottleProxy } from '../cli/throttle-proxy.js'
 
 const canRead = ({ principal, key }: { principal: { id: string }; key: string }) => key.startsWith(`${principalPrefix(principal.id)}/`)
 
@@ -63,5 +64,30 @@ describe.each(storageCases.map((make) => [make().name, make] as const))('%s: dow
     expect(progress.at(-1)).toMatchObject({ phase: 'complete', bytesReceived: data.length, bytesResumed: 2 * 5 * MiB })
     expect(existsSync(`${target}.valet-partial`)).toBe(false)
     expect(await readdir(stateDir)).toHaveLength(0)
+  })
+
+  it('with http_proxy set, range GETs go through the proxy (as part PUTs do)', async () => {
+    const data = generate(6 * MiB, 8)
+    const source = join(dir, 'p.bin')
+    await writeFile(source, data)
+    const up = await createUploader({ endpoint: stack.keys.endpoint, headers: AUTH, partSize: 5 * MiB, resume: false }).upload(source).done
+    const proxy = await startThrottleProxy()
+    const saved = { http: process.env.http_proxy, no: process.env.no_proxy, NO: process.env.NO_PROXY }
+    process.env.http_proxy = proxy.url
+    delete process.env.no_proxy
+    delete process.env.NO_PROXY
+    try {
+      const target = join(dir, 'p.out')
+      const got = await createDownloader({ endpoint: stack.keys.endpoint, headers: AUTH, resume: false }).download(up.key, target).done
+      expect(got.verified).toBe('parts')
+      expect(sha256(await readFile(target))).toBe(sha256(data))
+      expect(proxy.requests.filter((r) => r.startsWith('GET ')).length).toBeGreaterThanOrEqual(2)
+    } finally {
+      for (const [k, v] of [['http_proxy', saved.http], ['no_proxy', saved.no], ['NO_PROXY', saved.NO]] as const) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+      await proxy.close()
+    }
   })
 })

@@ -25,7 +25,7 @@ export interface DownloaderOptions {
   headers?: HeadersOption
   /**
    * Continue unfinished downloads: `true` uses the platform's store (Node: a JSON file per
-   * download in `stateDir`; browsers: IndexedDB), a {@link DownloadStateStore} uses yours,
+   * download in `stateDir`; browsers: IndexedDB), a `DownloadStateStore` uses yours,
    * `false` keeps nothing (a download then starts over after a kill or reload).
    * @default true
    */
@@ -61,9 +61,9 @@ export interface DownloaderOptions {
 }
 
 export interface DownloadOptions {
-  /** Aborting it aborts the download, exactly like `abort()`. */
+  /** Aborting it aborts the download, exactly like `abort()`. @default undefined */
   signal?: AbortSignal
-  /** Called at most every `progressInterval` ms, on every phase change, and once more at the end. Errors it throws are ignored. */
+  /** Called at most every `progressInterval` ms, on every phase change, and once more at the end. Errors it throws are ignored. @default undefined */
   onProgress?: (progress: DownloadProgress) => void
   /** GETs in flight for this download. @default the downloader's `concurrency` */
   concurrency?: number

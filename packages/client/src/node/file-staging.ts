@@ -39,6 +39,11 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
       context: { option: 'destination', owner: 'download()' },
     })
   }
+  if ((await stat(path).catch(() => undefined))?.isDirectory() === true) {
+    throw new ValetError('invalid_option', `download(): \`destination\` ${path} is a folder; pass the path of the file to write`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
+  }
   const partial = partialPath(path)
   let handle: FileHandle | undefined
   let resumed = false
@@ -51,7 +56,8 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
     }
   }
   if (handle === undefined) {
-    handle = await open(partial, 'w', 0o600)
+    // The mode a new file gets (0666 less the umask), as curl or cp give it: it becomes the destination.
+    handle = await open(partial, 'w')
     await handle.truncate(plan.size)
   }
   return new FileSink(path, partial, handle, resumed)

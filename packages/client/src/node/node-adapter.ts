@@ -43,7 +43,7 @@ interface Answer {
 // What proxy-from-env (axios's Node adapter) reads, lower and upper case.
 const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy', 'npm_config_proxy', 'npm_config_http_proxy', 'npm_config_https_proxy']
 
-function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return PROXY_VARIABLES.some((name) => Boolean(env[name] || env[name.toUpperCase()]))
 }
 

@@ -1,17 +1,21 @@
 /**
  * The {@link RangeFetcher} port in Node: node:http(s) on keep-alive agents, the body handed on
  * chunk by chunk with backpressure (the socket is paused while a chunk is written), so memory
- * stays at a few chunks per GET whatever the range size.
+ * stays at a few chunks per GET whatever the range size. With a proxy variable set, axios's Node
+ * adapter sends them instead (it applies the proxy settings), still streamed.
  */
-import http, { type Agent as HttpAgent, type IncomingMessage } from 'node:http'
+import http, { type Agent as HttpAgent } from 'node:http'
 import https, { type Agent as HttpsAgent } from 'node:https'
+import type { Readable } from 'node:stream'
+import type { AxiosStatic } from 'axios'
 import { ValetError, isValetError } from '@valet/protocol'
 import { safeUrl } from '../http/safe-url.js'
+import { proxyConfigured } from './node-adapter.js'
 import type { RangeFetcher, RangeGetRequest, RangeGetResponse } from '../download/download-ports.js'
 
 const USER_AGENT = `valet-client (node ${process.version})`
 
-function lowerCase(headers: IncomingMessage['headers']): Record<string, string> {
+function lowerCase(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
   return out
@@ -25,10 +29,54 @@ function networkError(req: RangeGetRequest, e: unknown): ValetError {
   return new ValetError('network_error', `GET ${safeUrl(req.url)} failed: ${message}`, { cause, context: { url: safeUrl(req.url), code } })
 }
 
+let axiosLoaded: Promise<AxiosStatic> | undefined
+
+/**
+ * With a proxy variable set, GETs go through axios's own Node adapter (loaded then), which
+ * applies `http_proxy`/`https_proxy`/`no_proxy` as uploads do; the body still streams.
+ */
+async function viaProxy(req: RangeGetRequest, agents: { http: HttpAgent; https: HttpsAgent }): Promise<RangeGetResponse> {
+  axiosLoaded ??= import('axios').then((m) => m.default)
+  const axios = await axiosLoaded
+  let res: { status: number; headers: unknown; data: Readable }
+  try {
+    res = await axios.request({
+      url: req.url,
+      method: 'GET',
+      headers: { 'User-Agent': USER_AGENT, ...req.headers },
+      responseType: 'stream',
+      signal: req.signal,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      decompress: false,
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
+    })
+  } catch (e) {
+    if (req.signal.aborted) throw req.signal.reason
+    throw networkError(req, e)
+  }
+  const headers = lowerCase(Object.fromEntries(Object.entries(res.headers as Record<string, unknown>).map(([k, v]) => [k, v === undefined || v === null ? undefined : Array.isArray(v) ? v.map(String) : String(v)])))
+  try {
+    if (res.status < 200 || res.status >= 300) {
+      let text = ''
+      for await (const chunk of res.data) if (text.length < 64 * 1024) text += String(chunk)
+      return { status: res.status, headers, body: text }
+    }
+    for await (const chunk of res.data) await req.onChunk(chunk as Buffer)
+    return { status: res.status, headers, body: '' }
+  } catch (e) {
+    res.data.destroy()
+    if (req.signal.aborted) throw req.signal.reason
+    throw isValetError(e) ? e : networkError(req, e)
+  }
+}
+
 /** @param agents - keep-alive pools; a range GET goes to the URL it was signed for (no redirects). */
 export function nodeRangeFetcher(agents: { http: HttpAgent; https: HttpsAgent }): RangeFetcher {
   return {
     get(req) {
+      if (proxyConfigured()) return viaProxy(req, agents)
       return new Promise<RangeGetResponse>((resolve, reject) => {
         if (req.signal.aborted) return reject(req.signal.reason)
         const url = new URL(req.url)

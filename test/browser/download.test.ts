@@ -5,11 +5,11 @@
  * range whose bytes were corrupted in transit is detected and fetched again.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Page, Request } from 'playwright-core'
 import { MiB } from '@valet/protocol'
 import { azuriteCase, swiftCase } from '../support/storages.js'
 import { uploadThrough } from '../support/upload-through.js'
-import { launchChromium, openExample, startPageServer, type Chromium, type PageServer } from './harness.js'
+import { launchChromium, startPageServer, type Chromium, type PageServer } from './harness.js'
+import { RangeGets, callOf, openPage, outcome, stagingDirs, startDownload, storedDone } from './download-tools.js'
 import { makeChunks, sha256Of, throttleDownloads } from './page-tools.js'
 import { deleteObject } from './swift-tools.js'
 
@@ -19,15 +19,6 @@ let server: PageServer
 let browser: Chromium
 /** One object for every case: 24 MiB in 5 parts of 5 MiB (the last 4 MiB), a Valet multipart upload. */
 let object: { key: string; size: number; sha256: string; ranges: number }
-
-/** The key endpoint of `at` as uploadThrough calls it. */
-function callOf(at: PageServer) {
-  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${at.endpoint}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined }
-  }
-}
 
 beforeAll(async () => {
   ;[server, browser] = await Promise.all([startPageServer(storage, { '/api/valet': { options: { canRead: () => true } } }), launchChromium()])
@@ -44,122 +35,11 @@ afterAll(async () => {
   if (object) await deleteObject(object.key).catch(() => {})
 })
 
-/** The page's ranged GETs to storage, by range index (part-aligned ranges: start / PART). */
-class RangeGets {
-  readonly sent: number[] = []
-  constructor(page: Page) {
-    const storageOrigin = new URL(inject('swift').endpoint).origin
-    page.on('request', (r: Request) => {
-      if (r.method() !== 'GET' || new URL(r.url()).origin !== storageOrigin) return
-      const range = /^bytes=(\d+)-/.exec(r.headers()['range'] ?? '')
-      if (range) this.sent.push(Number(range[1]) / PART)
-    })
-  }
-  count(index: number): number {
-    return this.sent.filter((i) => i === index).length
-  }
-}
-
-interface PageOutcome {
-  result?: { key: string; size: number; etag: string; type: string; verified: string; hasBlob: boolean; sha256: string }
-  error?: { code: string; message: string }
-  progress: { rangesDone: number; rangesTotal: number; bytesResumed: number; phase: string }[]
-}
-
-/** Opens the example page (for its origin) with the client bundle as `window.__valet`. */
-async function openPage(page?: Page): Promise<Page> {
-  page ??= await openExample(browser.context, server.url())
-  await page.evaluate("import('/valet-client.js').then((m) => { window.__valet = m })")
-  return page
-}
-
-type Destination = { handle: string } | { stream: true } | { blob: true }
-
-/**
- * Starts `download(key, destination)` in the page: an OPFS file handle named `handle`, a
- * WritableStream collecting what it is given, or nothing (a Blob). The outcome lands in
- * `window.__dl`, with the sha256 of what the destination got.
- */
-async function startDownload(page: Page, destination: Destination, options: Record<string, unknown> & { concurrency: number }, key = object.key, endpoint = '/api/valet'): Promise<void> {
-  await page.evaluate(
-    async ({ key, destination, options, endpoint }) => {
-      const w = window as unknown as { __valet: any; __dl: PageOutcome; __dlControl: unknown } // eslint-disable-line @typescript-eslint/no-explicit-any
-      const out: PageOutcome = { progress: [] }
-      w.__dl = out
-      const hex = async (blob: Blob) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('')
-      const streamed: Uint8Array[] = []
-      let streamClosed = false
-      const target =
-        'handle' in destination
-          ? await (await navigator.storage.getDirectory()).getFileHandle(destination.handle, { create: true })
-          : 'stream' in destination
-            ? new WritableStream<Uint8Array>({ write: (c) => void streamed.push(c.slice()), close: () => void (streamClosed = true) })
-            : undefined
-      const dl = (w.__dlControl = w.__valet.createDownloader({ endpoint, ...options }).download(key, target, {
-        onProgress: (p: PageOutcome['progress'][number]) => out.progress.push({ rangesDone: p.rangesDone, rangesTotal: p.rangesTotal, bytesResumed: p.bytesResumed, phase: p.phase }),
-      }))
-      dl.done.then(
-        async (r: { key: string; size: number; etag: string; type: string; verified: string; blob?: Blob }) => {
-          if ('stream' in destination && !streamClosed) throw new Error('the stream was not closed')
-          const bytes = r.blob ?? ('stream' in destination ? new Blob(streamed as BlobPart[]) : await (target as FileSystemFileHandle).getFile())
-          out.result = { key: r.key, size: r.size, etag: r.etag, type: r.type, verified: r.verified, hasBlob: r.blob !== undefined, sha256: await hex(bytes) }
-        },
-        (e: { code: string; message: string }) => (out.error = { code: e.code, message: e.message }),
-      ).catch((e: Error) => (out.error = { code: 'test', message: e.message }))
-    },
-    { key, destination, options, endpoint },
-  )
-}
-
-async function outcome(page: Page, expectError = false): Promise<PageOutcome> {
-  await page.waitForFunction(() => {
-    const dl = (window as unknown as { __dl?: PageOutcome }).__dl
-    return dl?.result !== undefined || dl?.error !== undefined
-  }, undefined, { timeout: 150_000, polling: 100 })
-  const out = await page.evaluate(() => (window as unknown as { __dl: PageOutcome }).__dl)
-  if (out.error && !expectError) throw new Error(`download failed: ${out.error.code}: ${out.error.message}`)
-  return out
-}
-
-/** Names in the OPFS staging directory (`valet-downloads`). */
-async function stagingDirs(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const root = await navigator.storage.getDirectory()
-    const dir = await root.getDirectoryHandle('valet-downloads', { create: true })
-    const names: string[] = []
-    for await (const [name] of (dir as unknown as { entries(): AsyncIterable<[string, unknown]> }).entries()) names.push(name)
-    return names
-  })
-}
-
-/** Range indices the IndexedDB download state calls done, across every stored download. */
-async function storedDone(page: Page): Promise<number[]> {
-  return page.evaluate(
-    () =>
-      new Promise<number[]>((resolve) => {
-        const request = indexedDB.open('valet-downloads')
-        // Not there yet: don't create it (the download's store will).
-        request.onupgradeneeded = () => request.transaction?.abort()
-        request.onsuccess = () => {
-          const db = request.result
-          if (!db.objectStoreNames.contains('downloads')) return resolve([])
-          const all = db.transaction('downloads').objectStore('downloads').getAll()
-          all.onsuccess = () => {
-            db.close()
-            resolve((all.result as { done: number[] }[]).flatMap((s) => s.done))
-          }
-          all.onerror = () => resolve([])
-        }
-        request.onerror = () => resolve([])
-      }),
-  )
-}
-
 describe('Chromium ← Swift s3api downloads', () => {
   it('downloads to an OPFS file handle, one GET per part, verified against the parts, staging removed', async () => {
-    const page = await openPage()
-    const gets = new RangeGets(page)
-    await startDownload(page, { handle: 'out-a.bin' }, { concurrency: 3 })
+    const page = await openPage(browser.context, server.url())
+    const gets = new RangeGets(page, PART)
+    await startDownload(page, object.key, { handle: 'out-a.bin' }, { concurrency: 3 })
     const { result, progress } = await outcome(page)
     expect(result).toMatchObject({ key: object.key, size: object.size, verified: 'parts', type: 'application/octet-stream', hasBlob: false, sha256: object.sha256 })
     expect(gets.sent.sort()).toEqual([0, 1, 2, 3, 4])
@@ -170,18 +50,18 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('continues after a reload from the ranges staged in OPFS: no range stored before the reload is fetched again', async () => {
-    const page = await openPage()
-    const gets = new RangeGets(page)
+    const page = await openPage(browser.context, server.url())
+    const gets = new RangeGets(page, PART)
     await throttleDownloads(page, 3 * MiB)
-    await startDownload(page, { handle: 'out-b.bin' }, { concurrency: 2 })
+    await startDownload(page, object.key, { handle: 'out-b.bin' }, { concurrency: 2 })
     await expect.poll(() => storedDone(page), { timeout: 60_000, interval: 200 }).toSatisfy((done: number[]) => done.length >= 2)
     const doneBefore = await storedDone(page)
     const sentBefore = gets.sent.length
     await page.reload()
     await page.waitForSelector('body[data-ready="true"]')
     await throttleDownloads(page, undefined)
-    await openPage(page)
-    await startDownload(page, { handle: 'out-b.bin' }, { concurrency: 2 })
+    await openPage(browser.context, server.url(), page)
+    await startDownload(page, object.key, { handle: 'out-b.bin' }, { concurrency: 2 })
     const { result, progress } = await outcome(page)
     const after = gets.sent.slice(sentBefore)
     console.log(`[browser] download across a reload: ranges stored before it [${doneBefore.join(', ')}], fetched after it [${after.join(', ')}]`)
@@ -194,8 +74,8 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('with no destination: a Blob of the verified object, read from staging kept while the page holds it', async () => {
-    const page = await openPage()
-    await startDownload(page, { blob: true }, { concurrency: 4 })
+    const page = await openPage(browser.context, server.url())
+    await startDownload(page, object.key, { blob: true }, { concurrency: 4 })
     const { result } = await outcome(page)
     expect(result).toMatchObject({ verified: 'parts', hasBlob: true, size: object.size, sha256: object.sha256 })
     // The Blob reads from its range files: they stay until this page is gone.
@@ -204,8 +84,8 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('a range whose bytes were flipped in transit fails its part MD5 and is fetched again', async () => {
-    const page = await openPage()
-    const gets = new RangeGets(page)
+    const page = await openPage(browser.context, server.url())
+    const gets = new RangeGets(page, PART)
     const storageOrigin = new URL(inject('swift').endpoint).origin
     let flipped = 0
     await page.route(`${storageOrigin}/**`, async (route) => {
@@ -217,7 +97,7 @@ describe('Chromium ← Swift s3api downloads', () => {
       body[12345] = body[12345]! ^ 0x01
       await route.fulfill({ response, body })
     })
-    await startDownload(page, { handle: 'out-d.bin' }, { concurrency: 2 })
+    await startDownload(page, object.key, { handle: 'out-d.bin' }, { concurrency: 2 })
     const { result } = await outcome(page)
     expect(flipped).toBe(1)
     expect(gets.count(1)).toBe(2)
@@ -226,11 +106,11 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('pause stops GETs and keeps staging; resume finishes verified; abort removes staging and state', async () => {
-    const page = await openPage()
-    const gets = new RangeGets(page)
+    const page = await openPage(browser.context, server.url())
+    const gets = new RangeGets(page, PART)
     const control = (action: 'pause' | 'resume' | 'abort') => page.evaluate((a) => (window as unknown as { __dlControl: Record<string, () => void> }).__dlControl[a]!(), action)
     await throttleDownloads(page, 4 * MiB)
-    await startDownload(page, { handle: 'out-p.bin' }, { concurrency: 2 })
+    await startDownload(page, object.key, { handle: 'out-p.bin' }, { concurrency: 2 })
     await expect.poll(() => storedDone(page), { timeout: 60_000, interval: 200 }).toSatisfy((done: number[]) => done.length >= 1)
     await control('pause')
     const atPause = gets.sent.length
@@ -244,7 +124,7 @@ describe('Chromium ← Swift s3api downloads', () => {
     expect(gets.sent.length).toBeLessThanOrEqual(object.ranges + 2)
 
     await throttleDownloads(page, 4 * MiB)
-    await startDownload(page, { handle: 'out-x.bin' }, { concurrency: 2 })
+    await startDownload(page, object.key, { handle: 'out-x.bin' }, { concurrency: 2 })
     await expect.poll(() => storedDone(page), { timeout: 60_000, interval: 200 }).toSatisfy((done: number[]) => done.length >= 1)
     await control('abort')
     expect((await outcome(page, true)).error?.code).toBe('aborted')
@@ -254,8 +134,8 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('to a WritableStream: the verified bytes in order, then the stream closed', async () => {
-    const page = await openPage()
-    await startDownload(page, { stream: true }, { concurrency: 3 })
+    const page = await openPage(browser.context, server.url())
+    await startDownload(page, object.key, { stream: true }, { concurrency: 3 })
     const { result } = await outcome(page)
     expect(result).toMatchObject({ verified: 'parts', hasBlob: false, sha256: object.sha256 })
     // (The Blob case's staging, its page closed, goes with this page's sweep.)
@@ -270,10 +150,10 @@ describe('Chromium ← Swift s3api downloads', () => {
     })
     await page.goto(server.url())
     await page.waitForSelector('body[data-ready="true"]')
-    await openPage(page)
-    await startDownload(page, { blob: true }, { concurrency: 3, maxBlobSize: 32 * MiB })
+    await openPage(browser.context, server.url(), page)
+    await startDownload(page, object.key, { blob: true }, { concurrency: 3, maxBlobSize: 32 * MiB })
     expect((await outcome(page)).result).toMatchObject({ verified: 'parts', hasBlob: true, sha256: object.sha256 })
-    await startDownload(page, { blob: true }, { concurrency: 3, maxBlobSize: 16 * MiB })
+    await startDownload(page, object.key, { blob: true }, { concurrency: 3, maxBlobSize: 16 * MiB })
     const { error } = await outcome(page, true)
     expect(error?.code).toBe('file_too_large')
     expect(error?.message).toMatch(/above maxBlobSize .*pass a FileSystemFileHandle or a WritableStream/)
@@ -281,10 +161,10 @@ describe('Chromium ← Swift s3api downloads', () => {
   })
 
   it('under a CSP that refuses WebAssembly: MD5 falls back to spark-md5 and every part still verifies', async () => {
-    const page = await openPage(await openExample(browser.context, server.url({ csp: 'no-wasm' })))
+    const page = await openPage(browser.context, server.url({ csp: 'no-wasm' }))
     const wasm = await page.evaluate(() => WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(() => 'compiles', (e: Error) => e.name))
     expect(wasm).toBe('CompileError')
-    await startDownload(page, { handle: 'out-csp.bin' }, { concurrency: 3 })
+    await startDownload(page, object.key, { handle: 'out-csp.bin' }, { concurrency: 3 })
     expect((await outcome(page)).result).toMatchObject({ verified: 'parts', sha256: object.sha256 })
     await page.close()
   })
@@ -298,11 +178,11 @@ describe('Chromium ← Swift s3api downloads, other integrity', () => {
     expect(up.mode).toBe('single')
     const foreignKey = `${up.key}.foreign`
     await storage.write(foreignKey, bytes)
-    const page = await openPage()
+    const page = await openPage(browser.context, server.url())
     // Ranges of 1 MiB, so the whole-object MD5 spans several staged range files.
-    await startDownload(page, { blob: true }, { concurrency: 2, rangeSize: 1 * MiB }, up.key)
+    await startDownload(page, up.key, { blob: true }, { concurrency: 2, rangeSize: 1 * MiB })
     expect((await outcome(page)).result).toMatchObject({ verified: 'md5', size: bytes.byteLength, sha256: sha256Of(single) })
-    await startDownload(page, { handle: 'foreign.bin' }, { concurrency: 2 }, foreignKey)
+    await startDownload(page, foreignKey, { handle: 'foreign.bin' }, { concurrency: 2 })
     expect((await outcome(page)).result).toMatchObject({ verified: 'md5', sha256: sha256Of(single) })
     await page.close()
     await Promise.all([deleteObject(up.key), deleteObject(foreignKey)])
@@ -326,8 +206,8 @@ describe('Chromium ← Azurite downloads', () => {
   })
 
   it('downloads a Valet multipart upload (block ids carry the part MD5s) to an OPFS file handle, verified', async () => {
-    const page = await openPage(await openExample(browser.context, azServer.url()))
-    await startDownload(page, { handle: 'out-az.bin' }, { concurrency: 3 }, azObject.key)
+    const page = await openPage(browser.context, azServer.url())
+    await startDownload(page, azObject.key, { handle: 'out-az.bin' }, { concurrency: 3 })
     expect((await outcome(page)).result).toMatchObject({ verified: 'parts', size: azObject.size, sha256: azObject.sha256 })
     await page.close()
   })

@@ -146,6 +146,16 @@ describe('openBrowserSink', () => {
     expect((error as Error).message).toMatch(/1001 bytes, above maxBlobSize \(1000\).*pass a FileSystemFileHandle or a WritableStream/)
   })
 
+  it('OPFS without createWritable on the page (older Safari): memory staging', async () => {
+    const top = new FakeDirectoryHandle('')
+    vi.stubGlobal('navigator', { storage: { getDirectory: async () => top } })
+    vi.stubGlobal('FileSystemFileHandle', class {})
+    const sink = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 1000, signal })
+    expect(top.children.size).toBe(0)
+    await expect(openBrowserSink({ kind: 'blob' }, plan({ size: 1001 }), { maxBlobSize: 1000, signal })).rejects.toThrow(/maxBlobSize/)
+    await sink.discard()
+  })
+
   it('two downloads of one object at once: the second stages privately, and removes it when closed', async () => {
     const top = new FakeDirectoryHandle('')
     vi.stubGlobal('navigator', { storage: { getDirectory: async () => top } })

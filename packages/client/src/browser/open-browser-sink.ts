@@ -43,6 +43,10 @@ export function tryLock(name: string): Promise<Release | undefined> {
 }
 
 async function stagingRoot(): Promise<FileSystemDirectoryHandle | undefined> {
+  // Staging writes with createWritable(), which some engines offer only in workers (older
+  // Safari has OPFS on the page without it): there, memory.
+  const FileHandle = (globalThis as { FileSystemFileHandle?: { prototype: object } }).FileSystemFileHandle
+  if (FileHandle !== undefined && !('createWritable' in FileHandle.prototype)) return undefined
   try {
     const top = await navigator.storage.getDirectory()
     return await top.getDirectoryHandle(STAGING_DIR, { create: true })
@@ -56,7 +60,7 @@ function tooLarge(plan: SinkPlan, target: DestinationTarget, maxBlobSize: number
   const fix = target.kind === 'blob' ? 'pass a FileSystemFileHandle or a WritableStream as the destination, or raise maxBlobSize' : 'raise maxBlobSize, or use a browser context where navigator.storage.getDirectory() works'
   return new ValetError(
     'file_too_large',
-    `the object is ${plan.size} bytes, above maxBlobSize (${maxBlobSize}); this page has no origin-private file system, so the download would be staged in memory: ${fix}`,
+    `the object is ${plan.size} bytes, above maxBlobSize (${maxBlobSize}); the origin-private file system can't be used here, so the download would be staged in memory: ${fix}`,
     { context: { size: plan.size, maxBlobSize } },
   )
 }

@@ -13,8 +13,9 @@ export interface RangeGetRequest {
   signal: AbortSignal
   /**
    * Receives the body of a 2xx answer as it arrives; the next chunk waits for the returned
-   * promise (backpressure). Never called for other statuses. The chunk is only valid until the
-   * promise settles: keep a copy, not the view.
+   * promise (backpressure). Never called for other statuses. The chunk is the receiver's to keep
+   * (Node's socket buffers and a fetch reader's chunks are never reused), so writers may gather
+   * chunks without copying them.
    */
   onChunk(chunk: Uint8Array): void | Promise<void>
 }
@@ -45,6 +46,7 @@ export interface Md5Stream {
 
 /** Writes one range into staging, chunk after chunk, from its start. */
 export interface RangeWriter {
+  /** May resolve before the bytes are stored (a writer gathers chunks); `commit` stores them all. */
   write(chunk: Uint8Array): Promise<void>
   /** Every byte of the range was written and checked: keep it (durable across a kill or reload). */
   commit(): Promise<void>

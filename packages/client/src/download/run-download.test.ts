@@ -225,6 +225,20 @@ describe('runDownload', () => {
     expect(states.size).toBe(0)
   })
 
+  it('a second download of the same key to the same destination at once is refused', async () => {
+    const { world, run } = setup()
+    world.objects.set('a', multipartObject(bytes(9000, 15), 3000))
+    const dest = world.destination('same')
+    const first = run('a', dest)
+    await new Promise((r) => setTimeout(r, 0))
+    while (world.gets.length === 0) await new Promise((r) => setTimeout(r, 1))
+    const e = await failure(run('a', dest).done)
+    expect(e.code).toBe('invalid_option')
+    expect(e.message).toMatch(/already being downloaded/)
+    await first.done
+    await run('a', dest).done
+  })
+
   it('an empty object is written without a GET', async () => {
     const { world, run } = setup()
     world.objects.set('e', { bytes: new Uint8Array(0), etag: '"d41d8cd98f00b204e9800998ecf8427e"', integrity: { kind: 'md5', md5: md5b64(new Uint8Array(0)) } })

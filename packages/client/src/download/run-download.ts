@@ -26,6 +26,9 @@ export interface DownloadDeps {
   clock: Clock
 }
 
+/** Downloads running in this process or page, by fingerprint: two at once would share staging. */
+const running = new Set<string>()
+
 /** A replaced object restarts the download this often before it fails with `object_changed`. */
 const MAX_RESTARTS = 3
 /** State older than this is not trusted to describe staging any more. */
@@ -77,6 +80,30 @@ async function downloadVersion(
   const plan = planRanges(opened, options.rangeSize)
   await checkMultipartEtag(opened, deps.md5)
   const fingerprint = await downloadFingerprint(deps.md5, options.endpoint, opened.key, destination.id)
+  if (running.has(fingerprint)) {
+    throw new ValetError('invalid_option', `download(): "${opened.key}" is already being downloaded to that destination; wait for it, or pick another destination`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
+  }
+  running.add(fingerprint)
+  try {
+    return await fetchVersion(deps, control, opened, plan, fingerprint, destination, settings)
+  } finally {
+    running.delete(fingerprint)
+  }
+}
+
+async function fetchVersion(
+  deps: DownloadDeps,
+  control: UploadControl,
+  opened: OpenDownloadResponse,
+  plan: RangePlan,
+  fingerprint: string,
+  destination: PreparedDestination,
+  settings: DownloadSettings,
+): Promise<DownloadResult> {
+  const { options, clock } = deps
+  const cancel = control.cancelSignal
   const store = options.stateStore
   const stored = await store?.get(fingerprint).catch(() => undefined)
   const resumable = usableState(stored, opened, plan, clock.now())

@@ -22,6 +22,7 @@ describe('file staging', () => {
     expect((await stat(partialPath(dest))).size).toBe(10)
     const w = await sink.writer(5, 10)
     await w.write(new Uint8Array([5, 6, 7, 8, 9]))
+    await w.commit()
     await sink.close()
     // A later run finds the partial file and can read back what was written.
     const again = await prepareNodeDestination(dest).open(plan, NEVER)
@@ -29,12 +30,31 @@ describe('file staging', () => {
     const back: number[] = []
     for await (const c of again.read(5, 10, NEVER)) back.push(...c)
     expect(back).toEqual([5, 6, 7, 8, 9])
-    await (await again.writer(0, 5)).write(new Uint8Array([0, 1, 2, 3, 4]))
+    const head = await again.writer(0, 5)
+    await head.write(new Uint8Array([0, 1]))
+    await head.write(new Uint8Array([2, 3, 4]))
+    await head.commit()
     await expect((await again.writer(0, 5)).write(new Uint8Array(6))).rejects.toThrow(/more than/)
     expect(existsSync(dest)).toBe(false)
     expect(await again.finish(NEVER)).toEqual({ path: dest })
     expect([...(await readFile(dest))]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(existsSync(partialPath(dest))).toBe(false)
+  })
+
+  it('gathers socket-sized chunks into large writes without losing or reordering a byte', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'valet-staging-'))
+    const dest = join(dir, 'big.bin')
+    const size = 3 * 1024 * 1024 + 12345
+    const data = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 16)) & 0xff)
+    const sink = await prepareNodeDestination(dest).open({ fingerprint: '12'.repeat(16), key: 'k', size, etag: '"e"', resume: false }, NEVER)
+    const mid = 1_000_003
+    for (const [start, end] of [[mid, size], [0, mid]] as const) {
+      const w = await sink.writer(start, end)
+      for (let at = start; at < end; at += 65_521) await w.write(data.subarray(at, Math.min(end, at + 65_521)))
+      await w.commit()
+    }
+    await sink.finish(NEVER)
+    expect(Buffer.compare(await readFile(dest), Buffer.from(data))).toBe(0)
   })
 
   it('a partial file of another size, or resume: false, starts from nothing; discard removes it', async () => {

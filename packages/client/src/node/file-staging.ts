@@ -14,6 +14,30 @@ export function partialPath(destination: string): string {
   return `${destination}.valet-partial`
 }
 
+/** Body chunks are gathered into writes of about this size. */
+const WRITE_BATCH = 1024 * 1024
+
+/** Writes `chunks` at `position`, however many calls the OS takes. */
+async function writeAll(file: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+  let at = position
+  let left = chunks
+  while (left.length > 0) {
+    const { bytesWritten } = await file.writev(left, at)
+    at += bytesWritten
+    // A short write: drop what went, keep the rest of the chunk it stopped in.
+    let skip = bytesWritten
+    const rest: Uint8Array[] = []
+    for (const c of left) {
+      if (skip >= c.byteLength) skip -= c.byteLength
+      else {
+        rest.push(skip > 0 ? c.subarray(skip) : c)
+        skip = 0
+      }
+    }
+    left = rest
+  }
+}
+
 /** Reads back staged bytes in steps of this size. */
 const READ_STEP = 1024 * 1024
 
@@ -65,6 +89,8 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
 
 class FileSink implements DownloadSink {
   private handle: FileHandle | undefined
+  /** A flush to disk running in the background, started as ranges are committed. */
+  private flushing: Promise<void> | undefined
 
   constructor(
     private readonly path: string,
@@ -82,21 +108,49 @@ class FileSink implements DownloadSink {
 
   async writer(start: number, end: number): Promise<RangeWriter> {
     const file = this.file()
-    let at = start
+    let at = start // where the next gathered batch goes
+    let gathered: Uint8Array[] = []
+    let gatheredBytes = 0
+    let writing: Promise<void> = Promise.resolve()
+    const writeOut = (): Promise<void> => {
+      const batch = gathered
+      const position = at
+      at += gatheredBytes
+      gathered = []
+      gatheredBytes = 0
+      const previous = writing
+      writing = previous.then(() => writeAll(file, batch, position))
+      return previous
+    }
     return {
-      write: async (chunk) => {
-        if (at + chunk.byteLength > end) throw new ValetError('checksum_mismatch', `more than the range's ${end - start} bytes`)
-        let written = 0
-        while (written < chunk.byteLength) {
-          const { bytesWritten } = await file.write(chunk, written, chunk.byteLength - written, at + written)
-          written += bytesWritten
-        }
-        at += written
+      // Socket chunks (64 KiB) are gathered and written 1 MiB at a time with one writev, while
+      // the next MiB arrives: the GET waits only when the disk is a whole batch behind.
+      write: (chunk) => {
+        if (at + gatheredBytes + chunk.byteLength > end) return Promise.reject(new ValetError('checksum_mismatch', `more than the range's ${end - start} bytes`))
+        gathered.push(chunk)
+        gatheredBytes += chunk.byteLength
+        return gatheredBytes >= WRITE_BATCH ? writeOut() : Promise.resolve()
       },
       // The bytes are in the file (the page cache survives a killed process); what a power cut
-      // loses, the next run's MD5 re-check of done ranges finds.
-      commit: async () => {},
-      discard: async () => {},
+      // loses, the next run's MD5 re-check of done ranges finds. A flush starts in the background
+      // so the disk keeps up while the network is still busy, and the last one at finish is short.
+      commit: async () => {
+        if (gatheredBytes > 0) void writeOut()
+        await writing
+        this.flushing ??= file.datasync().then(
+          () => {
+            this.flushing = undefined
+          },
+          () => {
+            this.flushing = undefined
+          },
+        )
+      },
+      discard: async () => {
+        gathered = []
+        gatheredBytes = 0
+        await writing.catch(() => {})
+      },
     }
   }
 
@@ -113,6 +167,8 @@ class FileSink implements DownloadSink {
 
   async finish(): Promise<{ path: string }> {
     const file = this.file()
+    await this.flushing
+    // Renamed only once the bytes are on disk: after a power cut the destination is whole or absent.
     await file.sync()
     await file.close()
     this.handle = undefined
@@ -121,6 +177,7 @@ class FileSink implements DownloadSink {
   }
 
   async close(): Promise<void> {
+    await this.flushing
     await this.handle?.close()
     this.handle = undefined
   }

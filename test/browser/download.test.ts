@@ -133,6 +133,20 @@ describe('Chromium ← Swift s3api downloads', () => {
     await page.close()
   })
 
+  it('a second tab downloading the same key to the same destination is refused while the first runs (Web Lock)', async () => {
+    const [one, two] = [await openPage(browser.context, server.url()), await openPage(browser.context, server.url())]
+    await throttleDownloads(one, 2 * MiB)
+    await startDownload(one, object.key, { handle: 'tabs.bin' }, { concurrency: 2 })
+    await expect.poll(() => one.evaluate(() => (window as unknown as { __dl: { progress: unknown[] } }).__dl.progress.length)).toBeGreaterThan(0)
+    await startDownload(two, object.key, { handle: 'tabs.bin' }, { concurrency: 2 })
+    const { error } = await outcome(two, true)
+    expect(error?.code).toBe('invalid_option')
+    expect(error?.message).toMatch(/in another tab/)
+    await throttleDownloads(one, undefined)
+    expect((await outcome(one)).result).toMatchObject({ sha256: object.sha256 })
+    await Promise.all([one.close(), two.close()])
+  })
+
   it('to a WritableStream: the verified bytes in order, then the stream closed', async () => {
     const page = await openPage(browser.context, server.url())
     await startDownload(page, object.key, { stream: true }, { concurrency: 3 })

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { writeFile, utimes } from 'node:fs/promises'
-import type { Page, Request } from 'playwright-core'
+import type { CDPSession, Page, Request } from 'playwright-core'
 
 export const MiB = 1024 * 1024
 
@@ -199,9 +199,19 @@ export async function throttleDownloads(page: Page, bytesPerSecond: number | und
   await throttle(page, { download: bytesPerSecond })
 }
 
+// One session per page: conditions set through one session are lifted only through it.
+const sessions = new WeakMap<Page, Promise<CDPSession>>()
+
 async function throttle(page: Page, limits: { upload?: number; download?: number }): Promise<void> {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('Network.enable')
+  let session = sessions.get(page)
+  if (session === undefined) {
+    session = page.context().newCDPSession(page).then(async (cdp) => {
+      await cdp.send('Network.enable')
+      return cdp
+    })
+    sessions.set(page, session)
+  }
+  const cdp = await session
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 0,

@@ -26,15 +26,15 @@ async function writeRange(sink: DownloadSink, data: Uint8Array, start: number, e
   else await w.discard()
 }
 
-const opfsSink = (root: FakeDirectoryHandle, target: DestinationTarget, resume = true, name = 'fp1') =>
-  openOpfsSink(target, { root: root.asHandle(), name, resume, release: () => {} })
+const opfsSink = (root: FakeDirectoryHandle, target: DestinationTarget, size: number, resume = true, name = 'fp1') =>
+  openOpfsSink(target, { root: root.asHandle(), name, size, resume, release: () => {}, keepForBlob: async () => {} })
 
 describe('OPFS staging (fake OPFS)', () => {
   it('stages ranges as files named by offset, reads any span back, and delivers to a file handle, then removes staging', async () => {
     const root = new FakeDirectoryHandle(STAGING_DIR)
     const data = bytes(100)
     const handle = new FakeFileHandle('out.bin')
-    const sink = await opfsSink(root, { kind: 'handle', handle: handle as unknown as FileSystemFileHandle })
+    const sink = await opfsSink(root, { kind: 'handle', handle: handle as unknown as FileSystemFileHandle }, 100)
     expect(sink.resumed).toBe(false)
     // Out of order, as concurrent GETs finish.
     await writeRange(sink, data, 40, 80)
@@ -52,9 +52,10 @@ describe('OPFS staging (fake OPFS)', () => {
   it('a discarded attempt leaves nothing that counts; a range missing from staging fails a read', async () => {
     const root = new FakeDirectoryHandle(STAGING_DIR)
     const data = bytes(60)
-    const sink = await opfsSink(root, { kind: 'blob' })
+    const sink = await opfsSink(root, { kind: 'blob' }, 60)
     await writeRange(sink, data, 0, 30)
     await writeRange(sink, data, 30, 60, false)
+    await expect(sink.finish(signal)).rejects.toThrow(/no committed bytes at offset 30/)
     await expect(collect(sink.read(0, 60, signal))).rejects.toThrow(/no committed bytes at offset 30/)
     await writeRange(sink, data, 30, 60)
     expect(await collect(sink.read(0, 60, signal))).toEqual(data)
@@ -63,7 +64,7 @@ describe('OPFS staging (fake OPFS)', () => {
   it('resumes from committed range files of an earlier run (a reload), and starts empty when told not to', async () => {
     const root = new FakeDirectoryHandle(STAGING_DIR)
     const data = bytes(90)
-    const first = await opfsSink(root, { kind: 'blob' })
+    const first = await opfsSink(root, { kind: 'blob' }, 90)
     await writeRange(first, data, 0, 30)
     await writeRange(first, data, 60, 90)
     // Interrupted mid-range: written but never committed.
@@ -71,7 +72,7 @@ describe('OPFS staging (fake OPFS)', () => {
     await w.write(data.subarray(30, 40))
     await first.close()
 
-    const again = await opfsSink(root, { kind: 'blob' })
+    const again = await opfsSink(root, { kind: 'blob' }, 90)
     expect(again.resumed).toBe(true)
     expect(await collect(again.read(60, 90, signal))).toEqual(data.subarray(60, 90))
     await expect(collect(again.read(30, 60, signal))).rejects.toThrow()
@@ -79,10 +80,10 @@ describe('OPFS staging (fake OPFS)', () => {
     const { blob } = await again.finish(signal)
     expect(new Uint8Array(await blob!.arrayBuffer())).toEqual(data)
 
-    const fresh = await opfsSink(root, { kind: 'blob' }, false, 'fp2')
+    const fresh = await opfsSink(root, { kind: 'blob' }, 90, false, 'fp2')
     await writeRange(fresh, data, 0, 30)
     await fresh.close()
-    const over = await opfsSink(root, { kind: 'blob' }, false, 'fp2')
+    const over = await opfsSink(root, { kind: 'blob' }, 90, false, 'fp2')
     expect(over.resumed).toBe(false)
     expect((await root.getDirectoryHandle('fp2')).children.size).toBe(0)
   })
@@ -91,14 +92,16 @@ describe('OPFS staging (fake OPFS)', () => {
     const root = new FakeDirectoryHandle(STAGING_DIR)
     const data = bytes(50)
     const release = vi.fn()
-    const sink = await openOpfsSink({ kind: 'blob' }, { root: root.asHandle(), name: 'fp', resume: true, release })
+    const keepForBlob = vi.fn(async () => {})
+    const sink = await openOpfsSink({ kind: 'blob' }, { root: root.asHandle(), name: 'fp', size: 50, resume: true, release, keepForBlob })
     await writeRange(sink, data, 0, 50)
     const { blob } = await sink.finish(signal)
     expect(new Uint8Array(await blob!.arrayBuffer())).toEqual(data)
-    expect(release).toHaveBeenCalledWith(true)
+    expect(keepForBlob).toHaveBeenCalledOnce()
+    expect(release).toHaveBeenCalledOnce()
     const dir = await root.getDirectoryHandle('fp')
     expect(dir.children.has(BLOB_MARKER)).toBe(true)
-    const next = await opfsSink(root, { kind: 'blob' }, true, 'fp')
+    const next = await opfsSink(root, { kind: 'blob' }, 50, true, 'fp')
     expect(next.resumed).toBe(false)
   })
 
@@ -107,13 +110,13 @@ describe('OPFS staging (fake OPFS)', () => {
     const data = bytes(3000)
     const got: Uint8Array[] = []
     const stream = new WritableStream<Uint8Array>({ write: (c) => void got.push(c.slice()) })
-    const sink = await opfsSink(root, { kind: 'stream', stream })
+    const sink = await opfsSink(root, { kind: 'stream', stream }, 3000)
     await writeRange(sink, data, 1000, 3000)
     await writeRange(sink, data, 0, 1000)
     await sink.finish(signal)
     expect(await collect((async function* () { yield* got })())).toEqual(data)
 
-    const other = await opfsSink(root, { kind: 'blob' }, true, 'gone')
+    const other = await opfsSink(root, { kind: 'blob' }, 10, true, 'gone')
     await writeRange(other, data, 0, 10)
     await other.discard()
     expect(root.children.has('gone')).toBe(false)
@@ -123,7 +126,7 @@ describe('OPFS staging (fake OPFS)', () => {
 describe('memory staging', () => {
   it('stages, reads back and makes a Blob; never resumed', async () => {
     const data = bytes(100)
-    const sink = memoryDownloadSink({ kind: 'blob' })
+    const sink = memoryDownloadSink({ kind: 'blob' }, 100)
     expect(sink.resumed).toBe(false)
     await writeRange(sink, data, 50, 100)
     await writeRange(sink, data, 0, 50)
@@ -156,22 +159,36 @@ describe('openBrowserSink', () => {
     await sink.discard()
   })
 
-  it('two downloads of one object at once: the second stages privately, and removes it when closed', async () => {
+  it('a download another tab is running (its lock held) is refused, naming the destination', async () => {
     const top = new FakeDirectoryHandle('')
     vi.stubGlobal('navigator', { storage: { getDirectory: async () => top } })
+    const first = await openBrowserSink({ kind: 'handle', handle: new FakeFileHandle('a') as unknown as FileSystemFileHandle }, plan(), { maxBlobSize: 0, signal })
+    const error = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal }).catch((e: unknown) => e)
+    expect(isValetError(error) && error.code === 'invalid_option' && error.context).toMatchObject({ option: 'destination' })
+    expect((error as Error).message).toMatch(/already being downloaded to that destination in another tab/)
+    await first.close()
+    // Released: the next run gets the directory, and resumes from it.
+    const again = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal })
+    await again.discard()
+  })
+
+  it('while a page holds the Blob of a finished run, the next run stages beside it; once released, the next one clears it', async () => {
+    const top = new FakeDirectoryHandle('')
+    vi.stubGlobal('navigator', { storage: { getDirectory: async () => top } })
+    const data = bytes(1000)
     const first = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal })
-    const second = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal })
+    await writeRange(first, data, 0, 1000)
+    const { blob } = await first.finish(signal)
     const staging = await top.getDirectoryHandle(STAGING_DIR)
+    expect([...staging.children.keys()]).toEqual(['abc'])
+    const second = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal })
+    expect(second.resumed).toBe(false)
     const names = [...staging.children.keys()]
     expect(names).toHaveLength(2)
-    expect(names).toContain('abc')
+    expect(names.find((n) => n !== 'abc')).toMatch(/^abc\./)
     await second.close()
     expect([...staging.children.keys()]).toEqual(['abc'])
-    await first.close()
-    // The lock was released: a third run gets the directory itself.
-    const third = await openBrowserSink({ kind: 'blob' }, plan(), { maxBlobSize: 0, signal })
-    expect([...staging.children.keys()]).toEqual(['abc'])
-    await third.discard()
+    expect(new Uint8Array(await blob!.arrayBuffer())).toEqual(data)
   })
 })
 

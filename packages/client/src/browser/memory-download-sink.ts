@@ -29,14 +29,14 @@ export function* coveringRanges(ranges: Map<number, { size: number }>, start: nu
  *
  * @example
  * ```ts
- * const sink = memoryDownloadSink({ kind: 'blob' })
+ * const sink = memoryDownloadSink({ kind: 'blob' }, 5)
  * const w = await sink.writer(0, 5)
  * await w.write(new TextEncoder().encode('hello'))
  * await w.commit()
  * const { blob } = await sink.finish(signal)
  * ```
  */
-export function memoryDownloadSink(target: DestinationTarget): DownloadSink {
+export function memoryDownloadSink(target: DestinationTarget, size: number): DownloadSink {
   const ranges: Ranges = new Map()
   return {
     resumed: false,
@@ -65,7 +65,7 @@ export function memoryDownloadSink(target: DestinationTarget): DownloadSink {
       }
     },
     async finish(signal) {
-      const ordered = [...ranges.keys()].sort((a, b) => a - b).map((s) => ranges.get(s)!)
+      const ordered = [...coveringRanges(ranges, 0, size)].map(([s]) => ranges.get(s)!)
       const result = await deliverDownload(target, ordered, signal)
       ranges.clear()
       return result

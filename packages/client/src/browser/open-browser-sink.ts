@@ -1,46 +1,21 @@
 /**
  * Chooses a browser download's staging: the origin-private file system where it works, memory
- * (Blobs up to `maxBlobSize`) where it doesn't. Each staging directory is held with a Web Lock
- * while a download (or a Blob it handed out) uses it, so two tabs downloading the same object
- * never write into one directory, and a sweep never removes one in use.
+ * (Blobs up to `maxBlobSize`) where it doesn't. Two Web Locks guard a directory: `run:<fingerprint>`
+ * while a download runs (a second tab downloading the same key to the same destination is
+ * refused, as a second download in one page is by the engine), and `blob:<directory>` while a
+ * page holds a Blob made of its files. A sweep removes only what neither lock holds.
  */
 import { ValetError } from '@valet/protocol'
 import type { DownloadSink, SinkPlan } from '../download/download-ports.js'
 import { memoryDownloadSink } from './memory-download-sink.js'
 import { BLOB_MARKER, entriesOf, openOpfsSink } from './opfs-download-sink.js'
+import { isLocked, tryLock } from './try-lock.js'
 import type { DestinationTarget } from './prepare-browser-destination.js'
 
 /** The origin-private directory of every download's staging. */
 export const STAGING_DIR = 'valet-downloads'
 /** Staging untouched this long (its download state is dropped then too) is removed. */
 const STALE_MS = 7 * 24 * 3600 * 1000
-
-type Release = (keep?: boolean) => void
-
-// Where Web Locks are missing, a lock is only good within this page.
-const localLocks = new Set<string>()
-
-/** Takes lock `name` if it is free; resolves a release function, or `undefined` when held elsewhere. */
-export function tryLock(name: string): Promise<Release | undefined> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks
-  if (locks === undefined) {
-    if (localLocks.has(name)) return Promise.resolve(undefined)
-    localLocks.add(name)
-    return Promise.resolve((keep?: boolean) => void (keep || localLocks.delete(name)))
-  }
-  return new Promise((resolve, reject) => {
-    locks
-      .request(`valet-download:${name}`, { ifAvailable: true }, (lock) => {
-        if (lock === null) {
-          resolve(undefined)
-          return undefined
-        }
-        // The lock is held until this promise settles: `keep` never settles it (the page's end does).
-        return new Promise<void>((unlock) => resolve((keep?: boolean) => void (keep || unlock())))
-      })
-      .catch(reject)
-  })
-}
 
 async function stagingRoot(): Promise<FileSystemDirectoryHandle | undefined> {
   // Staging writes with createWritable(), which some engines offer only in workers (older
@@ -67,30 +42,40 @@ function tooLarge(plan: SinkPlan, target: DestinationTarget, maxBlobSize: number
 
 let swept = false
 
+async function hasMarker(dir: FileSystemDirectoryHandle): Promise<boolean> {
+  return dir.getFileHandle(BLOB_MARKER).then(
+    () => true,
+    () => false,
+  )
+}
+
 /**
- * Removes staging nobody uses: directories of a Blob handed out by a page now gone, private
- * directories of a page that died, and any untouched for 7 days. Once per page, in the
- * background; every directory is locked while it is looked at.
+ * Removes staging nobody uses: directories whose Blob's page is gone, private directories of a
+ * page that died, and any untouched for 7 days. Once per page, in the background, each directory
+ * under both its locks.
  */
 async function sweep(root: FileSystemDirectoryHandle, now: number): Promise<void> {
   const names: string[] = []
   for await (const [name, handle] of entriesOf(root)) if (handle.kind === 'directory') names.push(name)
   for (const name of names) {
-    const release = await tryLock(name)
-    if (release === undefined) continue
+    // A run of this download (private directories included) leaves it alone. Checked, not
+    // taken: a download starting now must not find its lock busy. One starting right after the
+    // check only ever meets a directory that is private, a dead Blob's, or a week old, which it
+    // would not resume from either.
+    if (await isLocked(`run:${name.split('.')[0]}`)) continue
+    const blob = await tryLock(`blob:${name}`)
     try {
+      if (blob === undefined) continue
       const dir = await root.getDirectoryHandle(name)
       let newest = 0
-      let delivered = false
-      for await (const [file, handle] of entriesOf(dir)) {
-        if (file === BLOB_MARKER) delivered = true
+      for await (const [, handle] of entriesOf(dir)) {
         if (handle.kind === 'file') newest = Math.max(newest, (await (handle as FileSystemFileHandle).getFile()).lastModified)
       }
-      if (delivered || name.includes('.') || now - newest > STALE_MS) await root.removeEntry(name, { recursive: true })
+      if (name.includes('.') || (await hasMarker(dir)) || now - newest > STALE_MS) await root.removeEntry(name, { recursive: true })
     } catch {
       // Gone already, or busy: the next sweep sees it again.
     } finally {
-      release()
+      blob?.()
     }
   }
 }
@@ -107,28 +92,45 @@ export async function openBrowserSink(target: DestinationTarget, plan: SinkPlan,
   const root = await stagingRoot()
   if (root === undefined) {
     if (plan.size > options.maxBlobSize) throw tooLarge(plan, target, options.maxBlobSize)
-    return memoryDownloadSink(target)
+    return memoryDownloadSink(target, plan.size)
   }
-  let name = plan.fingerprint
-  let release = await tryLock(name)
-  let resume = plan.resume
+  const release = await tryLock(`run:${plan.fingerprint}`)
   if (release === undefined) {
-    // Another download of the same object (this tab or another) holds its directory: this one
-    // stages privately and can't be resumed; the sweep removes what a dead page left of it.
-    name = `${plan.fingerprint}.${crypto.randomUUID()}`
-    release = (await tryLock(name))!
-    resume = false
-  }
-  if (options.signal.aborted) {
-    release()
-    throw options.signal.reason
+    throw new ValetError('invalid_option', `download(): "${plan.key}" is already being downloaded to that destination in another tab or window; wait for it, or pick another destination`, {
+      context: { option: 'destination', owner: 'download()' },
+    })
   }
   let sink: DownloadSink
   try {
-    const fromRun = release
-    const isPrivate = name !== plan.fingerprint
-    sink = await openOpfsSink(target, { root, name, resume, release: (keep) => fromRun(keep) })
-    if (isPrivate) sink = removedWhenClosed(sink, root, name)
+    if (options.signal.aborted) throw options.signal.reason
+    let name = plan.fingerprint
+    let resume = plan.resume
+    const existing = await root.getDirectoryHandle(name).catch(() => undefined)
+    if (existing !== undefined && (await hasMarker(existing))) {
+      const blob = await tryLock(`blob:${name}`)
+      if (blob === undefined) {
+        // A Blob of an earlier run of this download is still held by a page: its files stay, this
+        // run stages beside them (not resumable: a later run can't find it; swept once unused).
+        name = `${plan.fingerprint}.${crypto.randomUUID()}`
+        resume = false
+      } else {
+        // That Blob's page is gone: openOpfsSink clears the directory.
+        blob()
+      }
+    }
+    const dirName = name
+    sink = await openOpfsSink(target, {
+      root,
+      name,
+      size: plan.size,
+      resume,
+      release,
+      async keepForBlob() {
+        // Never released: the browser drops it when this page goes.
+        await tryLock(`blob:${dirName}`)
+      },
+    })
+    if (name !== plan.fingerprint) sink = removedWhenClosed(sink, root, name)
   } catch (error) {
     release()
     throw error

@@ -33,10 +33,14 @@ export interface OpfsSinkOptions {
   root: FileSystemDirectoryHandle
   /** This download's directory name in `root`. */
   name: string
+  /** The object's size: what the ranges must cover at finish. */
+  size: number
   /** Whether to look for ranges of an earlier run (else the directory starts empty). */
   resume: boolean
-  /** Gives up this directory's lock; `keep` holds it until the page goes (a Blob reads from it). */
-  release(keep?: boolean): void
+  /** The download stops using the directory (finished, closed, discarded). */
+  release(): void
+  /** A Blob was handed out that reads from the directory: keep it while this page lives. */
+  keepForBlob(): Promise<void>
 }
 
 /**
@@ -45,11 +49,11 @@ export interface OpfsSinkOptions {
  * @example
  * ```ts
  * const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('valet-downloads', { create: true })
- * const sink = await openOpfsSink({ kind: 'blob' }, { root, name: fingerprint, resume: true, release: () => {} })
+ * const sink = await openOpfsSink({ kind: 'blob' }, { root, name: fingerprint, size, resume: true, release() {}, async keepForBlob() {} })
  * ```
  */
 export async function openOpfsSink(target: DestinationTarget, options: OpfsSinkOptions): Promise<DownloadSink> {
-  const { root, name } = options
+  const { root, name, size } = options
   let dir = await root.getDirectoryHandle(name, { create: true })
   let ranges = new Map<number, { size: number }>()
   let delivered = false
@@ -64,10 +68,10 @@ export async function openOpfsSink(target: DestinationTarget, options: OpfsSinkO
   }
   const open = new Set<FileSystemWritableFileStream>()
   let released = false
-  const release = (keep?: boolean) => {
+  const release = () => {
     if (released) return
     released = true
-    options.release(keep)
+    options.release()
   }
   const abortOpen = async () => {
     await Promise.all([...open].map((w) => w.abort().catch(() => {})))
@@ -118,14 +122,17 @@ export async function openOpfsSink(target: DestinationTarget, options: OpfsSinkO
       }
     },
     async finish(signal) {
-      const starts = [...ranges.keys()].sort((a, b) => a - b)
+      // Every byte must be staged: a state that called a range done which staging lacks (cleared
+      // site data) fails here rather than handing over a short file.
+      const starts = [...coveringRanges(ranges, 0, size)].map(([s]) => s)
       const result = await deliverDownload(target, await files(starts), signal)
       if (target.kind === 'blob') {
         // The Blob reads from these files: deleting them would break it (Chromium's reads then
-        // fail with NotFoundError). They stay, marked, while this page holds the directory's lock; a
-        // later download finds the lock free and removes them.
+        // fail with NotFoundError). They stay, marked, under a lock this page holds until it goes;
+        // a later download or sweep finds that lock free and removes them.
         await dir.getFileHandle(BLOB_MARKER, { create: true })
-        release(true)
+        await options.keepForBlob()
+        release()
       } else {
         await remove()
         release()

@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config'
 import base from './vitest.config.js'
 
 /**
- * `pnpm test:soak`: the fault suites only, scaled up (VALET_SOAK=1: 16 parts per upload, each
- * scenario run 3 times; VALET_SOAK_PARTS / VALET_SOAK_REPEAT override), Node first (two files
- * side by side), then Chromium. Not part of `pnpm test`. Rows go to
+ * `pnpm test:soak`: the fault suites, scaled up (VALET_SOAK=1: 16 parts per upload, each
+ * scenario run 3 times; VALET_SOAK_PARTS / VALET_SOAK_REPEAT override), and a 2 GiB download
+ * killed halfway; Node first (two files side by side), then Chromium. Not part of `pnpm test`. Rows go to
  * test-output/fault-matrix-soak/; `node scripts/fault-table.mjs --soak` renders them.
  */
 process.env.VALET_SOAK = '1'
@@ -21,7 +21,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'soak-node',
-          include: ['test/client/faults.test.ts', 'test/client/key-faults.test.ts'],
+          include: ['test/client/faults.test.ts', 'test/client/key-faults.test.ts', 'test/client/download-2gib.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
           env: { VALET_SOAK: '1' },
           testTimeout: 1_800_000,

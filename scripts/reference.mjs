@@ -17,7 +17,7 @@ const src = (p) => `${ROOT}packages/${p}`
 
 const config = ts.getParsedCommandLineOfConfigFile(`${ROOT}tsconfig.json`, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
 const entries = ['server/src/index.ts', 'server/src/s3/index.ts', 'server/src/azure/index.ts', 'client/src/index.node.ts', 'client/src/index.browser.ts', 'protocol/src/index.ts'].map(src)
-const cliHelp = ['cli/src/dev-args.ts', 'cli/src/upload-args.ts', 'cli/src/doctor-args.ts'].map(src)
+const cliHelp = ['cli/src/dev-args.ts', 'cli/src/upload-args.ts', 'cli/src/download-args.ts', 'cli/src/doctor-args.ts'].map(src)
 const program = ts.createProgram([...entries, ...cliHelp], config.options)
 const checker = program.getTypeChecker()
 
@@ -62,9 +62,7 @@ function uploadOptionsType(method = 'upload') {
 }
 
 function downloadOptionsType() {
-  const downloader = checker.getReturnTypeOfSignature(checker.getTypeOfSymbol(exported(src('client/src/index.node.ts'), 'createDownloader')).getCallSignatures()[0])
-  const param = checker.getTypeOfSymbol(downloader.getProperty('download')).getCallSignatures()[0].getParameters()[2]
-  return checker.getNonNullableType(checker.getTypeOfSymbol(param))
+  return checker.getDeclaredTypeOfSymbol(exported(src('client/src/index.node.ts'), 'DownloadOptions'))
 }
 
 /** A command's options from its help text: flag lines and their continuation lines. */
@@ -131,6 +129,7 @@ const sections = {
   download: table(optionRows(downloadOptionsType())),
   'valet-dev': flagRows(src('cli/src/dev-args.ts'), 'DEV_HELP'),
   'valet-upload': flagRows(src('cli/src/upload-args.ts'), 'UPLOAD_HELP'),
+  'valet-download': flagRows(src('cli/src/download-args.ts'), 'DOWNLOAD_HELP'),
   'valet-doctor': flagRows(src('cli/src/doctor-args.ts'), 'DOCTOR_HELP'),
   errors: errors.text,
 }

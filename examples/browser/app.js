@@ -2,7 +2,8 @@
 //
 // Served by `valet dev` at /, with the key endpoint at /api/valet and the client bundle
 // (`@valet/client/valet-client.js`, every dependency inlined) at /valet-client.js.
-// Query parameters: ?endpoint=/api/valet&concurrency=4&partSize=8MiB&parallel=1
+// Query parameters: ?endpoint=/api/valet&concurrency=4&partSize=8MiB&parallel=1&save=blob
+import { DownloadList } from './download-list.js'
 import { formatBytes, parseCount, parseSize } from './format.js'
 import { UploadRow } from './upload-row.js'
 
@@ -13,6 +14,8 @@ const config = {
   partSize: parseSize(params.get('partSize')),
   /** Files uploading at once: each already runs `concurrency` part PUTs. */
   parallel: parseCount(params.get('parallel')) ?? 1,
+  /** `blob`: downloads always go through a Blob and a link, never the file picker. */
+  saveAs: params.get('save'),
 }
 
 const $ = (selector) => document.querySelector(selector)
@@ -42,6 +45,8 @@ try {
   fatal(`The client bundle (valet-client.js) did not load: build it with "pnpm run build". ${error.message}`)
   throw error
 }
+
+const downloads = new DownloadList($('#downloads'), valet, config)
 
 const uploader = valet.createUploader({
   endpoint: config.endpoint,
@@ -111,6 +116,7 @@ function start(job) {
     (result) => {
       job.status = 'done'
       job.row.done(result, performance.now() - started)
+      downloads.add(result)
     },
     (error) => {
       if (job.status === 'canceled') return
@@ -187,4 +193,4 @@ window.addEventListener('beforeunload', (event) => {
 showSettings()
 document.body.dataset.ready = 'true'
 // For scripts and tests: add files made in the page (`new File([...], name, { lastModified })`).
-window.valetExample = { addFiles, config, uploader }
+window.valetExample = { addFiles, config, uploader, downloads }

@@ -198,6 +198,43 @@ describe('valet CLI (built), against `valet dev`', () => {
     expect(out).not.toMatch(/\x1b\[/)
   })
 
+  it('downloads its own uploads with `valet download` (canRead: the dev prefix only), and its Azurite CORS lets pages GET ranges', async () => {
+    const bytes = generate(7 * MiB, 14)
+    await writeFile(join(work, 'roundtrip.bin'), bytes)
+    const up = valet(['upload', 'roundtrip.bin', '--endpoint', endpoint, '--json', '--state-dir', join(work, 'state-rt'), '--part-size', '5MiB'], { cwd: work })
+    expect((await up.exit).code, up.stderr()).toBe(0)
+    const [uploaded] = jsonLines(up.stdout())
+    const down = valet(['download', uploaded!.key, '--endpoint', endpoint, '--json', '--out', 'got', '--state-dir', join(work, 'state-dl')], { cwd: work })
+    expect((await down.exit).code, down.stderr()).toBe(0)
+    const [line] = jsonLines(down.stdout())
+    expect(line).toEqual({ key: uploaded!.key, path: join(work, 'got', 'roundtrip.bin'), size: bytes.byteLength, etag: uploaded!.etag, type: expect.any(String), verified: 'parts', bytesResumed: 0 })
+    expect(sha256(await readFile(join(work, 'got', 'roundtrip.bin')))).toBe(sha256(bytes))
+
+    // Another principal's prefix: refused before storage is asked.
+    const other = valet(['download', 'someone-else/0000/secret.bin', '--endpoint', endpoint, '--out', 'got', '--state-dir', join(work, 'state-dl')], { cwd: work })
+    expect((await other.exit).code).toBe(1)
+    expect(other.stdout()).toMatch(/^failed someone-else\/0000\/secret\.bin → got\/secret\.bin: forbidden: /m)
+
+    // What a page's downloader sends: the preflight of a ranged GET, then the GET itself.
+    const origin = 'http://localhost:5173'
+    const open = await fetch(`${endpoint}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: uploaded!.key }) })
+    expect(open.status).toBe(200)
+    const { token } = (await open.json()) as { token: string }
+    const signed = await fetch(`${endpoint}/downloads/ranges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, ranges: [{ start: 0, end: 10 }] }) })
+    expect(signed.status).toBe(200)
+    const [range] = ((await signed.json()) as { ranges: { url: string; headers: Record<string, string> }[] }).ranges
+    const names = Object.keys(range!.headers).map((h) => h.toLowerCase()).sort()
+    expect(names).toEqual(['if-match', 'x-ms-range', 'x-ms-version'])
+    const preflight = await fetch(range!.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': names.join(',') } })
+    expect(preflight.status).toBe(200)
+    expect(preflight.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:5173)$/)
+    const get = await fetch(range!.url, { headers: { ...range!.headers, origin } })
+    expect(get.status).toBe(206)
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes.subarray(0, 10))
+    const exposed = (get.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(',').map((h) => h.trim())
+    expect(exposed).toEqual(expect.arrayContaining(['etag', 'content-range']))
+  })
+
   it('stops `valet dev` cleanly on SIGTERM, Azurite included', async () => {
     dev.child.kill('SIGTERM')
     const { code } = await dev.exit

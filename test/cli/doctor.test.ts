@@ -61,6 +61,8 @@ const azurite = azuriteCase()
 let swiftEndpoint: string
 let azuriteEndpoint: string
 let shortKeysEndpoint: string
+let swiftReadEndpoint: string
+let azuriteReadEndpoint: string
 // Started in beforeAll but awaited only by its test: Azurite takes seconds to come up.
 let noCors: Promise<{ server: AzuriteServer; endpoint: string }>
 
@@ -71,10 +73,13 @@ beforeAll(async () => {
     return { server, endpoint: await keyServer(azuriteCase(server).provider(), 'doctor-nocors') }
   })
   noCors.catch(() => undefined) // reported by the test that awaits it
-  ;[swiftEndpoint, azuriteEndpoint, shortKeysEndpoint] = await Promise.all([
+  const canRead = () => true
+  ;[swiftEndpoint, azuriteEndpoint, shortKeysEndpoint, swiftReadEndpoint, azuriteReadEndpoint] = await Promise.all([
     keyServer(swift.provider(), 'doctor-swift'),
     keyServer(azurite.provider(), 'doctor-azurite'),
     keyServer(swift.provider(), 'doctor-short', { keyTtl: 2 }),
+    keyServer(swift.provider(), 'doctor-swift-read', { canRead }),
+    keyServer(azurite.provider(), 'doctor-azurite-read', { canRead }),
   ])
 })
 
@@ -107,6 +112,25 @@ describe('valet doctor (built) against real storage', () => {
     expect(check('storage-cors-response')?.status).toBe('ok')
     expect(check('endpoint-cors')).toBeUndefined() // same origin as the endpoint: no CORS involved
     expect(await azurite.openUploads('doctor-azurite/')).toBe(0)
+  })
+
+  it('checks storage CORS for downloads only where the endpoint serves them (canRead)', async () => {
+    const off = await doctorJson(azuriteEndpoint)
+    expect(off.check('storage-cors-download')).toMatchObject({ status: 'ok', message: expect.stringMatching(/downloads are off/) })
+    // Azurite with the CORS rule valet dev sets: GET with x-ms-range, if-match, x-ms-version; ETag and Content-Range exposed.
+    const azureRead = await doctorJson(azuriteReadEndpoint)
+    expect(azureRead.check('storage-cors-download')).toMatchObject({ status: 'ok', message: expect.stringMatching(/preflight GET with if-match, x-ms-range, x-ms-version passes, ETag and Content-Range exposed/) })
+    expect(azureRead.code, azureRead.stderr).toBe(0)
+    // This suite's Swift exposes ETag only (cors_expose_headers = ETag): a page could not read Content-Range.
+    const swiftRead = await doctorJson(swiftReadEndpoint, ['--origin', PAGE_ORIGIN])
+    expect(swiftRead.check('storage-cors-download')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/Content-Range is not in Access-Control-Expose-Headers/),
+      fix: expect.stringContaining('cors_expose_headers = ETag, Content-Range'),
+    })
+    expect(swiftRead.check('storage-cors-response')?.status).toBe('ok') // uploads are fine: only downloads are shut out
+    expect(await swift.openUploads('doctor-swift-read/')).toBe(0)
+    expect(await azurite.openUploads('doctor-azurite-read/')).toBe(0)
   })
 
   it('warns about 2 s keys, in the plain checklist, with keyTtl as the fix', async () => {

@@ -37,7 +37,7 @@ export interface AzuriteOptions {
    */
   host?: string
   container: string
-  /** Open CORS on the blob service so pages on any origin can PUT parts and read ETags. @default true */
+  /** Open CORS on the blob service so pages on any origin can PUT parts, GET ranges and read ETags. @default true */
   cors?: boolean
 }
 

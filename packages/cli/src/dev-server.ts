@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module'
 import { isIP, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createValet, type StorageProvider } from '@valet/server'
+import { createValet, principalPrefix, type StorageProvider } from '@valet/server'
 import { azure } from '@valet/server/azure'
 import { toNodeListener } from '@valet/server/node'
 import { s3 } from '@valet/server/s3'
@@ -154,6 +154,9 @@ export async function startDevServer(args: DevArgs): Promise<DevServer> {
       storage,
       secret: await loadOrCreateSecret(args.dir),
       authorize: () => ({ id: 'dev' }),
+      // Reading is on for the dev principal's own uploads (the default key layout puts them under
+      // its prefix): `valet download` and the page's Download buttons; nothing else in storage.
+      canRead: ({ principal, key }) => key.startsWith(`${principalPrefix(principal.id)}/`),
       // Its own page (under any loopback name, on its own port) and the pages named on the
       // command line: never whatever origin asks.
       allowedOrigins: [...new Set([origin, ...['127.0.0.1', 'localhost', '[::1]'].map((h) => `http://${h}:${port}`), ...args.corsOrigins])],

@@ -5,7 +5,9 @@ export const DOCTOR_HELP = `Usage: valet doctor --endpoint URL [options]
 
 Checks a deployment the way a browser upload uses it: the key endpoint answers, storage takes a
 part PUT from the page's origin (CORS allows it and exposes ETag), clocks agree, and keys live
-long enough for a part. Two tiny test uploads are made (1 byte, 5 MiB + 1 byte), then aborted.
+long enough for a part; and, when the endpoint serves downloads (canRead), that storage's CORS
+lets a page GET ranges (Range/If-Match allowed, ETag and Content-Range exposed). Two tiny test
+uploads are made (1 byte, 5 MiB + 1 byte), then aborted.
 
 Options:
   --endpoint URL       key endpoint, e.g. https://app.example.com/api/valet (required)

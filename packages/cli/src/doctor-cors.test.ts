@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { evaluatePartAnswer, headerList, isExposed, originProblem, preflightProblems, storageKind } from './doctor-cors.js'
+import { downloadCorsProblems, downloadRequestHeaders, evaluatePartAnswer, headerList, isExposed, originProblem, preflightProblems, storageKind } from './doctor-cors.js'
 
 const ORIGIN = 'http://localhost:5173'
 const PUT = { origin: ORIGIN, method: 'PUT', headers: ['content-md5', 'content-type'] }
@@ -75,5 +75,37 @@ describe('evaluatePartAnswer', () => {
     expect(evaluatePartAnswer({ ...azure, 'access-control-expose-headers': 'x-ms-request-id,etag,content-md5' }, ORIGIN).status).toBe('ok')
     expect(evaluatePartAnswer({ ...azure, 'access-control-expose-headers': 'x-ms-request-id,x-ms-version' }, ORIGIN)).toMatchObject({ status: 'warn', message: expect.stringMatching(/x-ms-request-id/) })
     expect(evaluatePartAnswer(azure, ORIGIN)).toMatchObject({ status: 'fail', message: expect.stringMatching(/cannot tell the part was stored/) })
+  })
+})
+
+describe('downloadCorsProblems', () => {
+  const allow = { status: 200, headers: { 'access-control-allow-origin': ORIGIN, 'access-control-allow-methods': 'GET, PUT', 'access-control-allow-headers': 'if-match, range' } }
+  const exposed = { 'access-control-allow-origin': ORIGIN, 'access-control-expose-headers': 'ETag, Content-Range' }
+
+  it('asks for the headers the ranged GET of each storage carries', () => {
+    expect(downloadRequestHeaders('s3')).toEqual(['if-match', 'range'])
+    expect(downloadRequestHeaders('swift')).toEqual(['if-match', 'range'])
+    expect(downloadRequestHeaders('azure')).toEqual(['if-match', 'x-ms-range', 'x-ms-version'])
+  })
+
+  it('passes GET allowed with Range and If-Match, ETag and Content-Range exposed', () => {
+    expect(downloadCorsProblems(ORIGIN, ['if-match', 'range'], allow, exposed)).toEqual([])
+    expect(downloadCorsProblems(ORIGIN, ['if-match', 'range'], allow, { ...exposed, 'access-control-expose-headers': '*' })).toEqual([])
+  })
+
+  it('names the headers the preflight refuses and those not exposed', () => {
+    const refused = { status: 200, headers: { ...allow.headers, 'access-control-allow-headers': 'range' } }
+    expect(downloadCorsProblems(ORIGIN, ['if-match', 'range'], refused, { 'access-control-allow-origin': '*' })).toEqual([
+      'preflight GET (if-match, range): Access-Control-Allow-Headers lacks if-match',
+      'ETag and Content-Range are not in Access-Control-Expose-Headers (absent)',
+    ])
+    expect(downloadCorsProblems(ORIGIN, ['if-match', 'range'], allow, { 'access-control-expose-headers': 'etag' })).toEqual([
+      'Content-Range is not in Access-Control-Expose-Headers (etag)',
+    ])
+  })
+
+  it('reports a refused or unanswered preflight, and skips exposure without a readable answer', () => {
+    expect(downloadCorsProblems(ORIGIN, ['if-match', 'range'], { status: 403, headers: {} }, undefined)).toEqual(['preflight GET (if-match, range): the preflight was answered 403, not 2xx'])
+    expect(downloadCorsProblems(ORIGIN, ['if-match'], { status: 0, headers: {}, error: 'ECONNREFUSED' }, undefined)).toEqual(['no answer to the preflight GET: ECONNREFUSED'])
   })
 })

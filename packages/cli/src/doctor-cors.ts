@@ -110,3 +110,47 @@ export function evaluatePartAnswer(headers: HeaderMap, origin: string): PartAnsw
   }
   return { status: 'ok', message: 'the PUT answer is readable and exposes ETag' }
 }
+
+/**
+ * The headers a download's ranged GET carries (docs/protocol.md "Downloads"), which storage's
+ * CORS must allow: S3 and S3-compatibles `Range` and `If-Match`; Azure `x-ms-range`, `If-Match`
+ * and `x-ms-version`.
+ */
+export function downloadRequestHeaders(kind: StorageKind): string[] {
+  return kind === 'azure' ? ['if-match', 'x-ms-range', 'x-ms-version'] : ['if-match', 'range']
+}
+
+/** Answer headers a page's downloader must read: the object version and the range it got. */
+export const DOWNLOAD_EXPOSED_HEADERS = ['etag', 'content-range'] as const
+
+/**
+ * What would stop a page on `origin` from downloading: its preflight for the ranged GET
+ * (`preflight` undefined: no answer, `error` says why) and, from a storage answer that carries
+ * the bucket's CORS (`answer`; undefined when none could be read), the headers it must expose.
+ * Empty when nothing does.
+ *
+ * @example
+ * ```ts
+ * downloadCorsProblems('http://a.test', ['if-match', 'range'], { status: 200, headers: { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' } },
+ *   { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'ETag' }) // → ['Content-Range is not exposed …']
+ * ```
+ */
+export function downloadCorsProblems(
+  origin: string,
+  headers: string[],
+  preflight: { status: number; headers: HeaderMap; error?: string },
+  answer: HeaderMap | undefined,
+): string[] {
+  const problems =
+    preflight.status === 0
+      ? [`no answer to the preflight GET: ${preflight.error ?? 'unknown error'}`]
+      : preflightProblems({ origin, method: 'GET', headers }, preflight.status, preflight.headers).map((p) => `preflight GET (${headers.join(', ')}): ${p}`)
+  if (answer !== undefined) {
+    const hidden = DOWNLOAD_EXPOSED_HEADERS.filter((h) => !isExposed(answer, h))
+    if (hidden.length > 0) {
+      const names = hidden.map((h) => (h === 'etag' ? 'ETag' : 'Content-Range'))
+      problems.push(`${names.join(' and ')} ${hidden.length === 1 ? 'is' : 'are'} not in Access-Control-Expose-Headers (${answer['access-control-expose-headers'] ?? 'absent'})`)
+    }
+  }
+  return problems
+}

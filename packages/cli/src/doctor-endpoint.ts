@@ -128,3 +128,24 @@ export async function endpointCorsCheck(args: DoctorArgs, created: Exchange): Pr
     fix: endpointCorsFix(args.origin, own),
   }
 }
+
+/** Whether the key endpoint serves downloads: `on` (createValet has canRead), `off`, or `unknown`. */
+export type Downloads = 'on' | 'off' | 'unknown'
+
+/**
+ * Asks `POST /downloads` for a key under `.valet/`, which an endpoint that reads refuses (403)
+ * before calling canRead or storage, and one that does not (no canRead) answers 404 `not_found`.
+ * Nothing is read or created.
+ */
+export async function probeDownloads(args: DoctorArgs): Promise<Downloads> {
+  const answer = await exchange(`${args.endpoint}/downloads`, {
+    method: 'POST',
+    headers: headersFor(args, { 'content-type': 'application/json' }),
+    body: JSON.stringify({ key: '.valet/valet-doctor-probe' }),
+    timeoutMs: ENDPOINT_TIMEOUT_MS,
+  })
+  const code = valetError(answer)?.code
+  if (answer.status === 403 && code === 'forbidden') return 'on'
+  if (answer.status === 404 && code === 'not_found') return 'off'
+  return 'unknown'
+}

@@ -33,6 +33,38 @@ export function swiftCorsFix(origin: string): string {
   )
 }
 
+/**
+ * Storage CORS for downloads (ranged GETs with read keys), beside the upload rule: GET allowed
+ * with the range and version headers, ETag and Content-Range exposed.
+ */
+export function downloadCorsFix(kind: StorageKind, origin: string): string {
+  const s3 = () => {
+    const rule = { AllowedOrigins: [origin], AllowedMethods: ['GET'], AllowedHeaders: ['range', 'if-match'], ExposeHeaders: ['ETag', 'Content-Range'], MaxAgeSeconds: 3600 }
+    return `S3: add this rule to the bucket's CORSRules, beside the upload rule (put-bucket-cors replaces the whole configuration):\n${JSON.stringify(rule)}`
+  }
+  const az = () => {
+    const rule = `{ allowedOrigins: '${origin}', allowedMethods: 'GET', allowedHeaders: 'x-ms-range,if-match,x-ms-version', exposedHeaders: 'etag,content-range,content-length', maxAgeInSeconds: 3600 }`
+    return (
+      `Azure: add a Blob service CORS rule for GET (keep your other rules: setProperties replaces the list):\n` +
+      `await blobServiceClient.setProperties({ cors: [...rules, ${rule}] })\n` +
+      `or: az storage cors add --services b --origins ${origin} --methods GET --allowed-headers 'x-ms-range,if-match,x-ms-version' --exposed-headers 'etag,content-range,content-length' --max-age 3600`
+    )
+  }
+  const swift = () =>
+    `Swift: in proxy-server.conf, [app:proxy-server] cors_allow_origin = ${origin} and cors_expose_headers = ETag, Content-Range; ` +
+    `[filter:s3api] cors_preflight_allow_origin = ${origin}; then restart the proxy`
+  switch (kind) {
+    case 's3':
+      return s3()
+    case 'azure':
+      return az()
+    case 'swift':
+      return swift()
+    default:
+      return [s3(), az(), swift()].join('\n')
+  }
+}
+
 /** Storage CORS advice for the storage detected, or for every kind when it is not known. */
 export function storageCorsFix(kind: StorageKind, origin: string): string {
   switch (kind) {

@@ -22,6 +22,8 @@ interface Behaviour {
   endpointCors: 'none' | 'full' | 'no-delete'
   signStatus: number
   deleteStatus: number
+  /** Whether POST /downloads is served (createValet with canRead). */
+  downloads: boolean
 }
 
 const DEFAULTS: Behaviour = {
@@ -32,6 +34,7 @@ const DEFAULTS: Behaviour = {
   endpointCors: 'full',
   signStatus: 200,
   deleteStatus: 204,
+  downloads: false,
 }
 
 let server: Server
@@ -79,6 +82,10 @@ async function endpoint(req: IncomingMessage, res: ServerResponse, path: string)
     const signed = body.parts.map((p: { partNumber: number; md5: string }) => ({ partNumber: p.partNumber, url, method: 'PUT', headers: { 'Content-MD5': p.md5 }, expiresAt: new Date(now + 900_000).toISOString() }))
     return send(res, 200, { parts: signed, serverTime: new Date(now).toISOString() })
   }
+  if (req.method === 'POST' && path === '/api/valet/downloads' && behaviour.downloads) {
+    const body = await readBody(req)
+    return send(res, 403, { error: { code: 'forbidden', message: `${body.key}: Valet's own records are never readable` } })
+  }
   const one = /^\/api\/valet\/uploads\/([^/]+)$/.exec(path)
   if (req.method === 'DELETE' && one) {
     deleted.push(decodeURIComponent(one[1]!))
@@ -125,8 +132,9 @@ describe('runDoctor against a fake deployment', () => {
     expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([])
     expect(report.ok).toBe(true)
     expect(report.checks.map((c) => c.id)).toEqual([
-      'endpoint', 'sign', 'clock-key-server', 'storage-cors-preflight', 'storage-put', 'storage-cors-response', 'clock-storage', 'upload-rate', 'key-lifetime', 'cleanup',
+      'endpoint', 'sign', 'clock-key-server', 'storage-cors-preflight', 'storage-put', 'storage-cors-response', 'storage-cors-download', 'clock-storage', 'upload-rate', 'key-lifetime', 'cleanup',
     ])
+    expect(check(report, 'storage-cors-download')?.message).toMatch(/downloads are off on this endpoint \(createValet has no canRead\)/)
     expect(report.figures).toMatchObject({ keyLifetimeSeconds: 900, partSizeBytes: 8 * MiB, uploadRateBytesPerSecond: expect.any(Number) })
     expect(deleted.sort()).toEqual(['u1', 'u2'])
   })
@@ -140,6 +148,25 @@ describe('runDoctor against a fake deployment', () => {
     expect(check(report, 'clock-storage')).toMatchObject({ status: 'warn', message: expect.stringMatching(/storage's clock is 12\d s ahead/) })
     expect(report.figures.skewStorageMs).toBeGreaterThan(119_000)
     expect(report.figures.skewStorageMs).toBeLessThan(121_500)
+  })
+
+  it('checks storage CORS for downloads when the endpoint serves them: Content-Range must be exposed too', async () => {
+    behaviour.downloads = true
+    let report = await runDoctor(args())
+    expect(check(report, 'storage-cors-response')?.status).toBe('ok')
+    expect(check(report, 'storage-cors-download')).toMatchObject({
+      status: 'fail',
+      message: 'browsers cannot download from storage: Content-Range is not in Access-Control-Expose-Headers (ETag)',
+      fix: expect.stringContaining('"ExposeHeaders":["ETag","Content-Range"]'),
+    })
+    expect(report.ok).toBe(false)
+    behaviour.exposeHeaders = 'ETag, Content-Range'
+    report = await runDoctor(args())
+    expect(check(report, 'storage-cors-download')).toMatchObject({ status: 'ok', message: expect.stringMatching(/preflight GET with if-match, range passes, ETag and Content-Range exposed/) })
+    expect(report.ok).toBe(true)
+    behaviour.storageCors = false
+    report = await runDoctor(args())
+    expect(check(report, 'storage-cors-download')).toMatchObject({ status: 'fail', message: expect.stringMatching(/preflight GET \(if-match, range\): the preflight was answered 403/) })
   })
 
   it('checks the key endpoint CORS for another origin: DELETE missing is a warning, no CORS a failure', async () => {

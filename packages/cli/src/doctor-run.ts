@@ -8,9 +8,9 @@ import { MIN_PLANNED_PART_SIZE, type CreateUploadResponse } from '@valet/protoco
 import type { DoctorArgs } from './doctor-args.js'
 import { clockVerdict, dateHeaderTime, formatSeconds, lifetimeVerdict, signedSeconds, skewAt } from './doctor-clock.js'
 import { storageKind } from './doctor-cors.js'
-import { abortTestUpload, createTestUpload, endpointCorsCheck, signTestPart } from './doctor-endpoint.js'
+import { abortTestUpload, createTestUpload, endpointCorsCheck, probeDownloads, signTestPart } from './doctor-endpoint.js'
 import { emptyFigures, type Check, type DoctorReport, type Figures } from './doctor-report.js'
-import { isSuccess, putCheck, putPart, storageCorsAnswerCheck, storagePreflightCheck } from './doctor-storage.js'
+import { isSuccess, putCheck, putPart, storageCorsAnswerCheck, storageDownloadCorsCheck, storagePreflightCheck } from './doctor-storage.js'
 import { formatBytes, formatRate } from './format.js'
 
 const SMALL_PUT_TIMEOUT_MS = 30_000
@@ -80,6 +80,8 @@ async function diagnose(args: DoctorArgs, checks: Check[], figures: Figures, upl
   checks.push(await storagePreflightCheck(key, args.origin, kind))
   checks.push(putCheck(put, key.url, kind))
   if (isSuccess(put)) checks.push(storageCorsAnswerCheck(put, args.origin, kind))
+  // Downloads need more of storage's CORS than uploads: their own check, so either can be fixed alone.
+  checks.push(await storageDownloadCorsCheck(key, args.origin, kind, put.status === 0 ? undefined : put, await probeDownloads(args)))
 
   let storageAheadMs: number | undefined
   const storageTime = put.status === 0 ? undefined : dateHeaderTime(put.headers['date'])

@@ -1,7 +1,8 @@
 /** `valet doctor` at storage: a part PUT with a fresh key, its CORS preflight, and what a page may read of the answer. */
 import type { SignedPart } from '@valet/protocol'
-import { evaluatePartAnswer, preflightProblems, type StorageKind } from './doctor-cors.js'
-import { storageCorsFix, storagePutFix } from './doctor-fixes.js'
+import { downloadCorsProblems, downloadRequestHeaders, evaluatePartAnswer, originProblem, preflightProblems, type StorageKind } from './doctor-cors.js'
+import type { Downloads } from './doctor-endpoint.js'
+import { downloadCorsFix, storageCorsFix, storagePutFix } from './doctor-fixes.js'
 import { exchange, storageErrorCode, type Exchange } from './doctor-http.js'
 import type { Check } from './doctor-report.js'
 
@@ -76,4 +77,40 @@ export async function storagePreflightCheck(key: SignedPart, origin: string, kin
 export function storageCorsAnswerCheck(answer: Exchange, origin: string, kind: StorageKind): Check {
   const verdict = evaluatePartAnswer(answer.headers, origin)
   return { id: 'storage-cors-response', ...verdict, ...(verdict.status === 'ok' ? {} : { fix: storageCorsFix(kind, origin) }) }
+}
+
+/**
+ * Storage CORS for downloads, a check of its own (`storage-cors-download`): the preflight of a
+ * ranged GET from `origin` to the object's URL, and ETag and Content-Range exposed — judged from
+ * storage's answer to the part PUT (`put`), the CORS answer at hand: the doctor reads no object.
+ * Not checked when the endpoint serves no downloads; a warning when that is not known.
+ */
+export async function storageDownloadCorsCheck(key: SignedPart, origin: string, kind: StorageKind, put: Exchange | undefined, downloads: Downloads): Promise<Check> {
+  const id = 'storage-cors-download'
+  if (downloads === 'off') {
+    return { id, status: 'ok', message: 'downloads are off on this endpoint (createValet has no canRead): storage CORS for downloads not checked' }
+  }
+  const headers = downloadRequestHeaders(kind)
+  const url = new URL(key.url)
+  url.search = '' // a preflight carries no key: the object's URL is what a read key's GET names
+  const answer = await exchange(url.href, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': headers.join(',') },
+    timeoutMs: PREFLIGHT_TIMEOUT_MS,
+  })
+  const readable = put !== undefined && originProblem(put.headers, origin) === undefined ? put.headers : undefined
+  const problems = downloadCorsProblems(origin, headers, answer, readable)
+  const code = answer.status === 0 ? undefined : storageErrorCode(answer)
+  if (code && answer.status >= 300) problems[0] = `${problems[0]} (${code})`
+  const exposure = readable === undefined ? '; ETag and Content-Range exposure not checked (no readable storage answer)' : ', ETag and Content-Range exposed'
+  if (problems.length === 0) {
+    return { id, status: 'ok', message: `a page on ${origin} may download: preflight GET with ${headers.join(', ')} passes${exposure}` }
+  }
+  const unsure = downloads === 'unknown' ? ' (if this endpoint serves downloads: createValet with canRead)' : ''
+  return {
+    id,
+    status: downloads === 'on' ? 'fail' : 'warn',
+    message: `browsers cannot download from storage${unsure}: ${problems.join('; ')}`,
+    fix: downloadCorsFix(kind, origin),
+  }
 }

@@ -40,7 +40,7 @@ describe('main', () => {
     expect(b.out()).toMatch(/Commands:/)
   })
 
-  it.each([['dev'], ['upload']])('prints `valet %s --help`, also through `valet help %s`', async (command) => {
+  it.each([['dev'], ['upload'], ['download']])('prints `valet %s --help`, also through `valet help %s`', async (command) => {
     const a = io()
     expect(await main([command, '--help'], a)).toBe(0)
     expect(a.out()).toMatch(new RegExp(`^Usage: valet ${command}`))
@@ -61,6 +61,8 @@ describe('main', () => {
     [['upload', 'a.bin', '--endpoint', 'http://127.0.0.1:1/api/valet', '--bogus'], 'valet upload: unknown option --bogus', 'valet upload --help'],
     [['upload', 'missing.bin', '--endpoint', 'http://127.0.0.1:1/api/valet'], 'valet upload: no such file or directory: missing.bin', 'valet upload --help'],
     [['dev', '--port', 'x'], 'valet dev: --port must be a whole number', 'valet dev --help'],
+    [['download', 'dev/1/a.bin', 'dev/2/a.bin', '--endpoint', 'http://127.0.0.1:1/api/valet'], 'valet download: keys "dev/1/a.bin" and "dev/2/a.bin" would both be written to a.bin', 'valet download --help'],
+    [['download', 'dev/1/a.bin'], 'valet download: --endpoint URL is required', 'valet download --help'],
   ])('%j is a usage error: exit 2 and a hint', async (argv, message, hint) => {
     const a = io()
     expect(await main(argv, a)).toBe(2)

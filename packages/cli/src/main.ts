@@ -8,6 +8,7 @@ export const MAIN_HELP = `Usage: valet <command> [options]
 Commands:
   dev       local storage (Azurite) + key endpoint + example page on 127.0.0.1
   upload    upload files and directories through a key endpoint, resumably
+  download  download objects by key through a key endpoint, verified and resumably
   doctor    check a deployment for browser uploads: CORS, clock skew, key lifetime
 
 Options:
@@ -16,7 +17,8 @@ Options:
 
 Examples:
   valet dev --port 3000
-  valet upload ./photos --endpoint http://127.0.0.1:3000/api/valet`
+  valet upload ./photos --endpoint http://127.0.0.1:3000/api/valet
+  valet download dev/0b6f…/report.pdf --endpoint http://127.0.0.1:3000/api/valet --out ./got`
 
 type Command = (argv: string[], io: CliIo) => Promise<number>
 
@@ -35,6 +37,7 @@ export function withoutRunnerDashes(argv: string[]): string[] {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   dev: () => import('./dev-command.js').then((m) => m.devCommand),
   upload: () => import('./upload-command.js').then((m) => m.uploadCommand),
+  download: () => import('./download-command.js').then((m) => (argv: string[], io: CliIo) => m.downloadCommand(argv, io)),
   doctor: () => import('./doctor-command.js').then((m) => m.doctorCommand),
 }
 

@@ -43,9 +43,16 @@ function phaseText(p: UploadProgress): string | undefined {
  * before the name is cut.
  */
 export function fileLine(display: string, p: UploadProgress | undefined, size: number, columns: number): string {
-  const sent = p?.bytesSent ?? 0
-  const pct = `${percent(sent, size)}%`.padStart(4)
   const state = p === undefined ? 'waiting' : (phaseText(p) ?? `${formatRate(p.rate)}  ETA ${formatDuration(p.eta)}`)
+  return barLine(display, p?.bytesSent ?? 0, size, state, columns)
+}
+
+/**
+ * The bar line of one transfer, whatever its direction: percent, bar, bytes, `state` (a rate and
+ * ETA, or a phase), then the name, at most `columns - 1` wide.
+ */
+export function barLine(display: string, sent: number, size: number, state: string, columns: number): string {
+  const pct = `${percent(sent, size)}%`.padStart(4)
   const width = columns - 1
   const wanted = Math.min(16, [...display].length)
   let head = ''

@@ -34,7 +34,7 @@ export type { HeadersOption, UploadOptions, UploaderOptions } from './normalize-
 // The other ports (transport, hasher, sources) are the platform entries' business: no option
 // takes them, so they are not public.
 export type { ResumeState, ResumeStore } from './ports.js'
-export type { Download, DownloadResult, DownloadStatus, DownloadVerification, Downloader } from './download/create-downloader.js'
+export type { Download, DownloadArgs, DownloadResult, DownloadStatus, DownloadVerification, Downloader } from './download/create-downloader.js'
 export type { DownloadOptions, DownloaderOptions } from './download/download-options.js'
 export type { DownloadPhase, DownloadProgress } from './download/download-progress.js'
 export type { DownloadState, DownloadStateStore } from './download/download-ports.js'

@@ -69,13 +69,21 @@ export interface Download {
   abort(): void
 }
 
+/**
+ * `download()`'s arguments after the key: the destination may be left out only where the
+ * platform's destinations include `undefined` (browsers: a Blob).
+ */
+export type DownloadArgs<TDestination> = undefined extends TDestination
+  ? [destination?: TDestination, options?: DownloadOptions]
+  : [destination: TDestination, options?: DownloadOptions]
+
 /** @typeParam TDestination - Node: a file path; browsers: a `FileSystemFileHandle`, a `WritableStream`, or nothing (a Blob). */
 export interface Downloader<TDestination> {
   /**
    * Starts downloading the object `key` to `destination`. Throws `ValetError('invalid_option')`
    * at once for mistakes visible without I/O; everything else rejects `done`.
    */
-  download(key: string, destination: TDestination, options?: DownloadOptions): Download
+  download(key: string, ...args: DownloadArgs<TDestination>): Download
 }
 
 /** What `download-engine.ts` exports; a type import only, so browsers can load it as a chunk. */
@@ -90,7 +98,7 @@ export interface DownloadPlatform<TDestination> {
   clock?: Clock
   defaults: DownloadDefaults
   /** Checks the destination synchronously (throws `invalid_option`) and returns how to open it. */
-  prepareDestination(destination: TDestination, options: NormalizedDownloaderOptions): PreparedDestination
+  prepareDestination(destination: TDestination | undefined, options: NormalizedDownloaderOptions): PreparedDestination
   engine(): Promise<DownloadEngine>
 }
 
@@ -119,7 +127,8 @@ export function bindDownloader<TDestination>(platform: DownloadPlatform<TDestina
         },
       ))
     return {
-      download(key, destination, downloadOptions) {
+      download(key, ...args) {
+        const [destination, downloadOptions] = args
         checkKey(key)
         const settings = normalizeDownloadOptions(downloadOptions, options)
         const prepared = platform.prepareDestination(destination, options)

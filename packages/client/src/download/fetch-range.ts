@@ -55,7 +55,14 @@ export async function fetchRange(ctx: RangeContext, index: number, signal: Abort
   for (;;) {
     const key = await ctx.keys.keyFor(index, signal)
     const started = ctx.clock.now()
-    const outcome = await attempt(ctx, index, key, signal)
+    let outcome: Outcome
+    try {
+      outcome = await attempt(ctx, index, key, signal)
+    } catch (e) {
+      // Paused, aborted, or a failure that ends the download: these bytes no longer count.
+      ctx.progress.rolledBack(index)
+      throw e
+    }
     if (outcome.ok) {
       ctx.keys.recordRangeTime(ctx.clock.now() - started)
       return

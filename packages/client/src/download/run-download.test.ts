@@ -203,12 +203,15 @@ describe('runDownload', () => {
   })
 
   it('pause stops the GETs and keeps what is done; resume finishes; abort discards staging and state', async () => {
-    const { world, states, run } = setup({ concurrency: 1 })
+    const { world, states, run } = setup({ concurrency: 1 }, fakeDownloadWorld({ chunk: 300 }))
     world.objects.set('a', multipartObject(bytes(30_000, 13), 3000))
-    const dl = run('a')
-    while (world.gets.length < 3) await new Promise((r) => setTimeout(r, 1))
+    const progress: DownloadProgress[] = []
+    const dl = run('a', undefined, undefined, (p) => progress.push(p))
+    while (world.gets.length < 3 || (progress.at(-1)?.bytesReceived ?? 0) <= (progress.at(-1)?.bytesVerified ?? 0)) await new Promise((r) => setTimeout(r, 1))
     dl.control.pause()
     await new Promise((r) => setTimeout(r, 20))
+    // What the GET cut by the pause had received no longer counts.
+    expect(progress.at(-1)).toMatchObject({ phase: 'paused', bytesReceived: progress.at(-1)?.bytesVerified })
     const seen = world.gets.length
     await new Promise((r) => setTimeout(r, 20))
     expect(world.gets.length).toBe(seen)

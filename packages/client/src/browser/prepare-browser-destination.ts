@@ -11,8 +11,7 @@ import type { PreparedDestination } from '../download/download-ports.js'
  * of the origin-private file system), a `WritableStream<Uint8Array>` (a service worker's
  * response, a StreamSaver-style sink), or `undefined` for a `Blob` in `DownloadResult.blob`.
  */
-// `void` lets `download(key)` leave it out (a parameter typed `X | undefined` alone is required).
-export type BrowserDestination = FileSystemFileHandle | WritableStream<Uint8Array> | undefined | void
+export type BrowserDestination = FileSystemFileHandle | WritableStream<Uint8Array> | undefined
 
 /** The destination, sorted; what the staging code delivers to. */
 export type DestinationTarget =

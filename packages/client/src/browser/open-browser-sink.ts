@@ -51,8 +51,9 @@ async function hasMarker(dir: FileSystemDirectoryHandle): Promise<boolean> {
 
 /**
  * Removes staging nobody uses: directories whose Blob's page is gone, private directories of a
- * page that died, and any untouched for 7 days. Once per page, in the background, each directory
- * under both its locks.
+ * page that died, and any untouched for 7 days. Once per page, in the background; a directory
+ * whose download runs is skipped, one a page's Blob reads from is skipped (its lock is taken for
+ * the look, so no download clears it meanwhile).
  */
 async function sweep(root: FileSystemDirectoryHandle, now: number): Promise<void> {
   const names: string[] = []

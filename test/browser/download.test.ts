@@ -147,6 +147,43 @@ describe('Chromium ← Swift s3api downloads', () => {
     await Promise.all([one.close(), two.close()])
   })
 
+  it('createIndexedDbDownloadStore: round trip, stale records ignored and swept on open, a same-named database without its store upgraded', async () => {
+    const page = await openPage(browser.context, server.url())
+    const got = await page.evaluate(async () => {
+      const w = window as unknown as { __valet: { createIndexedDbDownloadStore(o: { database: string }): any } } // eslint-disable-line @typescript-eslint/no-explicit-any
+      // Someone else's database of that name, version 1, no object store.
+      await new Promise<void>((resolve, reject) => {
+        const r = indexedDB.open('dl-store-test', 1)
+        r.onsuccess = () => (r.result.close(), resolve())
+        r.onerror = () => reject(r.error)
+      })
+      const state = (updatedAt: string) => ({ version: 1, key: 'k', etag: '"e"', size: 10, rangeSize: 5, done: [0], updatedAt })
+      const first = w.__valet.createIndexedDbDownloadStore({ database: 'dl-store-test' })
+      await first.set('fresh', state(new Date().toISOString()))
+      await first.set('stale', state(new Date(Date.now() - 8 * 24 * 3600_000).toISOString()))
+      const read = { fresh: await first.get('fresh'), stale: await first.get('stale'), missing: await first.get('missing') }
+      await first.remove('fresh')
+      const afterRemove = await first.get('fresh')
+      // A new store (a reloaded page) sweeps on open: the stale record is gone from the database.
+      const second = w.__valet.createIndexedDbDownloadStore({ database: 'dl-store-test' })
+      await second.ready()
+      const keys = await new Promise<IDBValidKey[]>((resolve) => {
+        const r = indexedDB.open('dl-store-test')
+        r.onsuccess = () => {
+          const all = r.result.transaction('downloads').objectStore('downloads').getAllKeys()
+          all.onsuccess = () => resolve(all.result)
+        }
+      })
+      return { read, afterRemove, keys }
+    })
+    expect(got.read.fresh).toMatchObject({ key: 'k', done: [0] })
+    expect(got.read.stale).toBeUndefined()
+    expect(got.read.missing).toBeUndefined()
+    expect(got.afterRemove).toBeUndefined()
+    expect(got.keys).toEqual([])
+    await page.close()
+  })
+
   it('to a WritableStream: the verified bytes in order, then the stream closed', async () => {
     const page = await openPage(browser.context, server.url())
     await startDownload(page, object.key, { stream: true }, { concurrency: 3 })

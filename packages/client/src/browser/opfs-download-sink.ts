@@ -114,6 +114,9 @@ export async function openOpfsSink(target: DestinationTarget, options: OpfsSinkO
         },
       }
     },
+    async holds(start, end) {
+      return ranges.get(start)?.size === end - start
+    },
     async *read(start, end, signal) {
       for (const [s, size] of coveringRanges(ranges, start, end)) {
         const [file] = await files([s])

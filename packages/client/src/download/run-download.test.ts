@@ -242,8 +242,8 @@ describe('runDownload', () => {
   })
 
   it('a second download of the same key to the same destination at once is refused', async () => {
-    const { world, run } = setup()
-    world.objects.set('a', multipartObject(bytes(9000, 15), 3000))
+    const { world, run } = setup({}, fakeDownloadWorld({ chunk: 100 }))
+    world.objects.set('a', multipartObject(bytes(60_000, 15), 3000))
     const dest = world.destination('same')
     const first = run('a', dest)
     while (world.gets.length === 0) await new Promise((r) => setTimeout(r, 1))

@@ -256,6 +256,21 @@ describe('runDownload', () => {
     await run('a', dest).done
   })
 
+  it('a 206 without a readable Content-Range fails at once, saying the CORS rule must expose it', async () => {
+    const { world, run } = setup()
+    world.objects.set('a', multipartObject(bytes(6000, 17), 3000))
+    const inner = world.fetcher.get
+    world.fetcher.get = async (req) => {
+      const res = await inner(req)
+      const { 'content-range': _hidden, ...headers } = res.headers
+      return { ...res, headers }
+    }
+    const e = await failure(run('a').done)
+    expect(e.code).toBe('storage_rejected')
+    expect(e.message).toMatch(/expose Content-Range/)
+    expect(world.gets.length).toBeLessThanOrEqual(3)
+  })
+
   it('an empty object is written without a GET', async () => {
     const { world, run } = setup()
     world.objects.set('e', { bytes: new Uint8Array(0), etag: '"d41d8cd98f00b204e9800998ecf8427e"', integrity: { kind: 'md5', md5: md5b64(new Uint8Array(0)) } })

@@ -190,9 +190,11 @@ use = egg:swift#proxy
 account_autocreate = true
 # CORS on actual (non-preflight) responses.  strict_cors_mode stays on (default):
 # '*' matches every Origin, a specific corsOrigin is then really enforced.
-# etag is exposed by default; be explicit anyway.
+# etag is exposed by default; be explicit anyway.  Content-Range: downloads read it from
+# ranged GETs (206).  Preflights (s3api's cors_preflight_allow_origin) allow whatever headers
+# are asked for, so Range and If-Match on a read key pass.
 cors_allow_origin = ${corsOrigin}
-cors_expose_headers = ETag
+cors_expose_headers = ETag, Content-Range
 
 [filter:catch_errors]
 use = egg:swift#catch_errors

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { writeFile, utimes } from 'node:fs/promises'
-import type { Page, Request } from 'playwright-core'
+import type { CDPSession, Page, Request } from 'playwright-core'
 
 export const MiB = 1024 * 1024
 
@@ -191,13 +191,32 @@ export class PartPuts {
 
 /** Limits the page's upload bandwidth (all requests together), bytes/s; `undefined` lifts it. */
 export async function throttleUploads(page: Page, bytesPerSecond: number | undefined): Promise<void> {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('Network.enable')
+  await throttle(page, { upload: bytesPerSecond })
+}
+
+/** Limits the page's download bandwidth (all responses together), bytes/s; `undefined` lifts it. */
+export async function throttleDownloads(page: Page, bytesPerSecond: number | undefined): Promise<void> {
+  await throttle(page, { download: bytesPerSecond })
+}
+
+// One session per page: conditions set through one session are lifted only through it.
+const sessions = new WeakMap<Page, Promise<CDPSession>>()
+
+async function throttle(page: Page, limits: { upload?: number; download?: number }): Promise<void> {
+  let session = sessions.get(page)
+  if (session === undefined) {
+    session = page.context().newCDPSession(page).then(async (cdp) => {
+      await cdp.send('Network.enable')
+      return cdp
+    })
+    sessions.set(page, session)
+  }
+  const cdp = await session
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond ?? -1,
+    downloadThroughput: limits.download ?? -1,
+    uploadThroughput: limits.upload ?? -1,
   })
 }
 

@@ -116,7 +116,6 @@ describe('the packed packages', () => {
       'declare const token: string',
       'declare const file: File',
       'declare const files: File[]',
-      'declare const key: string',
       snippet,
       "const engine: Md5Engine = 'auto'",
       'createMd5Hasher({ engine }).close()',

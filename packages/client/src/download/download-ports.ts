@@ -67,6 +67,11 @@ export interface DownloadSink {
   readonly resumed: boolean
   /** A writer for `[start, end)`; ranges are written concurrently, each one sequentially. */
   writer(start: number, end: number): Promise<RangeWriter>
+  /**
+   * Whether staging holds a committed range `[start, end)`: asked on resume for ranges with no MD5
+   * to re-check them by. Absent: staging cannot lose a range on its own (a preallocated file).
+   */
+  holds?(start: number, end: number): Promise<boolean>
   /** Reads staged bytes `[start, end)` back in chunks (re-checks on resume, whole-object MD5). */
   read(start: number, end: number, signal: AbortSignal): AsyncIterable<Uint8Array>
   /** Every byte is verified: hand the object to its destination (rename, copy, Blob). */

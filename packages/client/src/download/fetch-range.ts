@@ -142,6 +142,14 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
     if (etag !== undefined && !sameEtag(etag, ctx.etag)) throw new ObjectChanged(`range ${index} came from another version (ETag ${etag}, opened ${ctx.etag})`)
     const span = parseContentRange(res.headers['content-range'])
     if (span !== undefined && span.total !== ctx.size) throw new ObjectChanged(`range ${index}: the object is now ${span.total} bytes, opened at ${ctx.size}`)
+    // A 206 whose Content-Range this client cannot read is a setup problem, not a bad transfer:
+    // in a browser, the bucket's CORS rule does not expose the header. Retrying can't fix it.
+    if (span === undefined && res.status === 206) {
+      const error = new ValetError('storage_rejected', `storage answered range ${index} without a Content-Range header this client can read: the bucket's CORS rule must expose Content-Range and ETag (valet doctor --endpoint URL checks it)`, {
+        context: { status: res.status, range: index },
+      })
+      return { ok: false, failure: { kind: 'status', status: res.status }, error }
+    }
     // A whole-object answer (200, no Content-Range) is only right for a range that is the whole object.
     if (span === undefined ? res.status !== 200 || length !== ctx.size : span.first !== range.start || span.last !== range.end - 1) {
       return checksumFailure(rangeError(index, `storage answered ${res.status} with ${res.headers['content-range'] ?? 'no Content-Range'}, not bytes ${range.start}-${range.end - 1}`))

@@ -131,6 +131,19 @@ describe('runDownload', () => {
     expect(sha(again.dest.result as Uint8Array)).toBe(sha(data))
   })
 
+  it('ranges with no MD5 that staging no longer holds are fetched again', async () => {
+    const { world, run } = setup({ rangeSize: 64 * 1024, concurrency: 1 })
+    const data = bytes(200_000, 16)
+    world.objects.set('n', { bytes: data, etag: '"y"', integrity: { kind: 'none' } })
+    world.setFault((g) => (g.range.start === 131_072 ? { kind: 'status', status: 400, body: 'nope' } : undefined))
+    expect((await failure(run('n').done)).code).toBe('storage_rejected')
+    world.lost.add(0)
+    world.setFault(() => undefined)
+    world.gets.length = 0
+    await run('n').done
+    expect(world.gets.map((g) => g.range.start).sort((x, y) => x - y)).toEqual([0, 131_072, 196_608])
+  })
+
   it('an object replaced mid-way restarts from nothing and ends with the new bytes only', async () => {
     const { world, run } = setup({ concurrency: 1 })
     const old = bytes(9000, 6)
@@ -229,17 +242,33 @@ describe('runDownload', () => {
   })
 
   it('a second download of the same key to the same destination at once is refused', async () => {
-    const { world, run } = setup()
-    world.objects.set('a', multipartObject(bytes(9000, 15), 3000))
+    const { world, run } = setup({}, fakeDownloadWorld({ chunk: 100 }))
+    world.objects.set('a', multipartObject(bytes(60_000, 15), 3000))
     const dest = world.destination('same')
     const first = run('a', dest)
-    await new Promise((r) => setTimeout(r, 0))
     while (world.gets.length === 0) await new Promise((r) => setTimeout(r, 1))
+    first.control.pause() // a paused download still owns its staging
     const e = await failure(run('a', dest).done)
     expect(e.code).toBe('invalid_option')
     expect(e.message).toMatch(/already being downloaded/)
+    first.control.resume()
     await first.done
     await run('a', dest).done
+  })
+
+  it('a 206 without a readable Content-Range fails at once, saying the CORS rule must expose it', async () => {
+    const { world, run } = setup()
+    world.objects.set('a', multipartObject(bytes(6000, 17), 3000))
+    const inner = world.fetcher.get
+    world.fetcher.get = async (req) => {
+      const res = await inner(req)
+      const { 'content-range': _hidden, ...headers } = res.headers
+      return { ...res, headers }
+    }
+    const e = await failure(run('a').done)
+    expect(e.code).toBe('storage_rejected')
+    expect(e.message).toMatch(/expose Content-Range/)
+    expect(world.gets.length).toBeLessThanOrEqual(3)
   })
 
   it('an empty object is written without a GET', async () => {

@@ -204,12 +204,19 @@ function rangeLength(plan: RangePlan, i: number): number {
   return r === undefined ? 0 : r.end - r.start
 }
 
-/** Ranges an earlier run committed are checked against their MD5s before they count. */
+/**
+ * Ranges an earlier run committed are checked against their MD5s before they count; those with
+ * none to check, at least that staging still holds them (site data can be cleared under a page).
+ */
 async function recheck(deps: DownloadDeps, sink: DownloadSink, plan: RangePlan, done: Set<number>, signal: AbortSignal): Promise<void> {
   for (const i of [...done]) {
     const expected = plan.md5s[i]
     const range = plan.ranges[i]
-    if (expected === undefined || range === undefined) continue
+    if (range === undefined) continue
+    if (expected === undefined) {
+      if (sink.holds !== undefined && !(await sink.holds(range.start, range.end).catch(() => false))) done.delete(i)
+      continue
+    }
     const got = await md5Of(deps.md5, sink.read(range.start, range.end, signal)).catch(() => undefined)
     if (got !== expected) done.delete(i)
   }

@@ -56,6 +56,8 @@ export function fakeDownloadWorld(options: { keyTtlMs?: number; chunk?: number }
   const gets: FakeGet[] = []
   const attempts = new Map<string, number>()
   const staging = new Map<string, Uint8Array>()
+  /** Range starts staging has lost (cleared site data): `holds` says so. */
+  const lost = new Set<number>()
   let opens = 0
   let signCalls = 0
   let tokenSerial = 0
@@ -149,6 +151,9 @@ export function fakeDownloadWorld(options: { keyTtlMs?: number; chunk?: number }
               discard: async () => {},
             }
           },
+          async holds(start) {
+            return !lost.has(start)
+          },
           async *read(start, end) {
             yield buf.slice(start, end)
           },
@@ -172,6 +177,7 @@ export function fakeDownloadWorld(options: { keyTtlMs?: number; chunk?: number }
     objects,
     gets,
     staging,
+    lost,
     api,
     fetcher,
     destination,

@@ -44,6 +44,8 @@ export const clientErrorCodes = [
   'resume_failed',
   /** A download's object kept being replaced while it was fetched (each time it restarts from nothing). */
   'object_changed',
+  /** A download's staging or destination could not be written or read (disk full, permissions, a file removed under it). */
+  'destination_failed',
 ] as const
 
 export type WireErrorCode = keyof typeof errorStatus

@@ -271,6 +271,21 @@ describe('runDownload', () => {
     expect(world.gets.length).toBeLessThanOrEqual(3)
   })
 
+  it('staging that cannot be written fails with destination_failed, its cause kept', async () => {
+    const { world, run } = setup()
+    world.objects.set('a', multipartObject(bytes(6000, 18), 3000))
+    const dest = world.destination()
+    const open = dest.open.bind(dest)
+    dest.open = async (plan, signal) => {
+      const sink = await open(plan, signal)
+      return { ...sink, writer: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) }
+    }
+    const e = await failure(run('a', dest).done)
+    expect(e.code).toBe('destination_failed')
+    expect(e.message).toMatch(/ENOSPC/)
+    expect((e.cause as { code?: string }).code).toBe('ENOSPC')
+  })
+
   it('an empty object is written without a GET', async () => {
     const { world, run } = setup()
     world.objects.set('e', { bytes: new Uint8Array(0), etag: '"d41d8cd98f00b204e9800998ecf8427e"', integrity: { kind: 'md5', md5: md5b64(new Uint8Array(0)) } })

@@ -3,7 +3,7 @@
  * (re-checked), fetch the rest in parallel with pause/resume, verify the whole object, and only
  * then hand it to its destination. A replaced object restarts from nothing, never mixes versions.
  */
-import { ValetError, sameEtag, type OpenDownloadResponse } from '@valet/protocol'
+import { ValetError, isValetError, sameEtag, type OpenDownloadResponse } from '@valet/protocol'
 import pLimit from 'p-limit'
 import { isCancel, isPause, linkSignals } from '../engine/abort.js'
 import type { UploadControl } from '../engine/upload-control.js'
@@ -48,6 +48,12 @@ export async function runDownload(
     try {
       return await downloadVersion(deps, control, opened, destination, settings)
     } catch (e) {
+      // Everything but staging reports ValetErrors (the fetcher, the key endpoint): what is left
+      // is the file system or OPFS saying no.
+      if (!(e instanceof ObjectChanged) && !isValetError(e)) {
+        const message = (e as Error)?.message ?? String(e)
+        throw new ValetError('destination_failed', `"${key}": writing or reading the download's staging or destination failed: ${message}`, { cause: e, context: { key } })
+      }
       if (!(e instanceof ObjectChanged)) throw e
       lastChange = e.detail
     }

@@ -81,7 +81,7 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
   }
   if (handle === undefined) {
     // The mode a new file gets (0666 less the umask), as curl or cp give it: it becomes the destination.
-    handle = await open(partial, 'w')
+    handle = await open(partial, 'w+') // read back too: re-checks and the whole-object MD5
     await handle.truncate(plan.size)
   }
   return new FileSink(path, partial, handle, resumed)

@@ -23,8 +23,8 @@ const variants = {
             return
           }
           pipeline(res, fs.createWriteStream(job.dest)).then(() => {
-            // `fsync`: the file's bytes on disk before the clock stops, as valet's downloader
-            // syncs its staging file before the rename.
+            // `fsync`: the file's bytes on disk before the clock stops, as valet's downloader with
+            // `fsync: true` has them before its rename.
             let syncMs
             if (job.fsync) {
               const t = performance.now()
@@ -85,6 +85,7 @@ const variants = {
       endpoint: job.endpoint,
       ...(job.concurrency === undefined ? {} : { concurrency: job.concurrency }),
       ...(job.rangeSize === undefined ? {} : { rangeSize: job.rangeSize }),
+      ...(job.fsync === true ? { fsync: true } : {}),
       headers: { authorization: 'Bearer bench' },
       // The default (resume on), with its state kept out of the user's home directory.
       stateDir: job.stateDir,

@@ -5,6 +5,10 @@ import { keyBasename, parseDownloadArgs } from './download-args.js'
 const EP = 'http://127.0.0.1:3000/api/valet'
 
 describe('parseDownloadArgs', () => {
+  it('--fsync asks for files flushed to disk before the rename', () => {
+    expect(parseDownloadArgs(['k', '--endpoint', 'http://127.0.0.1:3000/api/valet', '--fsync'], '/w')).toMatchObject({ fsync: true })
+  })
+
   it('applies the defaults: out is the working directory, state dir the downloader\'s', () => {
     expect(parseDownloadArgs(['dev/1/a.bin', '--endpoint', EP], '/work')).toEqual({
       targets: [{ key: 'dev/1/a.bin', path: '/work/a.bin', display: 'a.bin' }],
@@ -14,6 +18,7 @@ describe('parseDownloadArgs', () => {
       headers: {},
       stateDir: undefined,
       retries: 5,
+      fsync: false,
       json: false,
     })
   })

@@ -16,6 +16,7 @@ Options:
   --header "K: V"      header for key endpoint calls (repeatable), e.g. "authorization: Bearer …"
   --state-dir DIR      where resume state is kept (default ~/.valet/downloads)
   --retries N          retries per range and per key endpoint call, 0-100 (default 5)
+  --fsync              flush each file to disk before it is renamed into place (survives a power cut)
   --json               one JSON line per file on stdout (progress on stderr if it is a terminal)
   -h, --help           show this help
 
@@ -48,6 +49,7 @@ export interface DownloadArgs {
   /** Absolute; `undefined`: the downloader's default (~/.valet/downloads). */
   stateDir: string | undefined
   retries: number
+  fsync: boolean
   json: boolean
 }
 
@@ -58,6 +60,7 @@ const OPTIONS = {
   header: { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
   retries: { type: 'string' },
+  fsync: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -134,6 +137,7 @@ export function parseDownloadArgs(argv: string[], cwd: string): DownloadArgs | '
     headers,
     stateDir: values['state-dir'] === undefined ? undefined : resolve(cwd, values['state-dir']),
     retries: integerFlag(values.retries, 'retries', 0, 100, 5, 'download'),
+    fsync: values.fsync ?? false,
     json: values.json ?? false,
   }
 }

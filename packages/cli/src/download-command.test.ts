@@ -71,7 +71,7 @@ describe('valet download (in-process, fake downloader)', () => {
       { key: 'dev/1/a.bin', path: join(dir, 'got/deeper/a.bin'), size: 3, etag: '"e-dev/1/a.bin"', type: 'application/octet-stream', verified: 'parts', bytesResumed: 0 },
       { key: 'dev/2/b.txt', path: join(dir, 'got/deeper/b.txt'), size: 2, etag: '"e-dev/2/b.txt"', type: 'application/octet-stream', verified: 'md5', bytesResumed: 1 },
     ])
-    expect(log.options).toEqual({ endpoint: EP, concurrency: 4, headers: { 'x-user': 'alice' }, resume: true, retries: 5, stateDir: join(dir, 'st') })
+    expect(log.options).toEqual({ endpoint: EP, concurrency: 4, headers: { 'x-user': 'alice' }, resume: true, retries: 5, fsync: false, stateDir: join(dir, 'st') })
     // 4 GETs over 2 files: 2 each.
     expect(log.calls.map((c) => c.concurrency)).toEqual([2, 2])
   })

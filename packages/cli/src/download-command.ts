@@ -52,6 +52,7 @@ export interface CliDownloaderOptions {
   resume: true
   stateDir?: string
   retries: number
+  fsync: boolean
 }
 export interface CliDownloader {
   download(key: string, destination: string, options: { onProgress: (p: DownloadProgressView) => void; concurrency: number }): CliDownload
@@ -108,6 +109,7 @@ export async function downloadCommand(argv: string[], io: CliIo = processIo(), d
       headers: args.headers,
       resume: true,
       retries: args.retries,
+      fsync: args.fsync,
       ...(args.stateDir === undefined ? {} : { stateDir: args.stateDir }),
     })
   } catch (error) {

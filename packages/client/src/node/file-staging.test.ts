@@ -46,7 +46,7 @@ describe('file staging', () => {
     const dest = join(dir, 'big.bin')
     const size = 3 * 1024 * 1024 + 12345
     const data = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 16)) & 0xff)
-    const sink = await prepareNodeDestination(dest).open({ fingerprint: '12'.repeat(16), key: 'k', size, etag: '"e"', resume: false }, NEVER)
+    const sink = await prepareNodeDestination(dest, { fsync: true }).open({ fingerprint: '12'.repeat(16), key: 'k', size, etag: '"e"', resume: false }, NEVER)
     const mid = 1_000_003
     for (const [start, end] of [[mid, size], [0, mid]] as const) {
       const w = await sink.writer(start, end)

@@ -2,7 +2,9 @@
  * Node's download destination: a file path. Bytes are written in place into
  * `<destination>.valet-partial` (sized to the object up front), which is renamed onto the
  * destination only once every byte is verified, so the destination never holds a partial or
- * unverified object, and a killed run leaves the partial file for the next one.
+ * unverified object, and a killed run leaves the partial file for the next one. With `fsync`
+ * the bytes are also on disk before the rename (a power cut leaves the destination whole or
+ * absent).
  */
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -46,17 +48,17 @@ const READ_STEP = 1024 * 1024
  *
  * @example `prepareNodeDestination('./out/report.pdf')`
  */
-export function prepareNodeDestination(destination: unknown): PreparedDestination {
+export function prepareNodeDestination(destination: unknown, options: { fsync: boolean } = { fsync: false }): PreparedDestination {
   if (typeof destination !== 'string' || destination.trim() === '') {
     throw new ValetError('invalid_option', `download(): \`destination\` must be a file path, got ${typeof destination === 'string' ? 'an empty string' : typeof destination}`, {
       context: { option: 'destination', owner: 'download()' },
     })
   }
   const path = resolve(destination)
-  return { id: `file:${path}`, open: (plan) => openFileSink(path, plan) }
+  return { id: `file:${path}`, open: (plan) => openFileSink(path, plan, options.fsync) }
 }
 
-async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink> {
+async function openFileSink(path: string, plan: SinkPlan, fsync: boolean): Promise<DownloadSink> {
   const folder = await stat(dirname(path)).catch(() => undefined)
   if (folder === undefined || !folder.isDirectory()) {
     throw new ValetError('invalid_option', `download(): the folder of \`destination\` ${path} does not exist; create it first`, {
@@ -84,7 +86,7 @@ async function openFileSink(path: string, plan: SinkPlan): Promise<DownloadSink>
     handle = await open(partial, 'w+') // read back too: re-checks and the whole-object MD5
     await handle.truncate(plan.size)
   }
-  return new FileSink(path, partial, handle, resumed)
+  return new FileSink(path, partial, handle, resumed, fsync)
 }
 
 class FileSink implements DownloadSink {
@@ -97,6 +99,7 @@ class FileSink implements DownloadSink {
     private readonly partial: string,
     handle: FileHandle,
     readonly resumed: boolean,
+    private readonly fsync: boolean,
   ) {
     this.handle = handle
   }
@@ -132,11 +135,12 @@ class FileSink implements DownloadSink {
         return gatheredBytes >= WRITE_BATCH ? writeOut() : Promise.resolve()
       },
       // The bytes are in the file (the page cache survives a killed process); what a power cut
-      // loses, the next run's MD5 re-check of done ranges finds. A flush starts in the background
-      // so the disk keeps up while the network is still busy, and the last one at finish is short.
+      // loses, the next run's MD5 re-check of done ranges finds. With fsync, a flush starts in the
+      // background so the disk keeps up while the network is busy, and the last one is short.
       commit: async () => {
         if (gatheredBytes > 0) void writeOut()
         await writing
+        if (!this.fsync) return
         this.flushing ??= file.datasync().then(
           () => {
             this.flushing = undefined
@@ -169,7 +173,7 @@ class FileSink implements DownloadSink {
     const file = this.file()
     await this.flushing
     // Renamed only once the bytes are on disk: after a power cut the destination is whole or absent.
-    await file.sync()
+    if (this.fsync) await file.sync()
     await file.close()
     this.handle = undefined
     await rename(this.partial, this.path)

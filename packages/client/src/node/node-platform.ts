@@ -54,7 +54,7 @@ export function nodeDownloadPlatform(transport: Transport): DownloadPlatform<str
       absoluteEndpoint: true,
       stateStore: (stateDir) => createFileDownloadStore(stateDir ?? defaultDownloadStateDir()),
     },
-    prepareDestination: (destination) => prepareNodeDestination(destination),
+    prepareDestination: (destination, options) => prepareNodeDestination(destination, { fsync: options.fsync }),
     engine: async () => downloadEngine,
   }
 }

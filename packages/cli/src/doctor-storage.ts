@@ -91,9 +91,9 @@ export async function storageDownloadCorsCheck(key: SignedPart, origin: string, 
     return { id, status: 'ok', message: 'downloads are off on this endpoint (createValet has no canRead): storage CORS for downloads not checked' }
   }
   const headers = downloadRequestHeaders(kind)
-  const url = new URL(key.url)
-  url.search = '' // a preflight carries no key: the object's URL is what a read key's GET names
-  const answer = await exchange(url.href, {
+  // A browser sends the preflight to the request's URL, query included: on S3-compatible stores
+  // that is what makes it an S3 request at all (Swift s3api answers a bare object path 400).
+  const answer = await exchange(key.url, {
     method: 'OPTIONS',
     headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': headers.join(',') },
     timeoutMs: PREFLIGHT_TIMEOUT_MS,

@@ -10,6 +10,7 @@
  */
 import { formatBytes, formatDuration, formatElapsed, formatRate, percent } from './format.js'
 import { barLine, failureLine, totalLine, type TotalState } from './progress-lines.js'
+import { LiveView } from './live-view.js'
 import type { RenderMode, TextOutput } from './progress-renderer.js'
 
 /** What the renderer needs of a download's progress (`DownloadProgress` of @valet/client). */
@@ -57,8 +58,6 @@ interface Active {
   progress: DownloadProgressView | undefined
 }
 
-const clearLines = (n: number): string => (n > 0 ? `\x1b[${n}F\x1b[J` : '')
-
 const VERIFIED: Record<DownloadOutcome['verified'], string> = {
   parts: 'every part checked against its MD5',
   md5: 'checked against the MD5 storage recorded',
@@ -90,10 +89,8 @@ export class DownloadRenderer {
   private filesResumed = 0
   private bytesDone = 0
   private bytesReceivedDone = 0
-  private drawn = 0
-  private dirty = false
   private lastPlain: number
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly live: LiveView
 
   constructor(
     private readonly items: readonly DownloadItem[],
@@ -102,16 +99,13 @@ export class DownloadRenderer {
     this.now = options.now ?? Date.now
     this.startedAt = this.now()
     this.lastPlain = this.startedAt
-    if (options.mode === 'tty') {
-      this.timer = setInterval(() => this.redraw(), options.redrawInterval ?? 100)
-      this.timer.unref?.()
-    }
+    this.live = new LiveView(options.output, options.mode, options.redrawInterval ?? 100, (columns) => this.liveLines(columns))
   }
 
   start(item: DownloadItem): void {
     this.active.set(item, { item, startedAt: this.now(), progress: undefined })
-    this.line(`start  ${item.key} → ${item.display}`, false)
-    this.changed()
+    this.live.line(`start  ${item.key} → ${item.display}`, false)
+    this.live.changed()
   }
 
   progress(item: DownloadItem, progress: DownloadProgressView): void {
@@ -119,7 +113,7 @@ export class DownloadRenderer {
     if (!entry) return
     entry.progress = progress
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   done(item: DownloadItem, outcome: DownloadOutcome): void {
@@ -133,29 +127,27 @@ export class DownloadRenderer {
     const ms = this.now() - (entry?.startedAt ?? this.now())
     const rate = ms >= 500 && received >= 1024 * 1024 ? ` ${formatRate((received / ms) * 1000)},` : ''
     const already = outcome.bytesResumed > 0 ? ` ${formatBytes(outcome.bytesResumed)} resumed from an earlier run,` : ''
-    this.line(`done   ${item.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} verified: ${VERIFIED[outcome.verified]})`, true)
+    this.live.line(`done   ${item.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} verified: ${VERIFIED[outcome.verified]})`, true)
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   failed(item: DownloadItem, error: { code: string; message: string }): void {
     this.active.delete(item)
     this.filesFailed++
-    this.line(failureLine(`${item.key} → ${item.display}`, error), true)
+    this.live.line(failureLine(`${item.key} → ${item.display}`, error), true)
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   /** A line that is not about one file (warnings, interruption notes). */
   note(text: string): void {
-    this.line(text, true)
+    this.live.line(text, true)
   }
 
   /** Prints the summary and stops redrawing; call once. */
   close(interrupted = false): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
-    this.clear()
+    this.live.stop()
     if (this.options.mode === 'silent') return
     const total = this.items.length
     const left = total - this.filesDone - this.filesFailed
@@ -166,7 +158,7 @@ export class DownloadRenderer {
     if (this.filesResumed > 0) parts.push(`${this.filesResumed} resumed`)
     if (this.filesFailed > 0) parts.push(`${this.filesFailed} failed`)
     if (interrupted && left > 0) parts.push(`${left} paused or not started`)
-    this.write(`${parts.join(', ')}\n`)
+    this.live.write(`${parts.join(', ')}\n`)
   }
 
   /** Totals across files: finished files plus what active ones have received (sizes known so far). */
@@ -189,38 +181,14 @@ export class DownloadRenderer {
       const p = a.progress
       if (!p) continue
       const state = p.phase === 'downloading' ? `${formatRate(p.rate)}, ETA ${formatDuration(p.eta)}` : p.phase
-      this.write(
+      this.live.write(
         `       ${a.item.display} ${percent(p.bytesReceived, p.bytesTotal)}% (${formatBytes(p.bytesReceived)} of ${formatBytes(p.bytesTotal)}, ${p.rangesDone}/${p.rangesTotal} ranges, ${state})\n`,
       )
     }
   }
 
-  private line(text: string, onTerminal: boolean): void {
-    if (this.options.mode === 'silent') return
-    if (this.options.mode === 'tty') {
-      if (!onTerminal) return // the live view shows it
-      this.clear()
-      this.write(`${text}\n`)
-      this.dirty = true
-      return
-    }
-    this.write(`${text}\n`)
-  }
-
-  private changed(): void {
-    if (this.options.mode === 'tty') this.dirty = true
-  }
-
-  private clear(): void {
-    if (this.drawn > 0) this.write(clearLines(this.drawn))
-    this.drawn = 0
-  }
-
   /** The live view, on the redraw timer only: bars, then the total line. */
-  private redraw(): void {
-    if (!this.dirty) return
-    this.dirty = false
-    const columns = Math.max(40, this.options.output.columns ?? 80)
+  private liveLines(columns: number): string[] {
     const max = this.options.maxBars ?? 8
     const lines: string[] = []
     let shown = 0
@@ -230,12 +198,6 @@ export class DownloadRenderer {
     }
     if (this.active.size > max) lines.push(`… and ${this.active.size - max} more in flight`)
     lines.push(totalLine(this.totals(), columns))
-    this.clear()
-    this.write(lines.map((l) => `${l}\n`).join(''))
-    this.drawn = lines.length
-  }
-
-  private write(text: string): void {
-    this.options.output.write(text)
+    return lines
   }
 }

@@ -12,6 +12,7 @@
 import type { UploadProgress } from '@valet/client'
 import type { FileEntry } from './expand-paths.js'
 import { formatBytes, formatElapsed, formatRate } from './format.js'
+import { LiveView } from './live-view.js'
 import { failureLine, fileLine, plainProgressLine, plainTotalLine, totalLine, type TotalState } from './progress-lines.js'
 
 /** Where the renderer writes: `process.stdout`/`process.stderr` or a test double. */
@@ -61,7 +62,6 @@ interface Active {
 type Failure = { display: string; error: { code: string; message: string } }
 
 // Cursor up n lines, then clear to the end of the screen.
-const clearLines = (n: number): string => (n > 0 ? `\x1b[${n}F\x1b[J` : '')
 
 /**
  * Picks the mode for a stream: bars on a real terminal, plain lines otherwise (pipes, files,
@@ -107,10 +107,8 @@ export class ProgressRenderer {
   private activeRate = 0
   /** The last `maxFailures` failures, oldest first. */
   private readonly recentFailures: Failure[] = []
-  private drawn = 0
-  private dirty = false
   private lastPlain: number
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly live: LiveView
 
   constructor(
     private readonly files: readonly FileEntry[],
@@ -121,17 +119,14 @@ export class ProgressRenderer {
     this.lastPlain = this.startedAt
     this.bytesTotal = files.reduce((sum, f) => sum + f.size, 0)
     this.small = files.length <= (options.listUpTo ?? 50)
-    if (options.mode === 'tty') {
-      this.timer = setInterval(() => this.redraw(), options.redrawInterval ?? 100)
-      this.timer.unref?.()
-    }
+    this.live = new LiveView(options.output, options.mode, options.redrawInterval ?? 100, (columns) => this.liveLines(columns))
   }
 
   start(file: FileEntry): void {
     this.forget(file) // started again (a retry by the caller): counted once
     this.active.set(file, { file, startedAt: this.now(), progress: undefined })
-    if (this.small) this.line(`start  ${file.display} (${formatBytes(file.size)})`, false)
-    this.changed()
+    if (this.small) this.live.line(`start  ${file.display} (${formatBytes(file.size)})`, false)
+    this.live.changed()
   }
 
   progress(file: FileEntry, progress: UploadProgress): void {
@@ -141,7 +136,7 @@ export class ProgressRenderer {
     this.activeRate += progress.rate - (entry.progress?.rate ?? 0)
     entry.progress = progress
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   done(file: FileEntry, outcome: FileOutcome): void {
@@ -160,11 +155,11 @@ export class ProgressRenderer {
     const already = resumed > 0 ? ` ${formatBytes(resumed)} already stored,` : ''
     if (outcome.partsResumed > 0) {
       const of = entry?.progress ? ` of ${entry.progress.partsTotal}` : ''
-      this.line(`resume ${file.display}: ${outcome.partsResumed}${of} parts were already stored`, this.small)
+      this.live.line(`resume ${file.display}: ${outcome.partsResumed}${of} parts were already stored`, this.small)
     }
-    this.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, this.small)
+    this.live.line(`done   ${file.display} (${formatBytes(outcome.size)} in ${formatElapsed(ms)},${rate}${already} key ${outcome.key})`, this.small)
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   failed(file: FileEntry, error: { code: string; message: string }): void {
@@ -172,27 +167,25 @@ export class ProgressRenderer {
     this.filesFailed++
     this.recentFailures.push({ display: file.display, error })
     if (this.recentFailures.length > (this.options.maxFailures ?? 5)) this.recentFailures.shift()
-    this.line(failureLine(file.display, error), this.small)
+    this.live.line(failureLine(file.display, error), this.small)
     this.plainStatus()
-    this.changed()
+    this.live.changed()
   }
 
   /** A line that is not about one file (warnings, interruption notes). */
   note(text: string): void {
-    this.line(text, true)
+    this.live.line(text, true)
   }
 
   /** Prints the summary and stops redrawing; call once. */
   close(interrupted = false): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
-    this.clear()
+    this.live.stop()
     if (this.options.mode === 'silent') return
     // A large run on a terminal listed its failures only live: keep the last ones on screen.
     if (this.options.mode === 'tty' && !this.small && this.filesFailed > 0) {
       const earlier = this.filesFailed - this.recentFailures.length
-      if (earlier > 0) this.write(`… ${earlier} earlier failure${earlier === 1 ? '' : 's'} not shown (--json prints a line per file)\n`)
-      for (const f of this.recentFailures) this.write(`${failureLine(f.display, f.error)}\n`)
+      if (earlier > 0) this.live.write(`… ${earlier} earlier failure${earlier === 1 ? '' : 's'} not shown (--json prints a line per file)\n`)
+      for (const f of this.recentFailures) this.live.write(`${failureLine(f.display, f.error)}\n`)
     }
     const total = this.files.length
     const elapsed = formatElapsed(this.now() - this.startedAt)
@@ -210,7 +203,7 @@ export class ProgressRenderer {
     if (this.filesResumed > 0) parts.push(`${this.filesResumed} resumed`)
     if (this.filesFailed > 0) parts.push(`${this.filesFailed} failed`)
     if (interrupted && left > 0) parts.push(`${left} paused or not started`)
-    this.write(`${parts.join(', ')}\n`)
+    this.live.write(`${parts.join(', ')}\n`)
   }
 
   /** Totals across files: finished files plus what active ones have sent. O(1). */
@@ -241,41 +234,16 @@ export class ProgressRenderer {
     if (this.options.mode !== 'plain' || this.now() - this.lastPlain < (this.options.plainInterval ?? 5000)) return
     this.lastPlain = this.now()
     if (!this.small) {
-      this.write(`${plainTotalLine(this.totals())}\n`)
+      this.live.write(`${plainTotalLine(this.totals())}\n`)
       return
     }
     for (const a of this.active.values()) {
-      if (a.progress && a.progress.phase !== 'preparing') this.write(`${plainProgressLine(a.file.display, a.progress, a.file.size)}\n`)
+      if (a.progress && a.progress.phase !== 'preparing') this.live.write(`${plainProgressLine(a.file.display, a.progress, a.file.size)}\n`)
     }
-  }
-
-  /** A permanent line: in plain mode, and above the live view on a terminal when `onTerminal`. */
-  private line(text: string, onTerminal: boolean): void {
-    if (this.options.mode === 'silent') return
-    if (this.options.mode === 'tty') {
-      if (!onTerminal) return // the live view shows it
-      this.clear()
-      this.write(`${text}\n`)
-      this.dirty = true
-      return
-    }
-    this.write(`${text}\n`)
-  }
-
-  private changed(): void {
-    if (this.options.mode === 'tty') this.dirty = true
-  }
-
-  private clear(): void {
-    if (this.drawn > 0) this.write(clearLines(this.drawn))
-    this.drawn = 0
   }
 
   /** The live view, on the redraw timer only: failures (large runs), bars, the total line. */
-  private redraw(): void {
-    if (!this.dirty) return
-    this.dirty = false
-    const columns = Math.max(40, this.options.output.columns ?? 80)
+  private liveLines(columns: number): string[] {
     const max = this.options.maxBars ?? 8
     const lines: string[] = []
     if (!this.small) for (const f of this.recentFailures) lines.push(failureLine(f.display, f.error, columns))
@@ -286,12 +254,6 @@ export class ProgressRenderer {
     }
     if (this.active.size > max) lines.push(`… and ${this.active.size - max} more in flight`)
     lines.push(totalLine(this.totals(), columns))
-    this.clear()
-    this.write(lines.map((l) => `${l}\n`).join(''))
-    this.drawn = lines.length
-  }
-
-  private write(text: string): void {
-    this.options.output.write(text)
+    return lines
   }
 }

@@ -82,3 +82,27 @@ export function parseHeader(text: string, command?: string): [string, string] {
   }
   return [name, text.slice(i + 1).trim()]
 }
+
+/** `--<flag>` as an absolute http(s) URL. */
+export function httpUrlFlag(value: string, flag: string, command?: string): URL {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`--${flag} must be an absolute http(s) URL, got "${value}"`, command)
+  }
+  return url
+}
+
+/** Repeated `--header "K: V"` flags as one map, names lower-cased (a later one wins). */
+export function headerFlags(values: readonly string[] | undefined, command?: string): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const h of values ?? []) {
+    const [name, value] = parseHeader(h, command)
+    headers[name.toLowerCase()] = value
+  }
+  return headers
+}

@@ -1,5 +1,5 @@
 /** Arguments of `valet doctor`. */
-import { UsageError, parseCommandLine, parseHeader } from './cli-args.js'
+import { UsageError, parseCommandLine, httpUrlFlag, headerFlags } from './cli-args.js'
 
 export const DOCTOR_HELP = `Usage: valet doctor --endpoint URL [options]
 
@@ -38,19 +38,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const
 
-function httpUrl(value: string, flag: string): URL {
-  let url: URL | undefined
-  try {
-    url = new URL(value)
-  } catch {
-    url = undefined
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError(`--${flag} must be an absolute http(s) URL, got "${value}"`, 'doctor')
-  }
-  return url
-}
-
 /**
  * Parses `valet doctor`'s arguments; `'help'` when help was asked for.
  *
@@ -65,13 +52,9 @@ export function parseDoctorArgs(argv: string[]): DoctorArgs | 'help' {
   if (values.help) return 'help'
   const endpoint = values.endpoint
   if (endpoint === undefined) throw new UsageError('--endpoint URL is required (e.g. http://127.0.0.1:3000/api/valet)', 'doctor')
-  const endpointUrl = httpUrl(endpoint, 'endpoint')
-  const origin = values.origin === undefined ? endpointUrl.origin : httpUrl(values.origin, 'origin').origin
-  const headers: Record<string, string> = {}
-  for (const h of values.header ?? []) {
-    const [name, value] = parseHeader(h, 'doctor')
-    headers[name.toLowerCase()] = value
-  }
+  const endpointUrl = httpUrlFlag(endpoint, 'endpoint', 'doctor')
+  const origin = values.origin === undefined ? endpointUrl.origin : httpUrlFlag(values.origin, 'origin', 'doctor').origin
+  const headers = headerFlags(values.header, 'doctor')
   // A trailing slash would make `${endpoint}/uploads` a different route on strict servers.
   return { endpoint: endpoint.replace(/\/+$/, ''), origin, headers, json: values.json ?? false }
 }

@@ -1,6 +1,6 @@
 /** Arguments of `valet download`. */
 import { posix, resolve } from 'node:path'
-import { UsageError, integerFlag, parseCommandLine, parseHeader } from './cli-args.js'
+import { UsageError, integerFlag, parseCommandLine, httpUrlFlag, headerFlags } from './cli-args.js'
 
 export const DOWNLOAD_HELP = `Usage: valet download <keys...> --endpoint URL [options]
 
@@ -97,23 +97,11 @@ export function parseDownloadArgs(argv: string[], cwd: string): DownloadArgs | '
   if (positionals.length === 0) throw new UsageError('no key given (the object key an upload answered, e.g. dev/0b6f…/report.pdf)', 'download')
   const endpoint = values.endpoint
   if (endpoint === undefined) throw new UsageError('--endpoint URL is required (e.g. http://127.0.0.1:3000/api/valet)', 'download')
-  let url: URL | undefined
-  try {
-    url = new URL(endpoint)
-  } catch {
-    url = undefined
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError(`--endpoint must be an absolute http(s) URL, got "${endpoint}"`, 'download')
-  }
+  httpUrlFlag(endpoint, 'endpoint', 'download')
   if (values.out === '') throw new UsageError('--out needs a folder', 'download')
   const outGiven = values.out ?? '.'
   const out = resolve(cwd, outGiven)
-  const headers: Record<string, string> = {}
-  for (const h of values.header ?? []) {
-    const [name, value] = parseHeader(h, 'download')
-    headers[name.toLowerCase()] = value
-  }
+  const headers = headerFlags(values.header, 'download')
   const targets: DownloadTarget[] = []
   const byName = new Map<string, string>()
   for (const key of new Set(positionals)) {

@@ -1,6 +1,6 @@
 /** Arguments of `valet upload`. */
 import { resolve } from 'node:path'
-import { UsageError, integerFlag, parseCommandLine, parseHeader } from './cli-args.js'
+import { UsageError, integerFlag, parseCommandLine, httpUrlFlag, headerFlags } from './cli-args.js'
 import { parseSize } from './parse-size.js'
 
 export const UPLOAD_HELP = `Usage: valet upload <paths...> --endpoint URL [options]
@@ -62,15 +62,7 @@ export function parseUploadArgs(argv: string[], cwd: string): UploadArgs | 'help
   if (positionals.length === 0) throw new UsageError('no file or directory given', 'upload')
   const endpoint = values.endpoint
   if (endpoint === undefined) throw new UsageError('--endpoint URL is required (e.g. http://127.0.0.1:3000/api/valet)', 'upload')
-  let url: URL | undefined
-  try {
-    url = new URL(endpoint)
-  } catch {
-    url = undefined
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError(`--endpoint must be an absolute http(s) URL, got "${endpoint}"`, 'upload')
-  }
+  httpUrlFlag(endpoint, 'endpoint', 'upload')
   let partSize: number | undefined
   if (values['part-size'] !== undefined) {
     try {
@@ -79,11 +71,7 @@ export function parseUploadArgs(argv: string[], cwd: string): UploadArgs | 'help
       throw new UsageError(`--part-size: ${(error as Error).message}`, 'upload')
     }
   }
-  const headers: Record<string, string> = {}
-  for (const h of values.header ?? []) {
-    const [name, value] = parseHeader(h, 'upload')
-    headers[name.toLowerCase()] = value
-  }
+  const headers = headerFlags(values.header, 'upload')
   return {
     paths: positionals,
     endpoint,

@@ -124,8 +124,8 @@ export function invalidUploadOption(option: string, problem: string): ValetError
 
 export const CONCURRENCY = { min: 1, max: 64 } as const
 
-/** `headers` as a function called before every key-endpoint call; shared with `createDownloader`. */
-export function normalizeHeaders(read: OptionReader): () => Promise<Record<string, string>> {
+/** `headers` as a function called before every key-endpoint call. */
+function normalizeHeaders(read: OptionReader): () => Promise<Record<string, string>> {
   const value = read.raw('headers')
   if (typeof value === 'function') {
     const fn = value as () => unknown
@@ -169,6 +169,25 @@ const KNOWN = [
   'retries', 'retryDelay', 'maxRetryDelay', 'stallTimeout', 'progressInterval', 'requestTimeout', 'retryWindow',
 ] as const
 
+/** `retries`, `retryDelay` and `maxRetryDelay`: the retry policy uploads and downloads share. */
+export function normalizeRetries(read: OptionReader): { retries: number; backoff: BackoffOptions } {
+  const retries = read.integer('retries', { min: 0, max: 100, fallback: 5 })
+  const maxRetryDelay = read.integer('maxRetryDelay', { min: 0, max: 3_600_000, fallback: 20_000 })
+  return { retries, backoff: { base: read.integer('retryDelay', { min: 0, max: maxRetryDelay, fallback: Math.min(500, maxRetryDelay) }), cap: maxRetryDelay } }
+}
+
+/** How key-endpoint calls go (`headers`, `requestTimeout`, `retryWindow`), for uploaders and downloaders alike. */
+export function normalizeKeyEndpoint(read: OptionReader, endpoint: string, retries: number, backoff: BackoffOptions): NormalizedOptions['keyEndpoint'] {
+  return {
+    endpoint,
+    headers: normalizeHeaders(read),
+    retries,
+    backoff,
+    requestTimeout: read.integer('requestTimeout', { min: 0, max: 86_400_000, fallback: 30_000 }),
+    retryWindow: read.integer('retryWindow', { min: 0, max: 86_400_000, fallback: 30_000 }),
+  }
+}
+
 /** Validates and fills in the uploader's options, once; throws `ValetError('invalid_option')` naming the option. */
 export function normalizeOptions(options: UploaderOptions, platform: PlatformDefaults): NormalizedOptions {
   const read = new OptionReader(UPLOADER, options, KNOWN)
@@ -177,9 +196,7 @@ export function normalizeOptions(options: UploaderOptions, platform: PlatformDef
     read.fail('checksum', `must be 'md5': every valet key is signed for one part's MD5, got ${String(checksum)}`)
   }
   const endpoint = normalizeEndpoint(read, platform.absoluteEndpoint)
-  const retries = read.integer('retries', { min: 0, max: 100, fallback: 5 })
-  const maxRetryDelay = read.integer('maxRetryDelay', { min: 0, max: 3_600_000, fallback: 20_000 })
-  const backoff: BackoffOptions = { base: read.integer('retryDelay', { min: 0, max: maxRetryDelay, fallback: Math.min(500, maxRetryDelay) }), cap: maxRetryDelay }
+  const { retries, backoff } = normalizeRetries(read)
   return {
     endpoint,
     concurrency: read.integer('concurrency', { ...CONCURRENCY, fallback: 4 }),
@@ -187,14 +204,7 @@ export function normalizeOptions(options: UploaderOptions, platform: PlatformDef
     partSize: read.integer('partSize', { min: 1, max: Number.MAX_SAFE_INTEGER }),
     progressInterval: read.integer('progressInterval', { min: 0, max: 60_000, fallback: 100 }),
     parts: { retries, backoff, stallTimeout: read.integer('stallTimeout', { min: 0, max: 86_400_000, fallback: 60_000 }) },
-    keyEndpoint: {
-      endpoint,
-      headers: normalizeHeaders(read),
-      retries,
-      backoff,
-      requestTimeout: read.integer('requestTimeout', { min: 0, max: 86_400_000, fallback: 30_000 }),
-      retryWindow: read.integer('retryWindow', { min: 0, max: 86_400_000, fallback: 30_000 }),
-    },
+    keyEndpoint: normalizeKeyEndpoint(read, endpoint, retries, backoff),
   }
 }
 

@@ -5,7 +5,7 @@
 import { OptionReader } from '@valet/protocol'
 import type { BackoffOptions } from '../engine/retry-policy.js'
 import type { KeyEndpointOptions } from '../keys/key-endpoint.js'
-import { CONCURRENCY, normalizeEndpoint, normalizeHeaders, type HeadersOption } from '../normalize-options.js'
+import { CONCURRENCY, normalizeEndpoint, normalizeKeyEndpoint, normalizeRetries, type HeadersOption } from '../normalize-options.js'
 import type { DownloadStateStore } from './download-ports.js'
 import type { DownloadProgress } from './download-progress.js'
 
@@ -124,9 +124,7 @@ export function normalizeDownloaderOptions(options: DownloaderOptions, platform:
   if (resume === undefined || resume === true) stateStore = platform.stateStore(stateDir)
   else if (isStateStore(resume)) stateStore = resume
   else if (resume !== false) read.fail('resume', 'must be true, false or a DownloadStateStore { get, set, remove }')
-  const retries = read.integer('retries', { min: 0, max: 100, fallback: 5 })
-  const maxRetryDelay = read.integer('maxRetryDelay', { min: 0, max: 3_600_000, fallback: 20_000 })
-  const backoff: BackoffOptions = { base: read.integer('retryDelay', { min: 0, max: maxRetryDelay, fallback: Math.min(500, maxRetryDelay) }), cap: maxRetryDelay }
+  const { retries, backoff } = normalizeRetries(read)
   return {
     endpoint,
     concurrency: read.integer('concurrency', { ...CONCURRENCY, fallback: 4 }),
@@ -136,14 +134,7 @@ export function normalizeDownloaderOptions(options: DownloaderOptions, platform:
     maxBlobSize: read.integer('maxBlobSize', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 256 * 1024 * 1024 }),
     fsync: read.boolean('fsync', false),
     ranges: { retries, backoff, stallTimeout: read.integer('stallTimeout', { min: 0, max: 86_400_000, fallback: 60_000 }) },
-    keyEndpoint: {
-      endpoint,
-      headers: normalizeHeaders(read),
-      retries,
-      backoff,
-      requestTimeout: read.integer('requestTimeout', { min: 0, max: 86_400_000, fallback: 30_000 }),
-      retryWindow: read.integer('retryWindow', { min: 0, max: 86_400_000, fallback: 30_000 }),
-    },
+    keyEndpoint: normalizeKeyEndpoint(read, endpoint, retries, backoff),
   }
 }
 

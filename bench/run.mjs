@@ -6,7 +6,6 @@
 //
 // Each upload runs in a child process of its own (bench/child.mjs) so its peak RSS is the
 // client's; variants alternate within every round so slow drift on a shared box hits all alike.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -21,13 +20,13 @@ import { downloadBench, downloadTargets, renderDownloads } from './support/downl
 import { hashingBench } from './support/hashing.mjs'
 import { options, USAGE, VARIANTS } from './support/options.mjs'
 import { startKeyServer } from './support/key-server.mjs'
+import { runChild } from './support/run-child.mjs'
 import { renderRounds, renderSummary, renderTargets, renderTraces, summarize, targets } from './support/report.mjs'
 import { deleteObject, headObject, presignPut, sha256Object } from './support/storage.mjs'
 
 const MiB = 1024 * 1024
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const CHILD = path.join(HERE, 'child.mjs')
-const CHILD_TIMEOUT_MS = 15 * 60_000
 
 const label = (bytes) => (bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${(bytes / MiB).toFixed(0)} MiB`)
 
@@ -38,34 +37,6 @@ function freeBytes(dir) {
 
 // Children we started and that still run: an interrupted bench must not leave an upload going.
 const children = new Set()
-
-function runChild(job, { profileDir }) {
-  const args = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile`] : []
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, CHILD], {
-      env: { ...process.env, BENCH_JOB: JSON.stringify(job) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.add(child)
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c) => (out += c))
-    child.stderr.setEncoding('utf8').on('data', (c) => (err += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      children.delete(child)
-      clearTimeout(timer)
-      const line = out.trim().split('\n').pop()
-      if (code === 0 && line) {
-        try {
-          return resolve(JSON.parse(line))
-        } catch {}
-      }
-      reject(new Error(`${job.variant} child exited ${code ?? signal}: ${err.trim().slice(-2000) || out.slice(-500)}`))
-    })
-  })
-}
 
 async function main() {
   let opts
@@ -158,7 +129,7 @@ async function main() {
           }
           let key
           try {
-            const result = await runChild(job, { profileDir })
+            const result = await runChild(CHILD, job, { children, profileDir, profileName: `${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile` })
             key = result.key
             Object.assign(record, result, { mibps: s.size / MiB / (result.ms / 1000) })
             if (spec.kind === 'valet') {

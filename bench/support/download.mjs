@@ -6,14 +6,14 @@
 // its own (bench/download-child.mjs) so its peak RSS is that client's; the variants alternate
 // within each round and ratios are per round, as for uploads. Every downloaded file is checked
 // (size, sha256) and deleted.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateFile } from './data.mjs'
 import { startKeyServer } from './key-server.mjs'
-import { median } from './report.mjs'
+import { fmt, median, mib, roundRatios, table } from './report.mjs'
+import { runChild } from './run-child.mjs'
 import { deleteObject, presignGet } from './storage.mjs'
 
 const MiB = 1024 * 1024
@@ -21,7 +21,6 @@ const RSS_FIXED = 80 * MiB
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const UPLOAD_CHILD = path.join(HERE, '..', 'child.mjs')
 const DOWNLOAD_CHILD = path.join(HERE, '..', 'download-child.mjs')
-const CHILD_TIMEOUT_MS = 15 * 60_000
 
 /** `base`: the variant its ratio is taken against (same storage, same round). */
 export const DOWNLOAD_VARIANTS = {
@@ -47,30 +46,6 @@ export const DEFAULT_BIG_DOWNLOAD_VARIANTS = ['raw-get', 'raw-get-fsync', 'valet
 
 const label = (bytes) => (bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${(bytes / MiB).toFixed(0)} MiB`)
 
-function runChild(script, job, children, profileDir) {
-  const args = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `download-${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile`] : []
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, script], { env: { ...process.env, BENCH_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(child)
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c) => (out += c))
-    child.stderr.setEncoding('utf8').on('data', (c) => (err += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      children.delete(child)
-      clearTimeout(timer)
-      const line = out.trim().split('\n').pop()
-      if (code === 0 && line) {
-        try {
-          return resolve(JSON.parse(line))
-        } catch {}
-      }
-      reject(new Error(`${job.variant} child exited ${code ?? signal}: ${err.trim().slice(-2000) || out.slice(-500)}`))
-    })
-  })
-}
 
 async function sha256File(file) {
   const hash = createHash('sha256')
@@ -134,7 +109,7 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
         const up = await runChild(
           UPLOAD_CHILD,
           { kind: 'valet', variant: `upload-for-download-${storage}`, set: s.set, round: 0, file, size: s.size, endpoint: keys.endpoint, stateDir: path.join(work, 'resume-state') },
-          children,
+          { children },
         )
         keys.take()
         objects[storage] = up
@@ -165,7 +140,7 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
           if (spec.kind === 'azure-sdk') job.azurite = { endpoint: azurite.endpoint, accountName: azurite.accountName, accountKey: azurite.accountKey, container: azurite.container }
           job.serviceVersion = AZURE_SERVICE_VERSION
           try {
-            const result = await runChild(DOWNLOAD_CHILD, job, children, profileDir)
+            const result = await runChild(DOWNLOAD_CHILD, job, { children, profileDir, profileName: `download-${job.variant}-${job.set.replace(/\s/g, '')}-r${job.round + 1}.cpuprofile` })
             Object.assign(record, result, { mibps: s.size / MiB / (result.ms / 1000) })
             if (spec.kind === 'valet') record.keyCalls = keysFor(spec.storage).take()
             // A fast download only counts if the file is all there and byte-identical.
@@ -202,25 +177,6 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
   return { records, uploads }
 }
 
-const fmt = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '—')
-const mib = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '—')
-
-function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
-}
-
-/** Per-round ratios of `variant` to `base` in one set: only rounds where both succeeded. */
-function roundRatios(records, set, variant, base) {
-  const ok = (r) => r.set === set && !r.error
-  const out = []
-  for (const a of records.filter((r) => ok(r) && r.variant === variant)) {
-    const b = records.find((r) => ok(r) && r.variant === base && r.round === a.round)
-    if (b) out.push(a.mibps / b.mibps)
-  }
-  return out
-}
 
 export function summarizeDownloads(records) {
   const rows = []

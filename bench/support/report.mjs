@@ -10,17 +10,17 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-const fmt = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '—')
-const mib = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '—')
+export const fmt = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '—')
+export const mib = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '—')
 
-function table(header, rows) {
+export function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
 }
 
 /** Per-round ratios of `variant` to `base` in one set: only rounds where both succeeded. */
-function roundRatios(records, set, variant, base) {
+export function roundRatios(records, set, variant, base) {
   const ok = (r) => r.set === set && !r.error
   const out = []
   for (const a of records.filter((r) => ok(r) && r.variant === variant)) {

@@ -16,7 +16,7 @@ import type { Clock, FileSource, Hasher, Transport } from './ports.js'
 import type { EngineDeps, UploadResult } from './engine/run-upload.js'
 import type * as EngineModule from './engine/engine.js'
 import { GroupControl, UploadControl, type UploadStatus } from './engine/upload-control.js'
-import { controlled } from './engine/controlled.js'
+import { controlled, settling } from './engine/controlled.js'
 import type { ManyItem, ManyOutcome } from './engine/upload-many.js'
 import type { KeyEndpoint } from './keys/key-endpoint.js'
 import { normalizeManyOptions, type UploadManyOptions } from './many-options.js'
@@ -147,18 +147,10 @@ export function bindUploader<TSource, B>(platform: Platform<TSource, B>): (optio
           return open(s)
         }
         return controlled(control, opts.signal, () =>
-          engine()
-            .then(({ runUpload, deps }) => runUpload(deps, control, openChecked, opts))
-            .then(
-              (result) => {
-                control.settle('complete')
-                return result
-              },
-              (error: unknown) => {
-                control.settle('failed')
-                throw error
-              },
-            ),
+          settling(
+            control,
+            engine().then(({ runUpload, deps }) => runUpload(deps, control, openChecked, opts)),
+          ),
         )
       },
       uploadMany(items, manyOptions) {

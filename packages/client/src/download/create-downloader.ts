@@ -3,7 +3,7 @@
  * call {@link bindDownloader} once and export the result as `createDownloader`.
  */
 import { ValetError } from '@valet/protocol'
-import { controlled } from '../engine/controlled.js'
+import { controlled, settling } from '../engine/controlled.js'
 import { UploadControl } from '../engine/upload-control.js'
 import type { Clock, Transport } from '../ports.js'
 import type * as DownloadEngineModule from './download-engine.js'
@@ -134,20 +134,12 @@ export function bindDownloader<TDestination>(platform: DownloadPlatform<TDestina
         const prepared = platform.prepareDestination(destination, options)
         const control = new UploadControl()
         return controlled(control, settings.signal, () =>
-          engine()
-            .then(({ engine, api }) =>
+          settling(
+            control,
+            engine().then(({ engine, api }) =>
               engine.runDownload({ options, api, fetcher: platform.fetcher, md5: platform.md5, clock }, control, key, prepared, settings),
-            )
-            .then(
-              (result) => {
-                control.settle('complete')
-                return result
-              },
-              (error: unknown) => {
-                control.settle('failed')
-                throw error
-              },
             ),
+          ),
         )
       },
     }

@@ -1,4 +1,4 @@
-/** The handle of one upload, batch or download: its control, tied to the caller's signal. */
+/** The handle of one upload, batch or download: its control, tied to the caller's signal, settled when the work ends. */
 
 export interface Controllable<S> {
   readonly status: S
@@ -23,4 +23,18 @@ export function controlled<S, T>(control: Controllable<S>, signal: AbortSignal |
     resume: () => control.resume(),
     abort: () => control.abort(),
   }
+}
+
+/** Settles `control` when `work` ends on its own (complete or failed), so later pause/abort calls do nothing. */
+export function settling<T>(control: { settle(status: 'complete' | 'failed'): void }, work: Promise<T>): Promise<T> {
+  return work.then(
+    (result) => {
+      control.settle('complete')
+      return result
+    },
+    (error: unknown) => {
+      control.settle('failed')
+      throw error
+    },
+  )
 }

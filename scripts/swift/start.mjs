@@ -179,7 +179,11 @@ default = yes
     // Only the WSGI servers are started: no replicators/auditors/updaters exist to run.
     'account.conf': backend('account'),
     'container.conf': backend('container'),
-    'object.conf': backend('object'),
+    // An object server that cannot reach the container server within container_update_timeout
+    // (1 s by default) leaves the listing update to an updater, and none runs here: an aborted
+    // upload would stay listed for good. Under a loaded test run, wait for the update instead.
+    'object.conf': `${backend('object')}container_update_timeout = 30
+`,
     'proxy.conf': `${common('proxy')}
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server

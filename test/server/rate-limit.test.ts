@@ -31,11 +31,12 @@ describe('rate limiting', () => {
     // Other principals are unaffected; the server keeps serving.
     const other = await call('POST', '/uploads', { name: 'ok.bin', size: 1 }, { 'x-user': 'alice' })
     expect(other.status).toBe(201)
-    await call('DELETE', `/uploads/${encodeURIComponent(other.body.uploadId)}`, undefined, { 'x-user': 'alice', 'valet-token': other.body.token })
+    const aborted = [await call('DELETE', `/uploads/${encodeURIComponent(other.body.uploadId)}`, undefined, { 'x-user': 'alice', 'valet-token': other.body.token })]
     for (const r of flood.filter((f) => f.status === 201)) {
       const up = await r.json()
-      await call('DELETE', `/uploads/${encodeURIComponent(up.uploadId)}`, undefined, { 'x-user': 'mallory', 'valet-token': up.token })
+      aborted.push(await call('DELETE', `/uploads/${encodeURIComponent(up.uploadId)}`, undefined, { 'x-user': 'mallory', 'valet-token': up.token }))
     }
+    expect(aborted.map((a) => a.status)).toEqual(Array(created + 1).fill(204))
     expect(await storage.openUploads('mallory/')).toBe(0)
   })
 })

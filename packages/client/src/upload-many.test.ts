@@ -53,6 +53,38 @@ describe('uploadMany', () => {
     expect(fake.memory.uploads.size).toBe(12)
   })
 
+  it('a refusal for maxOpenUploads that arrives after our own upload ended is asked again, not failed', async () => {
+    // The server counts f0 open and refuses f1; f0 completes before that answer reaches the
+    // client, so it finds none of its own uploads open. The refusal is stale: create again.
+    const fake = setup({ singlePut: false, server: { maxOpenUploads: 1 } })
+    let firstDone!: () => void
+    const f0Done = new Promise<void>((resolve) => (firstDone = resolve))
+    let f1Sent!: () => void
+    const f0Created = new Promise<void>((resolve) => (f1Sent = resolve))
+    let batches = 0 // create calls
+    fake.options.onEndpoint = async (op, _request, forward) => {
+      if (op !== 'create' && op !== 'create-batch') return undefined // one file alone goes on its own route
+      if (++batches === 1) {
+        const created = await forward()
+        f1Sent()
+        return created
+      }
+      const answer = await forward()
+      if (batches === 2) await f0Done
+      return answer
+    }
+    async function* files() {
+      yield { source: testBytes(120, 1), name: 'f0.bin' }
+      await f0Created // f1 goes in a batch of its own
+      yield { source: testBytes(130, 2), name: 'f1.bin' }
+    }
+    const outcomes = await createUploader({ endpoint: ENDPOINT, resume: false, concurrency: 1 }).uploadMany(files(), {
+      onFileDone: (o) => o.index === 0 && firstDone(),
+    }).done
+    expect(codes(outcomes)).toEqual(['ok', 'ok'])
+    expect(batches).toBe(3) // f1 asked twice: refused while f0 was open, then created
+  })
+
   it('too_many_uploads with none of its own open still fails the file (the cap is someone else’s)', async () => {
     setup({ singlePut: false, server: { maxOpenUploads: 1 } })
     const uploader = createUploader({ endpoint: ENDPOINT, resume: false })

@@ -2,13 +2,20 @@
  * The multipart uploads a group of files holds open in storage (created, not yet ended): what
  * the server's `maxOpenUploads` counts. Creating ahead can reach that cap with the group's own
  * uploads; a create refused for it then waits for one of them to end instead of failing.
+ *
+ * A refusal can arrive out of step with what it counted: one of ours may have ended since the
+ * server answered (the refusal is stale), or a create of ours answered in the same batch may not
+ * have taken its hold yet. {@link HeldUploads.afterRefusal} sorts these out.
  */
 export class HeldUploads {
   #held = 0
+  #ended = 0
+  #creating = 0
   readonly #waiting = new Set<() => void>()
 
-  get count(): number {
-    return this.#held
+  /** How many held uploads have ended so far: read before a create is sent, see {@link afterRefusal}. */
+  get ended(): number {
+    return this.#ended
   }
 
   /** Counts one more; the returned function ends it (once) and wakes every waiter. */
@@ -19,12 +26,46 @@ export class HeldUploads {
       if (ended) return
       ended = true
       this.#held--
-      for (const wake of [...this.#waiting]) wake()
+      this.#ended++
+      this.#wake()
     }
   }
 
-  /** Resolves when one held upload ends; rejects with the signal's reason if it aborts first. */
-  untilOneEnds(signal: AbortSignal): Promise<void> {
+  /**
+   * Counts a create in flight (it may become a hold); the returned function says it settled,
+   * after its hold if it took one, and wakes every waiter.
+   */
+  creating(): () => void {
+    this.#creating++
+    let settled = false
+    return () => {
+      if (settled) return
+      settled = true
+      this.#creating--
+      this.#wake()
+    }
+  }
+
+  /**
+   * After a create (sent when {@link ended} read `endedBefore`, now settled) was refused for the
+   * cap: resolves `true` when it is worth asking again (one of ours ended since it was sent),
+   * `false` when the cap is someone else's (nothing of ours is open or about to be). Rejects with
+   * the signal's reason if it aborts first.
+   */
+  async afterRefusal(endedBefore: number, signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (this.#ended !== endedBefore) return true
+      if (this.#held === 0 && this.#creating === 0) return false
+      // Ours are open (wait for one to end), or another create of ours is still settling.
+      await this.#untilChange(signal)
+    }
+  }
+
+  #wake(): void {
+    for (const wake of [...this.#waiting]) wake()
+  }
+
+  #untilChange(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const done = (): void => {
         this.#waiting.delete(done)

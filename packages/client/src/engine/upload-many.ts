@@ -128,13 +128,17 @@ export async function uploadMany<TSource, B>(
     let endHold: (() => void) | undefined
     const create = async <T>(send: () => Promise<T>, modeOf: (created: T) => string | undefined, signal: AbortSignal): Promise<T> => {
       for (;;) {
+        const endedBefore = held.ended
+        const settled = held.creating()
         try {
           const created = await queued(send())
           if (modeOf(created) !== 'single') endHold ??= held.hold()
           return created
         } catch (e) {
-          if (!(isValetError(e) && e.code === 'too_many_uploads') || held.count === 0) throw e
-          await held.untilOneEnds(signal)
+          settled()
+          if (!(isValetError(e) && e.code === 'too_many_uploads') || !(await held.afterRefusal(endedBefore, signal))) throw e
+        } finally {
+          settled()
         }
       }
     }

@@ -37,8 +37,11 @@ export interface FakeValetOptions extends FakeStorageOptions {
   server?: { allowedTypes?: string[]; maxFileSize?: number; maxOpenUploads?: number }
   /** The in-memory store's single-PUT support (see `memoryStorage`). @default true */
   singlePut?: boolean | 'unconditional'
-  /** Return a response to answer a key-endpoint call with it; the server never sees that call. */
-  onEndpoint?: (operation: Op, request: Request) => Response | undefined | Promise<Response | undefined>
+  /**
+   * Return a response to answer a key-endpoint call with it; the server never sees that call,
+   * unless the hook calls `forward` (to hold back or change the server's own answer).
+   */
+  onEndpoint?: (operation: Op, request: Request, forward: () => Promise<Response>) => Response | undefined | Promise<Response | undefined>
 }
 
 /** The body of a POST as the protocol reads it, or `undefined` if the server will refuse it anyway. */
@@ -147,7 +150,7 @@ export function fakeValet(initial: Partial<FakeValetOptions> = {}) {
       const operation = classify(request.method, request.url)
       stats.endpointHeaders.push(request.headers)
       stats.calls.set(operation, (stats.calls.get(operation) ?? 0) + 1)
-      return (await options.onEndpoint?.(operation, request)) ?? forward(operation, request)
+      return (await options.onEndpoint?.(operation, request, () => forward(operation, request))) ?? forward(operation, request)
     }),
     fakeStorage(memory, options, stats, serverNow),
   ]

@@ -76,9 +76,10 @@ function download(stack: Stack, user: string, keys: string[], cwd: string, extra
 }
 
 /** What a download leaves beside its files and in its state dir. */
+/** Staging files (`.valet-partial`, `.valet-lock`) in the output folder, state files in the state dir. */
 async function leftovers(dir: string): Promise<{ partial: string[]; state: string[] }> {
   const list = async (d: string) => (existsSync(d) ? await readdir(d) : [])
-  return { partial: (await list(join(dir, 'got'))).filter((n) => n.endsWith('.valet-partial')), state: (await list(join(dir, 'dl-state'))).filter((n) => n.endsWith('.json')) }
+  return { partial: (await list(join(dir, 'got'))).filter((n) => /\.valet-(partial|lock)$/.test(n)).sort(), state: (await list(join(dir, 'dl-state'))).filter((n) => n.endsWith('.json')) }
 }
 
 async function newDir(label: string): Promise<string> {
@@ -168,7 +169,8 @@ describe('valet download (built CLI) interrupted, on Swift s3api', () => {
     expect(killedGets.every((g) => g.status === 206 || g.status === 0), JSON.stringify(killedGets)).toBe(true)
 
     const left = await leftovers(dir)
-    expect(left.partial, 'the killed run keeps its staging file').toEqual(['large.bin.valet-partial'])
+    // The lock of a process that is gone: the rerun takes it over.
+    expect(left.partial, 'the killed run keeps its staging file, and leaves its lock').toEqual(['large.bin.valet-lock', 'large.bin.valet-partial'])
     expect(left.state, 'and its state').toHaveLength(1)
     expect(existsSync(join(dir, 'got', 'large.bin')), 'no file before it is whole and verified').toBe(false)
     const state = JSON.parse(await readFile(join(dir, 'dl-state', left.state[0]!), 'utf8')) as { key: string; size: number; done: number[] }
@@ -211,6 +213,28 @@ describe('valet download (built CLI) interrupted, on Swift s3api', () => {
     expect(jsonLines(second.stdout())[0]).toMatchObject({ key: uploaded.key, size: bytes.byteLength, bytesResumed: expect.any(Number) })
     expect(jsonLines(second.stdout())[0]!.bytesResumed).toBeGreaterThan(0)
     expect(sha256(await readFile(join(dir, 'got', 'paused.bin')))).toBe(sha256(bytes))
+    expect(await leftovers(dir)).toEqual({ partial: [], state: [] })
+  })
+
+  it('a second run to the same file while the first is on it: refused at once (exit 1, the holder named); the first finishes', async () => {
+    const stack = stacks.get('swift')!
+    const dir = await newDir('twice')
+    const user = `dl-twice-${randomUUID()}`
+    const bytes = generate(20 * MiB, 43)
+    const uploaded = (await upload(stack, user, { 'shared.bin': bytes }, dir)).get('shared.bin')!
+
+    stack.proxy.rate = 4 * MiB
+    const from = stack.proxy.gets.length
+    const first = download(stack, user, [uploaded.key], dir, ['--json', '--concurrency', '2'])
+    await until('a range delivered', () => (stack.proxy.gets.slice(from).some((g) => g.delivered) ? true : undefined), 30_000, first)
+    const second = download(stack, user, [uploaded.key], dir, ['--json'])
+    expect((await second.exit).code, second.stderr()).toBe(1)
+    const [refusal] = jsonLines(second.stdout())
+    expect(refusal).toMatchObject({ key: uploaded.key, error: { code: 'invalid_option', message: expect.stringContaining(`by process ${first.child.pid} on`) } })
+
+    stack.proxy.rate = Number.POSITIVE_INFINITY
+    expect((await first.exit).code, first.stderr()).toBe(0)
+    expect(sha256(await readFile(join(dir, 'got', 'shared.bin')))).toBe(sha256(bytes))
     expect(await leftovers(dir)).toEqual({ partial: [], state: [] })
   })
 })

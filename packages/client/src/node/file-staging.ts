@@ -10,6 +10,7 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { ValetError } from '@valet/protocol'
 import type { DownloadSink, PreparedDestination, RangeWriter, SinkPlan } from '../download/download-ports.js'
+import { lockDestination } from './destination-lock.js'
 
 /** Where a download to `destination` stages its bytes. */
 export function partialPath(destination: string): string {
@@ -71,22 +72,29 @@ async function openFileSink(path: string, plan: SinkPlan, fsync: boolean): Promi
     })
   }
   const partial = partialPath(path)
+  const unlock = await lockDestination(path)
   let handle: FileHandle | undefined
-  let resumed = false
-  if (plan.resume) {
-    handle = await open(partial, 'r+').catch(() => undefined)
-    if (handle !== undefined && (await handle.stat()).size === plan.size) resumed = true
-    else {
-      await handle?.close()
-      handle = undefined
+  try {
+    let resumed = false
+    if (plan.resume) {
+      handle = await open(partial, 'r+').catch(() => undefined)
+      if (handle !== undefined && (await handle.stat()).size === plan.size) resumed = true
+      else {
+        await handle?.close()
+        handle = undefined
+      }
     }
+    if (handle === undefined) {
+      // The mode a new file gets (0666 less the umask), as curl or cp give it: it becomes the destination.
+      handle = await open(partial, 'w+') // read back too: re-checks and the whole-object MD5
+      await handle.truncate(plan.size)
+    }
+    return new FileSink(path, partial, handle, resumed, fsync, unlock)
+  } catch (e) {
+    await handle?.close().catch(() => {})
+    await unlock()
+    throw e
   }
-  if (handle === undefined) {
-    // The mode a new file gets (0666 less the umask), as curl or cp give it: it becomes the destination.
-    handle = await open(partial, 'w+') // read back too: re-checks and the whole-object MD5
-    await handle.truncate(plan.size)
-  }
-  return new FileSink(path, partial, handle, resumed, fsync)
 }
 
 class FileSink implements DownloadSink {
@@ -100,6 +108,8 @@ class FileSink implements DownloadSink {
     handle: FileHandle,
     readonly resumed: boolean,
     private readonly fsync: boolean,
+    /** Releases the destination's lock: the sink is done with the partial file. */
+    private readonly unlock: () => Promise<void>,
   ) {
     this.handle = handle
   }
@@ -177,6 +187,7 @@ class FileSink implements DownloadSink {
     await file.close()
     this.handle = undefined
     await rename(this.partial, this.path)
+    await this.unlock()
     return { path: this.path }
   }
 
@@ -184,11 +195,15 @@ class FileSink implements DownloadSink {
     await this.flushing
     await this.handle?.close()
     this.handle = undefined
+    await this.unlock()
   }
 
   async discard(): Promise<void> {
-    await this.close()
+    await this.flushing
+    await this.handle?.close()
+    this.handle = undefined
     await rm(this.partial, { force: true })
+    await this.unlock()
   }
 }
 

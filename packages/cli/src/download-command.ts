@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises'
 import { createDownloader, isValetError } from '@valet/client'
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
+import { catchInterrupt } from './interrupt.js'
 import { DOWNLOAD_HELP, parseDownloadArgs, type DownloadArgs, type DownloadTarget } from './download-args.js'
 import { DownloadRenderer, type DownloadProgressView } from './download-renderer.js'
 import { modeFor } from './progress-renderer.js'
@@ -130,7 +131,15 @@ async function runDownloads(downloader: CliDownloader, args: DownloadArgs, io: C
   /** Downloads started and not yet ended: what an interrupt pauses. */
   const active = new Map<DownloadTarget, CliDownload>()
   let failed = 0
-  let interrupted: number | undefined
+  // Paused, not aborted: what was fetched and verified stays, with its state, for the next run.
+  const interrupt = catchInterrupt(() => {
+    for (const [target, download] of active) {
+      download.pause()
+      json({ key: target.key, path: target.path, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
+    }
+    const where = args.stateDir ?? 'the default state directory, ~/.valet/downloads'
+    renderer.note(`interrupted: ${active.size} download(s) paused; run the same command again (state in ${where}) to resume`)
+  })
 
   const one = async (target: DownloadTarget): Promise<void> => {
     renderer.start(target)
@@ -140,13 +149,13 @@ async function runDownloads(downloader: CliDownloader, args: DownloadArgs, io: C
         concurrency: perFile,
         onProgress: (p) => {
           last = p
-          if (interrupted === undefined) renderer.progress(target, p)
+          if (interrupt.code === undefined) renderer.progress(target, p)
         },
       })
       active.set(target, download)
       const result = await download.done
       active.delete(target)
-      if (interrupted !== undefined) return
+      if (interrupt.code !== undefined) return
       const line: DownloadedLine = {
         key: result.key,
         path: result.path ?? target.path,
@@ -161,7 +170,7 @@ async function runDownloads(downloader: CliDownloader, args: DownloadArgs, io: C
     } catch (error) {
       active.delete(target)
       // Once interrupted, downloads ending now were paused or cut off: the interrupt said so already.
-      if (interrupted !== undefined) return
+      if (interrupt.code !== undefined) return
       failed++
       const described = describeError(error)
       renderer.failed(target, described)
@@ -171,37 +180,15 @@ async function runDownloads(downloader: CliDownloader, args: DownloadArgs, io: C
 
   let next = 0
   const worker = async (): Promise<void> => {
-    while (interrupted === undefined && next < args.targets.length) await one(args.targets[next++]!)
+    while (interrupt.code === undefined && next < args.targets.length) await one(args.targets[next++]!)
   }
   const finished = Promise.all(Array.from({ length: filesAtOnce }, worker)).then(() => (failed > 0 ? EXIT.failed : EXIT.ok))
 
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined
-  const stoppedBySignal = new Promise<number>((resolve) => {
-    onSignal = (signal) => {
-      // A second Ctrl+C: the user does not want to wait for anything.
-      if (interrupted !== undefined) process.exit(interrupted)
-      interrupted = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint
-      // Paused, not aborted: what was fetched and verified stays, with its state, for the next run.
-      for (const [target, download] of active) {
-        download.pause()
-        json({ key: target.key, path: target.path, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
-      }
-      const where = args.stateDir ?? 'the default state directory, ~/.valet/downloads'
-      renderer.note(`interrupted: ${active.size} download(s) paused; run the same command again (state in ${where}) to resume`)
-      resolve(interrupted)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-
   try {
-    const code = await Promise.race([finished, stoppedBySignal])
-    renderer.close(interrupted !== undefined)
+    const code = await Promise.race([finished, interrupt.stopped])
+    renderer.close(interrupt.code !== undefined)
     return code
   } finally {
-    if (onSignal) {
-      process.removeListener('SIGINT', onSignal)
-      process.removeListener('SIGTERM', onSignal)
-    }
+    interrupt.dispose()
   }
 }

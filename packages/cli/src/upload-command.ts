@@ -2,6 +2,7 @@
 import { createUploader, isValetError, type ManyFile, type ManyOutcome, type NodeSource, type UploadProgress, type Uploader } from '@valet/client'
 import { UsageError } from './cli-args.js'
 import { EXIT, processIo, type CliIo } from './cli-io.js'
+import { catchInterrupt } from './interrupt.js'
 import { PathError, expandPaths, type FileEntry } from './expand-paths.js'
 import { RunJournal } from './run-journal.js'
 import { formatBytes } from './format.js'
@@ -114,7 +115,16 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   /** Each file's first progress with a plan: its part size and resumed bytes. */
   const planned = new Map<number, UploadProgress>()
   let failed = 0
-  let interrupted: number | undefined
+  // Paused, not aborted: the storage uploads and their resume state stay for the next run. (A
+  // signal is handled from the event loop: \`batch\` exists by then.)
+  const interrupt = catchInterrupt(() => {
+    batch.pause()
+    for (const index of [...active].sort((a, b) => a - b)) {
+      const file = fileOf(index)
+      json({ path: file.display, name: file.name, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
+    }
+    renderer.note(`interrupted: ${active.size} upload(s) paused; run the same command again (state in ${args.stateDir}) to resume`)
+  })
 
   // The server may plan other parts than --part-size asks for (storage minimums, 10,000 parts at
   // most): say once per size actually used, so nobody believes 1 KiB parts went out. A file sent
@@ -128,12 +138,12 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   }
 
   const onFileStart = (f: ManyFile): void => {
-    if (interrupted !== undefined) return
+    if (interrupt.code !== undefined) return
     active.add(f.index)
     renderer.start(fileOf(f.index))
   }
   const onFileProgress = (f: ManyFile, p: UploadProgress): void => {
-    if (interrupted !== undefined) return
+    if (interrupt.code !== undefined) return
     if (!planned.has(f.index) && p.phase !== 'preparing') {
       planned.set(f.index, p)
       notePartSize(p.partSize, p.partsTotal)
@@ -143,7 +153,7 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
   const onFileDone = (outcome: ManyOutcome): void => {
     active.delete(outcome.index)
     // Once interrupted, files ending now were paused or cut off: the interrupt said so already.
-    if (interrupted !== undefined) return
+    if (interrupt.code !== undefined) return
     const file = fileOf(outcome.index)
     if (!outcome.ok) {
       failed++
@@ -177,37 +187,13 @@ async function runUploads(files: FileEntry[], args: UploadArgs, io: CliIo): Prom
     { concurrency: args.concurrency, onFileStart, onFileProgress, onFileDone },
   )
 
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined
-  const stoppedBySignal = new Promise<number>((resolve) => {
-    onSignal = (signal) => {
-      if (interrupted !== undefined) {
-        // A second Ctrl+C: the user does not want to wait for anything.
-        process.exit(interrupted)
-      }
-      interrupted = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint
-      // Paused, not aborted: the storage uploads and their resume state stay for the next run.
-      batch.pause()
-      for (const index of [...active].sort((a, b) => a - b)) {
-        const file = fileOf(index)
-        json({ path: file.display, name: file.name, error: { code: 'paused', message: 'interrupted; run the same command again to resume' } })
-      }
-      renderer.note(`interrupted: ${active.size} upload(s) paused; run the same command again (state in ${args.stateDir}) to resume`)
-      resolve(interrupted)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
-
   // Every file complete: a later run of the same command uploads again, as it always did.
   const finished = batch.done.then(async () => (failed > 0 ? EXIT.failed : (await journal.remove(), EXIT.ok)))
   try {
-    const code = await Promise.race([finished, stoppedBySignal])
-    renderer.close(interrupted !== undefined)
+    const code = await Promise.race([finished, interrupt.stopped])
+    renderer.close(interrupt.code !== undefined)
     return code
   } finally {
-    if (onSignal) {
-      process.removeListener('SIGINT', onSignal)
-      process.removeListener('SIGTERM', onSignal)
-    }
+    interrupt.dispose()
   }
 }

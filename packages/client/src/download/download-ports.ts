@@ -13,7 +13,8 @@ export interface RangeGetRequest {
   signal: AbortSignal
   /**
    * Receives the body of a 2xx answer as it arrives; the next chunk waits for the returned
-   * promise (backpressure). Never called for other statuses. The chunk is the receiver's to keep
+   * promise, if it returns one (backpressure); a throw ends the GET like a rejection. Never
+   * called for other statuses. The chunk is the receiver's to keep
    * (Node's socket buffers and a fetch reader's chunks are never reused), so writers may gather
    * chunks without copying them.
    */
@@ -46,8 +47,12 @@ export interface Md5Stream {
 
 /** Writes one range into staging, chunk after chunk, from its start. */
 export interface RangeWriter {
-  /** May resolve before the bytes are stored (a writer gathers chunks); `commit` stores them all. */
-  write(chunk: Uint8Array): Promise<void>
+  /**
+   * Takes the next chunk; returns a promise only when the caller must wait for it before sending
+   * more (backpressure), which may resolve before the bytes are stored (a writer gathers chunks).
+   * `commit` stores them all. Throws, or rejects, when the chunk cannot be taken.
+   */
+  write(chunk: Uint8Array): void | Promise<void>
   /** Every byte of the range was written and checked: keep it (durable across a kill or reload). */
   commit(): Promise<void>
   /** The attempt failed: what it wrote does not count (the range is written again from its start). */

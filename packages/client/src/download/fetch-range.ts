@@ -106,29 +106,33 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
   const writer = await ctx.sink.writer(range.start, range.end)
   const run = linkSignals(signal)
   let timer: ReturnType<typeof setTimeout> | undefined
-  // A stall timer, reset by every chunk: a dead connection is retried, a slow one left alone.
-  const arm = (): void => {
-    if (ctx.stallTimeout <= 0) return
-    clearTimeout(timer)
+  // A stall timer: a dead connection is retried, a slow one left alone. Chunks only note when
+  // they came (a timer per chunk cost more than the check); the timer, when it fires early,
+  // waits out the rest of the quiet time.
+  let lastChunk = ctx.clock.now()
+  const arm = (wait: number): void => {
     timer = setTimeout(() => {
+      const quiet = ctx.clock.now() - lastChunk
+      if (quiet < ctx.stallTimeout) return arm(ctx.stallTimeout - quiet)
       run.abort(new ValetError('network_error', `range ${index} received nothing for ${ctx.stallTimeout} ms`, { context: { range: index } }))
-    }, ctx.stallTimeout)
+    }, wait)
   }
   let received = 0
   let committed = false
-  arm()
+  if (ctx.stallTimeout > 0) arm(ctx.stallTimeout)
   try {
     const res = await ctx.fetcher.get({
       url: key.url,
       headers: key.headers,
       signal: run.signal,
-      onChunk: async (chunk) => {
-        arm()
+      // Synchronous unless the writer asks to wait: the socket is paused only for backpressure.
+      onChunk: (chunk) => {
+        lastChunk = ctx.clock.now()
         if (received + chunk.byteLength > length) throw rangeError(index, `storage sent more than the ${length} bytes asked for`)
         hash?.update(chunk)
         received += chunk.byteLength
-        await writer.write(chunk)
         ctx.progress.received(index, received)
+        return writer.write(chunk)
       },
     })
     clearTimeout(timer)

@@ -139,10 +139,10 @@ class FileSink implements DownloadSink {
       // Socket chunks (64 KiB) are gathered and written 1 MiB at a time with one writev, while
       // the next MiB arrives: the GET waits only when the disk is a whole batch behind.
       write: (chunk) => {
-        if (at + gatheredBytes + chunk.byteLength > end) return Promise.reject(new ValetError('checksum_mismatch', `more than the range's ${end - start} bytes`))
+        if (at + gatheredBytes + chunk.byteLength > end) throw new ValetError('checksum_mismatch', `more than the range's ${end - start} bytes`)
         gathered.push(chunk)
         gatheredBytes += chunk.byteLength
-        return gatheredBytes >= WRITE_BATCH ? writeOut() : Promise.resolve()
+        return gatheredBytes >= WRITE_BATCH ? writeOut() : undefined
       },
       // The bytes are in the file (the page cache survives a killed process); what a power cut
       // loses, the next run's MD5 re-check of done ranges finds. With fsync, a flush starts in the

@@ -114,7 +114,12 @@ export function nodeRangeFetcher(agents: { http: HttpAgent; https: HttpsAgent })
           // 'end' comes only after every 'data', but the last chunk's write may still be running.
           let lastWrite: Promise<void> = Promise.resolve()
           res.on('data', (chunk: Buffer) => {
-            const pending = req.onChunk(chunk)
+            let pending: void | Promise<void>
+            try {
+              pending = req.onChunk(chunk)
+            } catch (e) {
+              return fail(e)
+            }
             if (pending === undefined) return
             res.pause()
             lastWrite = pending.then(

@@ -20,7 +20,7 @@ import { downloadBench, downloadTargets, renderDownloads } from './support/downl
 import { hashingBench } from './support/hashing.mjs'
 import { options, USAGE, VARIANTS } from './support/options.mjs'
 import { startKeyServer } from './support/key-server.mjs'
-import { runChild } from './support/run-child.mjs'
+import { pinCpus, runChild } from './support/run-child.mjs'
 import { renderRounds, renderSummary, renderTargets, renderTraces, summarize, targets } from './support/report.mjs'
 import { deleteObject, headObject, presignPut, sha256Object } from './support/storage.mjs'
 
@@ -87,6 +87,10 @@ async function main() {
       console.log(`generated ${s.set} in ${((Date.now() - t) / 1000).toFixed(1)} s`)
     }
 
+    if (opts.pin) {
+      pinCpus()
+      console.log('pinned: storage and the key server on CPU 0, each client child on CPU 1')
+    }
     const t = Date.now()
     swift = await startSwift({ dir: work })
     keys = await startKeyServer(swift)

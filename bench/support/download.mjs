@@ -31,7 +31,11 @@ export const DOWNLOAD_VARIANTS = {
   // A reference, not a product (bench/download-child.mjs): 4 ranged GETs of the parts in flight on
   // bare node:http, no checksum, no fsync: what this store's ranged path allows at all.
   'raw-ranges': { kind: 'raw-ranges', storage: 'swift', label: 'lean 4 ranged GETs (Swift, reference)', concurrency: 4, base: 'raw-get' },
+  // The same, each of the 4 GETs reading a quarter of the object: what 16 requests cost over 4.
+  'raw-quarters': { kind: 'raw-ranges', storage: 'swift', label: 'lean 4 GETs of a quarter each (Swift, reference)', concurrency: 4, pieces: 4, base: 'raw-get' },
+  'raw-eighths': { kind: 'raw-ranges', storage: 'swift', label: 'lean 4 at a time, 8 GETs (Swift, reference)', concurrency: 4, pieces: 8, base: 'raw-get' },
   valet: { kind: 'valet', storage: 'swift', label: 'valet defaults (Swift)', base: 'raw-get' },
+  'valet-1': { kind: 'valet', storage: 'swift', label: 'valet ×1 (Swift)', concurrency: 1, base: 'raw-get' },
   'valet-2': { kind: 'valet', storage: 'swift', label: 'valet ×2 (Swift)', concurrency: 2, base: 'raw-get' },
   'valet-8': { kind: 'valet', storage: 'swift', label: 'valet ×8 (Swift)', concurrency: 8, base: 'raw-get' },
   'valet-fsync': { kind: 'valet', storage: 'swift', label: 'valet fsync: true (Swift)', fsync: true, base: 'raw-get-fsync' },
@@ -129,7 +133,7 @@ export async function downloadBench({ swift, swiftKeys, work, opts, big, childre
           const job = { kind: spec.kind, variant, set: s.set, round, key: object.key, size: s.size, dest, concurrency: spec.concurrency, fsync: spec.fsync }
           if (spec.kind === 'raw-ranges') {
             job.url = await presignGet(swift, object.key)
-            job.rangeSize = object.partSize
+            job.rangeSize = spec.pieces ? Math.ceil(s.size / spec.pieces) : object.partSize
           }
           if (spec.kind === 'raw-get') job.url = spec.storage === 'swift' ? await presignGet(swift, object.key) : await sasUrl(azurite, object.key)
           if (spec.kind === 'valet') {

@@ -64,6 +64,9 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [
   --download-variants L  comma-separated, from: ${Object.keys(DOWNLOAD_VARIANTS).join(', ')}
                     (default ${DEFAULT_DOWNLOAD_VARIANTS.join(',')})
   --big-download-variants L  on the big file (default ${DEFAULT_BIG_DOWNLOAD_VARIANTS.join(',')})
+  --pin             storage (Swift, Azurite) and the key server on CPU 0, every Node client child
+                    on CPU 1 (taskset): the client's CPU no longer comes out of storage's share,
+                    as when storage is on another machine. Not with the browser part or bulk
   --json FILE       also write every record as JSON
   --help`
 
@@ -102,6 +105,7 @@ export function options() {
       'download-rounds': { type: 'string' },
       'download-variants': { type: 'string' },
       'big-download-variants': { type: 'string' },
+      pin: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -136,7 +140,7 @@ export function options() {
     values['bulk-files'] !== undefined || values['bulk-size'] !== undefined
       ? parseBulkSets(`${int(values['bulk-files'], 'bulk-files', 1000)}x${int(values['bulk-size'], 'bulk-size', 256)}`)
       : parseBulkSets(values['bulk-sets'] ?? DEFAULT_BULK_SETS)
-  return {
+  const result = {
     rounds,
     bulk: !downloadOnly && (bulkOnly || (values.bulk ?? false)),
     download: downloadOnly || (!bulkOnly && !values['browser-only'] && !values['no-download']),
@@ -161,6 +165,10 @@ export function options() {
     bigVariants: list(values['big-variants'], DEFAULT_BIG_VARIANTS),
     profile: values.profile ?? false,
     trace: !values['no-trace'],
+    pin: values.pin ?? false,
     json: values.json,
   }
+  // Chromium and the bulk children would share CPU 0 with storage: not a like-for-like setup.
+  if (result.pin && (result.browser || result.bulk)) throw new Error('--pin pins the Node children only: add --no-browser (and leave out --bulk), or use --download-only')
+  return result
 }

@@ -195,7 +195,7 @@ async function main() {
       console.log('\n## Browser (Chromium)\n')
       try {
         browser = await browserBench(swift, { sizeMiB: opts.browserSize, rounds: opts.browserRounds })
-        errors += browser.uploads.filter((u) => u.error).length
+        errors += browser.uploads.filter((u) => u.error).length + browser.downloads.filter((d) => d.error).length + browser.hashing.filter((h) => h.error).length
       } catch (e) {
         errors++
         console.log(`browser bench: ERROR ${e instanceof Error ? e.message : String(e)}`)

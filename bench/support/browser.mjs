@@ -14,7 +14,7 @@ import { createValet } from '../../packages/server/dist/index.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
 import { swiftProvider } from './key-server.mjs'
 import { median } from './report.mjs'
-import { deleteObject, headObject, presignPut, sha256Object } from './storage.mjs'
+import { deleteObject, headObject, presignGet, presignPut, sha256Object } from './storage.mjs'
 
 const MiB = 1024 * 1024
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -33,6 +33,7 @@ function startPageServer(swift) {
     storage: swiftProvider(swift),
     secret: 'bench-browser-secret-0123456789abcdef0123456789',
     authorize: () => ({ id: 'bench-browser' }),
+    canRead: () => true,
   })
   const api = toNodeListener(valet)
   const server = http.createServer((req, res) => {
@@ -102,6 +103,7 @@ export async function browserBench(swift, { sizeMiB = 256, rounds = 3, log = con
   })
   const hashing = []
   const uploads = []
+  const downloads = []
   try {
     const page = await context.newPage()
     await page.goto(`${server.origin}/`)
@@ -135,9 +137,15 @@ export async function browserBench(swift, { sizeMiB = 256, rounds = 3, log = con
     ]
     for (let round = 0; round < rounds; round++) {
       for (const config of configs) {
-        const r = await hashRate(page, config, config.parts ?? hashParts)
-        hashing.push({ round, label: config.label, ...r })
-        log(`browser MD5 round ${round + 1}/${rounds} ${config.label.padEnd(24)} ${r.mibps.toFixed(0).padStart(5)} MiB/s  (${r.engine}, ${r.mode})`)
+        // One configuration failing (a read error) is reported and the others still run.
+        try {
+          const r = await hashRate(page, config, config.parts ?? hashParts)
+          hashing.push({ round, label: config.label, ...r })
+          log(`browser MD5 round ${round + 1}/${rounds} ${config.label.padEnd(24)} ${r.mibps.toFixed(0).padStart(5)} MiB/s  (${r.engine}, ${r.mode})`)
+        } catch (e) {
+          hashing.push({ round, label: config.label, error: e instanceof Error ? e.message.split('\n')[0] : String(e) })
+          log(`browser MD5 round ${round + 1}/${rounds} ${config.label.padEnd(24)} ERROR ${hashing.at(-1).error}`)
+        }
       }
     }
 
@@ -186,20 +194,82 @@ export async function browserBench(swift, { sizeMiB = 256, rounds = 3, log = con
         }
       }
     }
+    downloads.push(...(await downloadRounds(page, swift, { sizeMiB, rounds, sha256, log })))
   } finally {
     await context.close().catch(() => {})
     await rm(profile, { recursive: true, force: true })
     await server.close()
   }
-  return { hashing, uploads }
+  return { hashing, uploads, downloads }
+}
+
+/**
+ * The page's Blob uploaded once by valet (8 MiB parts, so ranges of 8 MiB), then downloaded into
+ * an origin-private file, alternating: a raw `fetch` of a presigned GET piped into the file's
+ * `createWritable()` (the ceiling: no checks, no staging) and valet's downloader to the file
+ * handle (resume off: the OPFS staging, the part MD5s, the copy into the file). sha256 of the
+ * file checked in round 1.
+ */
+async function downloadRounds(page, swift, { sizeMiB, rounds, sha256, log }) {
+  const records = []
+  const key = await page.evaluate(async () => {
+    const uploader = window.valet.createUploader({ endpoint: '/api/valet', concurrency: 4, partSize: 8 * 1048576, resume: false })
+    return (await uploader.upload(window.benchBlob, { name: 'bench-download.bin' }).done).key
+  })
+  try {
+    const url = await presignGet(swift, key)
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of round % 2 === 0 ? ['raw', 'valet'] : ['valet', 'raw']) {
+        const record = { round, variant }
+        records.push(record)
+        try {
+          Object.assign(
+            record,
+            await page.evaluate(
+              async ({ variant, url, key, check }) => {
+                const dir = await navigator.storage.getDirectory()
+                const name = `bench-${variant}.bin`
+                const handle = await dir.getFileHandle(name, { create: true })
+                const t0 = performance.now()
+                if (variant === 'raw') {
+                  const res = await fetch(url, { cache: 'no-store' })
+                  if (res.status !== 200) throw new Error(`raw GET answered ${res.status}`)
+                  await res.body.pipeTo(await handle.createWritable())
+                } else {
+                  await window.valet.createDownloader({ endpoint: '/api/valet', concurrency: 4, resume: false }).download(key, handle).done
+                }
+                const ms = performance.now() - t0
+                const file = await handle.getFile()
+                const digest = check ? Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())), (b) => b.toString(16).padStart(2, '0')).join('') : undefined
+                await dir.removeEntry(name)
+                return { ms, size: file.size, digest }
+              },
+              { variant, url, key, check: round === 0 },
+            ),
+          )
+          if (record.size !== sizeMiB * MiB || (record.digest !== undefined && record.digest !== sha256)) throw new Error(`the file does not match (${record.size} bytes, sha256 ${record.digest})`)
+          record.mibps = sizeMiB / (record.ms / 1000)
+          log(`browser download round ${round + 1}/${rounds} ${(variant === 'raw' ? 'raw fetch → OPFS' : 'valet ×4 → OPFS').padEnd(17)} ${record.mibps.toFixed(0).padStart(5)} MiB/s`)
+        } catch (e) {
+          record.error = e instanceof Error ? e.message : String(e)
+          log(`browser download round ${round + 1} ${variant}: ERROR ${record.error}`)
+        }
+      }
+    }
+  } finally {
+    await deleteObject(swift, key).catch(() => {})
+  }
+  return records
 }
 
 /** Markdown lines: median MiB/s per hasher configuration, and valet ÷ raw per round. */
-export function renderBrowser({ hashing, uploads }) {
+export function renderBrowser({ hashing, uploads, downloads = [] }) {
   const lines = ['| browser MD5 (8 MiB parts) | MiB/s, median | rounds |', '|---|---|---|']
   for (const label of [...new Set(hashing.map((h) => h.label))]) {
-    const rates = hashing.filter((h) => h.label === label).map((h) => h.mibps)
-    lines.push(`| ${label} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(', ')} |`)
+    const runs = hashing.filter((h) => h.label === label)
+    const rates = runs.filter((h) => h.error === undefined).map((h) => h.mibps)
+    const rounds = runs.map((h) => (h.error === undefined ? h.mibps.toFixed(0) : 'error')).join(', ')
+    lines.push(`| ${label} | ${rates.length > 0 ? median(rates).toFixed(0) : '—'} | ${rounds} |`)
   }
   const ratios = []
   for (const v of uploads.filter((u) => u.variant === 'valet' && !u.error)) {
@@ -212,5 +282,17 @@ export function renderBrowser({ hashing, uploads }) {
     `Browser upload, same page, same Blob: valet 8 MiB ×4 ${rate('valet').toFixed(0)} MiB/s vs raw fetch PUT ${rate('raw').toFixed(0)} MiB/s → ` +
       `${median(ratios).toFixed(2)}× raw (per round: ${ratios.map((r) => r.toFixed(2)).join(', ') || '—'})`,
   )
+  const downRatios = []
+  for (const v of downloads.filter((d) => d.variant === 'valet' && !d.error)) {
+    const raw = downloads.find((d) => d.variant === 'raw' && d.round === v.round && !d.error)
+    if (raw) downRatios.push(v.mibps / raw.mibps)
+  }
+  const downRate = (variant) => median(downloads.filter((d) => d.variant === variant && !d.error).map((d) => d.mibps))
+  if (downloads.length > 0) {
+    lines.push(
+      `Browser download into an origin-private file: valet ×4 ${downRate('valet').toFixed(0)} MiB/s vs raw fetch → createWritable ${downRate('raw').toFixed(0)} MiB/s → ` +
+        `${median(downRatios).toFixed(2)}× raw (per round: ${downRatios.map((r) => r.toFixed(2)).join(', ') || '—'})`,
+    )
+  }
   return lines.join('\n')
 }

@@ -125,6 +125,8 @@ let provider: StorageProvider
 
 /** Part numbers storage holds, once the count has stopped moving (a part fully sent at the kill may still land). */
 async function settledParts(state: State): Promise<Set<number>> {
+  // A killed run's last part PUT may still be with storage: its answer comes once the part is listed.
+  await Promise.race([proxy.idle(), sleep(40_000).then(() => Promise.reject(new Error('a part PUT through the proxy never ended')))])
   const read = async () => new Set((await provider.listParts({ uploadId: state.uploadId, key: state.key, owner: state.key.split('/')[0]! })).map((p) => p.partNumber))
   let parts = await read()
   for (let stable = 0; stable < 2; ) {

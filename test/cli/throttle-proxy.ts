@@ -19,6 +19,12 @@ export interface ThrottleProxy {
   partsStored: number
   /** Every request forwarded, as `METHOD path` (no query: it holds SAS signatures). */
   requests: string[]
+  /**
+   * Resolves once no forwarded request waits on its server. A part PUT whose body went out whole
+   * is followed to its answer even after the client died (a killed CLI's last part), and storage
+   * answers only once the part is in its listings: after this, a listing of parts is final.
+   */
+  idle(): Promise<void>
   /** Environment for a child process that must use this proxy (and no other). */
   env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
   close(): Promise<void>
@@ -34,6 +40,21 @@ export async function startThrottleProxy(rate = Number.POSITIVE_INFINITY): Promi
     nextFree = start + (bytes / proxy.rate) * 1000
     const wait = nextFree - Date.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  }
+
+  let inFlight = 0
+  let waiting: (() => void)[] = []
+  const track = (): (() => void) => {
+    inFlight++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      if (--inFlight > 0) return
+      const wake = waiting
+      waiting = []
+      for (const w of wake) w()
+    }
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -53,17 +74,36 @@ export async function startThrottleProxy(rate = Number.POSITIVE_INFINITY): Promi
     const headers = { ...req.headers }
     delete headers['proxy-connection']
     delete headers['proxy-authorization']
+    const settled = track()
     const upstream = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: `${target.pathname}${target.search}`, headers })
+    let bodySent = false
+    let answered: IncomingMessage | undefined
     upstream.on('response', (answer) => {
+      answered = answer
       if (isPartPut && answer.statusCode !== undefined && answer.statusCode >= 200 && answer.statusCode < 300) proxy.partsStored++
+      answer.on('end', settled)
+      answer.on('close', settled)
+      answer.on('error', () => res.destroy())
+      // Its client is gone: read the answer to its end all the same.
+      if (res.destroyed) return void answer.resume()
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
-      answer.on('error', () => res.destroy())
     })
-    upstream.on('error', () => res.destroy())
-    // The client died (SIGKILL): storage must see a cut body, never a complete part.
+    upstream.on('error', () => {
+      settled()
+      res.destroy()
+    })
+    upstream.on('close', () => {
+      if (answered === undefined) settled()
+    })
+    res.on('error', () => {})
+    // The client died (SIGKILL): storage must see a cut body, never a complete part. A part whose
+    // body went out whole is storage's to answer: followed to its end (see idle()). Other calls
+    // (the key endpoint's) see their client go, as they would without a proxy.
     res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy()
+      if (res.writableFinished) return
+      if (!(bodySent && isPartPut)) upstream.destroy()
+      else answered?.resume()
     })
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -71,6 +111,7 @@ export async function startThrottleProxy(rate = Number.POSITIVE_INFINITY): Promi
         if (upstream.destroyed) return
         if (!upstream.write(chunk)) await once(upstream, 'drain')
       }
+      bodySent = true
       upstream.end()
     } catch {
       upstream.destroy()
@@ -89,6 +130,7 @@ export async function startThrottleProxy(rate = Number.POSITIVE_INFINITY): Promi
     rate,
     partsStored: 0,
     requests: [],
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve))),
     env(base = process.env) {
       const env: NodeJS.ProcessEnv = { ...base, http_proxy: url, HTTP_PROXY: url, no_proxy: '', NO_PROXY: '' }
       for (const key of ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'npm_config_proxy', 'npm_config_http_proxy', 'npm_config_no_proxy', 'NODE_USE_ENV_PROXY']) {

@@ -21,7 +21,9 @@ Options:
   -h, --help           show this help
 
 Two keys that end in the same name would write the same file: that is a usage error naming
-both (download them with different --out folders).
+both (download them with different --out folders). While a file downloads, <file>.valet-partial
+holds its bytes and <file>.valet-lock the run's pid: another run to the same file fails at once
+(exit 1, naming that pid); the lock of a killed run is taken over by the next.
 
 Exit status: 0 when every file is complete and verified, 1 when any failed, 2 on usage errors,
 130 when interrupted (Ctrl+C pauses: rerun the command to resume).

@@ -141,9 +141,13 @@ describe('Chromium → Swift s3api', () => {
       expect(mostCpuMs).toBeLessThan(50)
       // Wall-clock long tasks, strictly, unless other processes oversubscribe the cores: then a
       // task of 3 ms CPU can take 80 ms waiting for one (measured here), which says nothing of
-      // the page's code; the two checks above still hold it to the rule.
-      if (load <= 3 * cpus().length) expect(probe.longTasks).toEqual([])
-      else if (probe.longTasks.length > 0) console.log(`[browser]   long tasks not held against the page: load average ${load.toFixed(1)}`)
+      // the page's code; the two checks above still hold it to the rule. The load average lags
+      // (1 min): a long task the probe saw that the trace of the same thread has no task of 50 ms
+      // for is not held against the page either (seen once in CI: probe 71 ms, trace longest 35 ms
+      // with 0.2 ms of CPU, load average 1.2 while the integration suites ran beside it).
+      const oversubscribed = load > 3 * cpus().length || longest.wallMs < 50
+      if (!oversubscribed) expect(probe.longTasks).toEqual([])
+      else if (probe.longTasks.length > 0) console.log(`[browser]   long tasks not held against the page: load average ${load.toFixed(1)}, longest traced task ${longest.wallMs.toFixed(0)} ms`)
       if (round === 0) await expectStoredThenDelete(row.key, spec.size, expected)
       else await deleteObject(row.key!)
     }

@@ -5,6 +5,7 @@
  */
 import { ValetError, isValetError, sameEtag, type ByteRange } from '@valet/protocol'
 import { linkSignals, sleep } from '../engine/abort.js'
+import { stallTimer } from '../engine/stall-timer.js'
 import { classifyPartFailure, parseRetryAfter, retryDelay, type AttemptFailure, type BackoffOptions } from '../engine/retry-policy.js'
 import { snippet } from '../keys/key-endpoint.js'
 import type { Clock } from '../ports.js'
@@ -105,21 +106,11 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
   const hash = expected === undefined ? undefined : await ctx.md5()
   const writer = await ctx.sink.writer(range.start, range.end)
   const run = linkSignals(signal)
-  let timer: ReturnType<typeof setTimeout> | undefined
-  // A stall timer: a dead connection is retried, a slow one left alone. Chunks only note when
-  // they came (a timer per chunk cost more than the check); the timer, when it fires early,
-  // waits out the rest of the quiet time.
-  let lastChunk = ctx.clock.now()
-  const arm = (wait: number): void => {
-    timer = setTimeout(() => {
-      const quiet = ctx.clock.now() - lastChunk
-      if (quiet < ctx.stallTimeout) return arm(ctx.stallTimeout - quiet)
-      run.abort(new ValetError('network_error', `range ${index} received nothing for ${ctx.stallTimeout} ms`, { context: { range: index } }))
-    }, wait)
-  }
+  const stall = stallTimer(ctx.stallTimeout, ctx.clock, () =>
+    run.abort(new ValetError('network_error', `range ${index} received nothing for ${ctx.stallTimeout} ms`, { context: { range: index } })),
+  )
   let received = 0
   let committed = false
-  if (ctx.stallTimeout > 0) arm(ctx.stallTimeout)
   try {
     const res = await ctx.fetcher.get({
       url: key.url,
@@ -127,7 +118,7 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
       signal: run.signal,
       // Synchronous unless the writer asks to wait: the socket is paused only for backpressure.
       onChunk: (chunk) => {
-        lastChunk = ctx.clock.now()
+        stall.touch()
         if (received + chunk.byteLength > length) throw rangeError(index, `storage sent more than the ${length} bytes asked for`)
         hash?.update(chunk)
         received += chunk.byteLength
@@ -135,7 +126,7 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
         return writer.write(chunk)
       },
     })
-    clearTimeout(timer)
+    stall.stop()
     if (res.status < 200 || res.status >= 300) {
       const error = new ValetError('storage_rejected', `storage answered ${res.status} to range ${index}`, {
         context: { status: res.status, range: index, body: snippet(res.body) },
@@ -176,7 +167,7 @@ async function attempt(ctx: RangeContext, index: number, key: RangeKey, signal: 
     }
     throw e
   } finally {
-    clearTimeout(timer)
+    stall.stop()
     run.dispose()
     if (!committed) await writer.discard().catch(() => {})
   }

@@ -8,6 +8,7 @@ import type { KeyCache } from '../keys/key-cache.js'
 import { snippet } from '../keys/key-endpoint.js'
 import type { ValetKey } from '../keys/key-timing.js'
 import { partEtagFromResponse } from './part-etag.js'
+import { stallTimer } from './stall-timer.js'
 import type { PartReader } from './part-reader.js'
 import type { Clock, Transport } from '../ports.js'
 import type { ProgressTracker } from './progress-tracker.js'
@@ -121,17 +122,10 @@ function partHeaders(key: ValetKey): Record<string, string> {
 
 async function putPart<B>(ctx: PartContext<B>, key: ValetKey, body: B, n: number, size: number, signal: AbortSignal): Promise<Outcome> {
   const attempt = linkSignals(signal)
-  let timer: ReturnType<typeof setTimeout> | undefined
   let settled = false
-  // A stall timer, reset by progress: a dead connection is retried, a slow one is left alone.
-  const arm = (): void => {
-    if (ctx.stallTimeout <= 0) return
-    clearTimeout(timer)
-    timer = setTimeout(() => {
-      attempt.abort(new ValetError('network_error', `part ${n} made no progress for ${ctx.stallTimeout} ms`, { context: { partNumber: n } }))
-    }, ctx.stallTimeout)
-  }
-  arm()
+  const stall = stallTimer(ctx.stallTimeout, ctx.clock, () =>
+    attempt.abort(new ValetError('network_error', `part ${n} made no progress for ${ctx.stallTimeout} ms`, { context: { partNumber: n } })),
+  )
   try {
     const res = await ctx.transport.request({
       method: 'PUT',
@@ -142,7 +136,7 @@ async function putPart<B>(ctx: PartContext<B>, key: ValetKey, body: B, n: number
       onUploadProgress: (loaded) => {
         // An aborted request's stream may still report: those bytes were already rolled back.
         if (settled) return
-        arm()
+        stall.touch()
         ctx.progress.partProgress(n, Math.min(loaded, size))
       },
     })
@@ -169,7 +163,7 @@ async function putPart<B>(ctx: PartContext<B>, key: ValetKey, body: B, n: number
     throw e
   } finally {
     settled = true
-    clearTimeout(timer)
+    stall.stop()
     attempt.dispose()
   }
 }

@@ -130,16 +130,18 @@ export async function uploadMany<TSource, B>(
       for (;;) {
         const endedBefore = held.ended
         const settled = held.creating()
+        let created: T
         try {
-          const created = await queued(send())
-          if (modeOf(created) !== 'single') endHold ??= held.hold()
-          return created
+          created = await queued(send())
         } catch (e) {
           settled()
           if (!(isValetError(e) && e.code === 'too_many_uploads') || !(await held.afterRefusal(endedBefore, signal))) throw e
-        } finally {
-          settled()
+          continue
         }
+        // The hold is taken before the create counts as settled: a sibling waiting sees it.
+        if (modeOf(created) !== 'single') endHold ??= held.hold()
+        settled()
+        return created
       }
     }
     const api: KeyApi = {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { createValet } from '../../packages/server/dist/index.js'
 import { toNodeListener } from '../../packages/server/dist/node.js'
 import { swiftProvider } from './key-server.mjs'
-import { median } from './report.mjs'
+import { median, roundRatios } from './report.mjs'
 import { deleteObject, headObject, presignGet, presignPut, sha256Object } from './storage.mjs'
 
 const MiB = 1024 * 1024
@@ -271,28 +271,17 @@ export function renderBrowser({ hashing, uploads, downloads = [] }) {
     const rounds = runs.map((h) => (h.error === undefined ? h.mibps.toFixed(0) : 'error')).join(', ')
     lines.push(`| ${label} | ${rates.length > 0 ? median(rates).toFixed(0) : '—'} | ${rounds} |`)
   }
-  const ratios = []
-  for (const v of uploads.filter((u) => u.variant === 'valet' && !u.error)) {
-    const raw = uploads.find((u) => u.variant === 'raw' && u.round === v.round && !u.error)
-    if (raw) ratios.push(v.mibps / raw.mibps)
-  }
-  const rate = (variant) => median(uploads.filter((u) => u.variant === variant && !u.error).map((u) => u.mibps))
-  lines.push(
-    '',
-    `Browser upload, same page, same Blob: valet 8 MiB ×4 ${rate('valet').toFixed(0)} MiB/s vs raw fetch PUT ${rate('raw').toFixed(0)} MiB/s → ` +
-      `${median(ratios).toFixed(2)}× raw (per round: ${ratios.map((r) => r.toFixed(2)).join(', ') || '—'})`,
-  )
-  const downRatios = []
-  for (const v of downloads.filter((d) => d.variant === 'valet' && !d.error)) {
-    const raw = downloads.find((d) => d.variant === 'raw' && d.round === v.round && !d.error)
-    if (raw) downRatios.push(v.mibps / raw.mibps)
-  }
-  const downRate = (variant) => median(downloads.filter((d) => d.variant === variant && !d.error).map((d) => d.mibps))
-  if (downloads.length > 0) {
-    lines.push(
-      `Browser download into an origin-private file: valet ×4 ${downRate('valet').toFixed(0)} MiB/s vs raw fetch → createWritable ${downRate('raw').toFixed(0)} MiB/s → ` +
-        `${median(downRatios).toFixed(2)}× raw (per round: ${downRatios.map((r) => r.toFixed(2)).join(', ') || '—'})`,
-    )
-  }
+  lines.push('', versusRaw(uploads, 'Browser upload, same page, same Blob', 'valet 8 MiB ×4', 'raw fetch PUT'))
+  if (downloads.length > 0) lines.push(versusRaw(downloads, 'Browser download into an origin-private file', 'valet ×4', 'raw fetch → createWritable'))
   return lines.join('\n')
+}
+
+/** valet against raw in one line: the median MiB/s of each, and valet ÷ raw round by round. */
+function versusRaw(records, what, valetLabel, rawLabel) {
+  const ratios = roundRatios(records, undefined, 'valet', 'raw')
+  const rate = (variant) => median(records.filter((r) => r.variant === variant && !r.error).map((r) => r.mibps))
+  return (
+    `${what}: ${valetLabel} ${rate('valet').toFixed(0)} MiB/s vs ${rawLabel} ${rate('raw').toFixed(0)} MiB/s → ` +
+    `${median(ratios).toFixed(2)}× raw (per round: ${ratios.map((r) => r.toFixed(2)).join(', ') || '—'})`
+  )
 }

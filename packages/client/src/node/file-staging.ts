@@ -191,17 +191,21 @@ class FileSink implements DownloadSink {
     return { path: this.path }
   }
 
-  async close(): Promise<void> {
+  /** Lets the background flush end and closes the partial file (the lock stays). */
+  private async closeFile(): Promise<void> {
     await this.flushing
     await this.handle?.close()
     this.handle = undefined
+  }
+
+  async close(): Promise<void> {
+    await this.closeFile()
     await this.unlock()
   }
 
   async discard(): Promise<void> {
-    await this.flushing
-    await this.handle?.close()
-    this.handle = undefined
+    await this.closeFile()
+    // Removed while still locked: no other run can open it half-deleted.
     await rm(this.partial, { force: true })
     await this.unlock()
   }
